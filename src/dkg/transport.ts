@@ -1,0 +1,83 @@
+/**
+ * The ceremony's view of the network: one all-to-all exchange per step. The libp2p implementation
+ * lives in src/p2p/ceremony.ts; tests use the in-memory one in test/dkg/memTransport.ts (Charon's
+ * fTransport / frostMemTransport split).
+ */
+import type { CodedError } from "../lib/errors.js";
+import type { ShareIndex } from "../lib/types.js";
+
+/** Which wire protocol a step's broadcast payload travels on. */
+export type Channel = "bcast" | "parsig";
+
+/** What this node sends in one step. */
+export interface Outbound {
+  /** Protocol for `broadcast`: `/cohort/dkg/bcast/1.0.0` or `/cohort/parsig/1.0.0`. */
+  channel: Channel;
+  /** Encoded signed `Envelope` sent to every peer. */
+  broadcast: Uint8Array;
+  /** Encoded signed `Envelope`s sent point to point on `/cohort/dkg/share/1.0.0`, keyed by receiver. */
+  direct?: Map<ShareIndex, Uint8Array>;
+}
+
+/** What one peer sent this node in one step. */
+export interface Inbound {
+  broadcast: Uint8Array;
+  /** Present when the step carries direct messages. */
+  direct?: Uint8Array;
+}
+
+/** Ceremony failures raised by a transport. */
+export type TransportErrorType =
+  | { code: "TIMEOUT"; step: number; missing: ShareIndex[] }
+  | { code: "PEER_DISCONNECTED"; step: number; peer: ShareIndex }
+  | { code: "PEER_RESTARTED"; step: number; peer: ShareIndex; peerStep: number }
+  | { code: "VERSION_MISMATCH"; peer: ShareIndex; ours: string; theirs: string }
+  | { code: "SESSION_MISMATCH"; peer: ShareIndex }
+  | { code: "ABORTED"; step: number };
+
+/** Progress callback: which peers this node is still waiting for in `step`. */
+export type WaitingCallback = (step: number, missing: ShareIndex[]) => void;
+
+/**
+ * An all-to-all exchange between the n operators of one session, also acting as the step barrier:
+ * `exchange(step, …)` resolves only once every peer has sent its message for `step`.
+ */
+export interface CeremonyTransport {
+  /** This node's 1-based share index. */
+  readonly self: ShareIndex;
+  /** Number of operators, n. */
+  readonly n: number;
+  /**
+   * Sync (DESIGN.md § DKG protocol step 1): waits until every peer is connected and has sent a
+   * hello with the same session and protocol version.
+   * @throws CodedError<TransportErrorType> TIMEOUT naming the missing peers, VERSION_MISMATCH, ABORTED
+   */
+  connect(opts: { signal: AbortSignal; onWaiting?: WaitingCallback }): Promise<void>;
+  /**
+   * Sends this node's messages for `step` and resolves with every peer's messages for that step
+   * (self excluded). Messages for later steps are buffered; a peer whose step goes backwards or
+   * that disconnects fails the exchange at once.
+   * @param step strictly increasing step number, ≥ 1
+   * @throws CodedError<TransportErrorType> TIMEOUT, PEER_DISCONNECTED, PEER_RESTARTED, ABORTED
+   */
+  exchange(
+    step: number,
+    out: Outbound,
+    opts: { signal: AbortSignal; onWaiting?: WaitingCallback },
+  ): Promise<Map<ShareIndex, Inbound>>;
+  /** Releases streams and handlers. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Identity-key signer of this node (secp256k1, libp2p key). */
+export interface IdentitySigner {
+  sign(msg: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Verifies identity-key signatures of the operators, by 1-based share index. */
+export interface IdentityVerifier {
+  /** @returns false on a bad signature; throws RangeError on an unknown index. */
+  verify(sender: ShareIndex, msg: Uint8Array, signature: Uint8Array): Promise<boolean>;
+}
+
+export type TransportError = CodedError<TransportErrorType>;
