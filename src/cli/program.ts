@@ -1,5 +1,6 @@
 /** Builds the commander program: one register function per command group. */
 import { Command } from "commander";
+import { registerIdentity } from "./identity.js";
 
 /** The full cohort CLI. */
 export function buildProgram(): Command {
@@ -9,5 +10,6 @@ export function buildProgram(): Command {
     )
     .version("0.1.0")
     .showHelpAfterError(false);
+  registerIdentity(program);
   return program;
 }
