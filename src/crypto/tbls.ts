@@ -1,0 +1,296 @@
+/**
+ * Threshold BLS: Shamir sharing over Fr (Shamir 1979), Feldman commitments in G1 (Feldman 1987),
+ * Lagrange interpolation at x = 0 in G1 and G2. Share indices are 1-based: share i = f(i).
+ * Group arithmetic runs on mcl-wasm (G1 multi-scalar multiplication, G2 Lagrange recovery); every
+ * point is validated by blst (bls.ts) before it reaches mcl.
+ */
+import { randomBytes } from "node:crypto";
+import { bls12_381 } from "@noble/curves/bls12-381.js";
+import * as mcl from "mcl-wasm";
+import type { BlsPublicKey, BlsSignature, ShareIndex } from "../lib/types.js";
+import { blstPublicKey, blstSignature, CURVE_ORDER, SecretKey, scalarToBytes } from "./bls.js";
+
+await mcl.init(mcl.BLS12_381);
+// ZCash compressed encodings and big-endian scalars, as in Ethereum. Subgroup checks are done by
+// blst before any point enters mcl, so mcl's own (slower) order checks are off.
+mcl.setETHserialization(true);
+mcl.verifyOrderG1(false);
+mcl.verifyOrderG2(false);
+
+const Fr = bls12_381.fields.Fr;
+/** mulVec allocates on the wasm stack; larger batches overflow it. */
+const MSM_CHUNK = 1000;
+
+function checkIndex(index: number, field = "share index"): void {
+  if (!Number.isInteger(index) || index < 1 || index > 0xffff) {
+    throw new RangeError(`"${field}" must be an integer in [1, 65535], got ${index}`);
+  }
+}
+
+function mclFr(x: bigint): mcl.Fr {
+  const f = new mcl.Fr();
+  f.setBigEndianMod(scalarToBytes(Fr.create(x)));
+  return f;
+}
+
+function mclG1(bytes: Uint8Array, field: string): mcl.G1 {
+  // blst validates (curve, subgroup, infinity) and decompresses; mcl takes the affine coordinates.
+  const raw = blstPublicKey(bytes, field).toBytes(false);
+  const p = new mcl.G1();
+  p.setStr(
+    `1 ${Buffer.from(raw.subarray(0, 48)).toString("hex")} ${Buffer.from(raw.subarray(48)).toString("hex")}`,
+    16,
+  );
+  return p;
+}
+
+function mclG2(bytes: Uint8Array, field: string): mcl.G2 {
+  blstSignature(bytes, field);
+  const p = new mcl.G2();
+  p.deserialize(bytes);
+  return p;
+}
+
+/**
+ * Lagrange coefficients λ_i(x) for the 1-based share indices `indices`; Shamir 1979.
+ * @throws RangeError on duplicate, zero or out-of-range indices
+ */
+export function lagrangeCoefficients(indices: readonly number[], x = 0): bigint[] {
+  indices.forEach((i) => checkIndex(i));
+  if (new Set(indices).size !== indices.length) throw new RangeError('"indices" must be distinct');
+  const X = BigInt(x);
+  return indices.map((i) => {
+    let num = 1n;
+    let den = 1n;
+    const I = BigInt(i);
+    for (const j of indices) {
+      if (j === i) continue;
+      const J = BigInt(j);
+      num = Fr.mul(num, Fr.sub(Fr.create(X), J));
+      den = Fr.mul(den, Fr.sub(I, J));
+    }
+    return Fr.div(num, den);
+  });
+}
+
+/** A secret polynomial f(x) = Σ a_k x^k of degree t − 1 over Fr, held only in memory. */
+export class Polynomial {
+  readonly #coefficients: bigint[];
+
+  private constructor(coefficients: bigint[]) {
+    this.#coefficients = coefficients;
+  }
+
+  /** Random polynomial with `threshold` non-zero coefficients. @throws RangeError when threshold < 1 */
+  static random(threshold: number): Polynomial {
+    if (!Number.isInteger(threshold) || threshold < 1)
+      throw new RangeError(`"threshold" must be ≥ 1, got ${threshold}`);
+    return new Polynomial(Array.from({ length: threshold }, () => SecretKey.random().scalar));
+  }
+
+  /** @internal Test helper: the polynomial with the given secret coefficients (a_0 first). */
+  static fromSecretKeys(coefficients: SecretKey[]): Polynomial {
+    if (coefficients.length < 1) throw new RangeError('"coefficients" must not be empty');
+    return new Polynomial(coefficients.map((c) => c.scalar));
+  }
+
+  /** The threshold t = degree + 1. */
+  get threshold(): number {
+    return this.#coefficients.length;
+  }
+
+  /** f(0), the dealt secret. */
+  secret(): SecretKey {
+    return SecretKey.fromScalar(this.#coefficients[0]!);
+  }
+
+  /**
+   * The share f(index) for 1-based `index`.
+   * @throws RangeError on a bad index, or in the 2^-255-likely event that f(index) = 0
+   */
+  evaluate(index: number): SecretKey {
+    checkIndex(index);
+    return SecretKey.fromScalar(evalPoly(this.#coefficients, BigInt(index)));
+  }
+
+  /** Feldman commitments C_k = a_k·G1, t compressed 48-byte points. */
+  commitments(): BlsPublicKey[] {
+    return this.#coefficients.map((a) => SecretKey.fromScalar(a).publicKey());
+  }
+}
+
+function evalPoly(coefficients: readonly bigint[], x: bigint): bigint {
+  let acc = 0n;
+  for (let k = coefficients.length - 1; k >= 0; k--) acc = Fr.add(Fr.mul(acc, x), coefficients[k]!);
+  return acc;
+}
+
+/** Σ keys over Fr (e.g. a node's final share x_j = Σ_i s_{i→j}). @throws RangeError if the sum is 0 */
+export function sumSecretKeys(keys: readonly SecretKey[]): SecretKey {
+  let acc = 0n;
+  for (const k of keys) acc = Fr.add(acc, k.scalar);
+  return SecretKey.fromScalar(acc);
+}
+
+/**
+ * A validated vector of G1 points (Feldman commitments C_0..C_{t−1}, or public shares), decoded
+ * once and kept in mcl form for fast evaluation.
+ */
+export class G1Vector {
+  private constructor(readonly points: readonly mcl.G1[]) {}
+
+  /**
+   * Decodes `count` concatenated 48-byte compressed G1 points, validating each.
+   * @throws RangeError naming `field` on a wrong length or an invalid point
+   */
+  static fromBytes(bytes: Uint8Array, count: number, field = "commitments"): G1Vector {
+    if (bytes.length !== count * 48)
+      throw new RangeError(`"${field}" must be ${count * 48} bytes, got ${bytes.length}`);
+    const points: mcl.G1[] = [];
+    for (let k = 0; k < count; k++) points.push(mclG1(bytes.subarray(k * 48, (k + 1) * 48), `${field}[${k}]`));
+    return new G1Vector(points);
+  }
+
+  /** Validates and decodes a list of 48-byte points. @throws as {@link G1Vector.fromBytes} */
+  static fromPoints(points: readonly Uint8Array[], field = "commitments"): G1Vector {
+    return new G1Vector(points.map((p, k) => mclG1(p, `${field}[${k}]`)));
+  }
+
+  /** Element-wise sum of equally long vectors (Σ_i C_{i,k}). @throws RangeError on mismatched lengths */
+  static sum(vectors: readonly G1Vector[]): G1Vector {
+    const first = vectors[0];
+    if (first === undefined) throw new RangeError('"vectors" must not be empty');
+    const out = first.points.map((p) => p.clone());
+    for (const v of vectors.slice(1)) {
+      if (v.points.length !== out.length) throw new RangeError('"vectors" must have equal lengths');
+      v.points.forEach((p, k) => {
+        out[k] = mcl.add(out[k]!, p);
+      });
+    }
+    return new G1Vector(out);
+  }
+
+  get length(): number {
+    return this.points.length;
+  }
+
+  /** The k-th point, 48-byte compressed. */
+  at(k: number): BlsPublicKey {
+    const p = this.points[k];
+    if (p === undefined) throw new RangeError(`index ${k} out of range`);
+    return p.serialize() as BlsPublicKey;
+  }
+
+  /** Σ_k C_k·index^k by Horner's rule with small scalars: the public share of 1-based `index`. */
+  evaluate(index: number): BlsPublicKey {
+    return this.evaluatePoint(index).serialize() as BlsPublicKey;
+  }
+
+  /** @internal mcl form of {@link evaluate}. */
+  evaluatePoint(index: number): mcl.G1 {
+    checkIndex(index);
+    const x = mclFr(BigInt(index));
+    let acc = this.points[this.points.length - 1]!;
+    for (let k = this.points.length - 2; k >= 0; k--) acc = mcl.add(mcl.mul(acc, x), this.points[k]!);
+    return acc;
+  }
+}
+
+/** One share to check against its dealer's commitments. */
+export interface ShareCheck {
+  commitments: G1Vector;
+  share: SecretKey;
+}
+
+/**
+ * Batched Feldman check that every share satisfies s·G1 = Σ_k C_k·index^k for the receiver's
+ * 1-based `index`: one multi-scalar multiplication with 64-bit random weights (small-exponent
+ * batch test, soundness error 2^-64). On false, check items one by one with
+ * {@link verifyShare} to find the culprits.
+ */
+export function verifySharesBatch(items: readonly ShareCheck[], index: number): boolean {
+  checkIndex(index);
+  if (items.length === 0) return true;
+  const X = BigInt(index);
+  let lhs = 0n;
+  const points: mcl.G1[] = [];
+  const scalars: mcl.Fr[] = [];
+  for (const item of items) {
+    const buf = randomBytes(8);
+    const r = buf.readBigUInt64BE(0) | 1n;
+    lhs = Fr.add(lhs, Fr.mul(r, item.share.scalar));
+    let w = r;
+    for (const p of item.commitments.points) {
+      points.push(p);
+      scalars.push(mclFr(w));
+      w = Fr.mul(w, X);
+    }
+  }
+  let rhs: mcl.G1 | undefined;
+  for (let o = 0; o < points.length; o += MSM_CHUNK) {
+    const part = mcl.mulVec(points.slice(o, o + MSM_CHUNK), scalars.slice(o, o + MSM_CHUNK));
+    rhs = rhs === undefined ? part : mcl.add(rhs, part);
+  }
+  const expected = SecretKey.fromScalar(lhs).publicKey();
+  return bytesEq(rhs!.serialize(), expected);
+}
+
+/** Single Feldman check s·G1 = Σ_k C_k·index^k. */
+export function verifyShare(item: ShareCheck, index: number): boolean {
+  return bytesEq(item.commitments.evaluatePoint(index).serialize(), item.share.publicKey());
+}
+
+function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** A partial value from 1-based share index `index`. */
+export interface Indexed<T> {
+  index: ShareIndex | number;
+  value: T;
+}
+
+/**
+ * Combines t partial signatures by Lagrange interpolation at 0 in G2. The caller must verify the
+ * result under the group key: a wrong partial yields a wrong signature, not an error.
+ * @throws RangeError on duplicate or invalid indices or malformed signatures
+ */
+export function combineSignatures(partials: readonly Indexed<Uint8Array>[]): BlsSignature {
+  if (partials.length === 0) throw new RangeError('"partials" must not be empty');
+  partials.forEach((p) => checkIndex(p.index));
+  if (new Set(partials.map((p) => p.index)).size !== partials.length)
+    throw new RangeError('"partials" indices must be distinct');
+  const ids = partials.map((p) => mclFr(BigInt(p.index)));
+  const sigs = partials.map((p, i) => mclG2(p.value, `partials[${i}]`));
+  return mcl.recoverG2(ids, sigs).serialize() as BlsSignature;
+}
+
+/**
+ * Lagrange interpolation in G1 at `x` (default 0) from t public shares: recovers the group public
+ * key at x = 0, or predicts another public share at x = m.
+ * @throws RangeError on duplicate or invalid indices or malformed points
+ */
+export function interpolatePublicKey(points: readonly Indexed<Uint8Array>[], x = 0): BlsPublicKey {
+  if (points.length === 0) throw new RangeError('"points" must not be empty');
+  const lambdas = lagrangeCoefficients(
+    points.map((p) => p.index),
+    x,
+  );
+  const g1 = points.map((p, i) => mclG1(p.value, `points[${i}]`));
+  return mcl.mulVec(g1, lambdas.map(mclFr)).serialize() as BlsPublicKey;
+}
+
+/**
+ * Recovers the secret f(0) from t shares (tests and key-recovery checks only).
+ * @throws RangeError on duplicate or invalid indices
+ */
+export function recoverSecret(shares: readonly Indexed<SecretKey>[]): SecretKey {
+  const lambdas = lagrangeCoefficients(shares.map((s) => s.index));
+  let acc = 0n;
+  shares.forEach((s, i) => {
+    acc = Fr.add(acc, Fr.mul(lambdas[i]!, s.value.scalar));
+  });
+  return SecretKey.fromScalar(acc);
+}
+
+export { CURVE_ORDER };

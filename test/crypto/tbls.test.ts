@@ -1,0 +1,153 @@
+// Threshold BLS: Shamir shares, Feldman commitments, Lagrange combination; cross-checked with @noble/curves.
+import { bls12_381 } from "@noble/curves/bls12-381.js";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { parsePublicKey, SecretKey, verify } from "../../src/crypto/bls.js";
+import {
+  combineSignatures,
+  G1Vector,
+  interpolatePublicKey,
+  lagrangeCoefficients,
+  Polynomial,
+  recoverSecret,
+  sumSecretKeys,
+  verifyShare,
+  verifySharesBatch,
+} from "../../src/crypto/tbls.js";
+import { nonSubgroupG1 } from "../helpers/points.js";
+
+const ETH_DST = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+const Fr = bls12_381.fields.Fr;
+
+function pick<T>(arr: T[], idx: number[]): T[] {
+  return idx.map((i) => arr[i]!);
+}
+
+describe("Shamir shares (fast-check)", () => {
+  it("any t of n shares recover the secret, t − 1 do not", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 7 }).chain((n) =>
+          fc.tuple(
+            fc.constant(n),
+            fc.integer({ min: 1, max: n }),
+            fc.shuffledSubarray(
+              Array.from({ length: n }, (_, i) => i + 1),
+              { minLength: n, maxLength: n },
+            ),
+          ),
+        ),
+        ([n, t, order]) => {
+          const poly = Polynomial.random(t);
+          const shares = Array.from({ length: n }, (_, i) => ({ index: i + 1, value: poly.evaluate(i + 1) }));
+          const chosen = order.slice(0, t).map((i) => shares[i - 1]!);
+          expect(recoverSecret(chosen).equals(poly.secret())).toBe(true);
+          if (t > 1) expect(recoverSecret(chosen.slice(0, t - 1)).equals(poly.secret())).toBe(false);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("any t partial signatures combine to the group signature; a wrong partial does not", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 5 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), (t, msg) => {
+        const n = t + 2;
+        const poly = Polynomial.random(t);
+        const group = poly.secret().publicKey();
+        const partials = Array.from({ length: n }, (_, i) => ({ index: i + 1, value: poly.evaluate(i + 1).sign(msg) }));
+        const sig = combineSignatures(partials.slice(n - t));
+        expect(verify(group, msg, sig)).toBe(true);
+        const bad = partials.slice(0, t).map((p) => ({ ...p }));
+        bad[0]!.value = partials[n - 1]!.value;
+        expect(verify(group, msg, combineSignatures(bad))).toBe(false);
+        expect(verify(group, msg, combineSignatures(partials.slice(0, t - 1)))).toBe(false);
+      }),
+      { numRuns: 8 },
+    );
+  });
+});
+
+describe("cross-check with noble", () => {
+  it("combined signature equals noble's signature by the whole key", () => {
+    const poly = Polynomial.random(3);
+    const msg = new Uint8Array(32).fill(7);
+    const partials = [2, 4, 5].map((i) => ({ index: i, value: poly.evaluate(i).sign(msg) }));
+    const noble = bls12_381.longSignatures;
+    const H = noble.hash(msg, ETH_DST);
+    const expected = noble.sign(H, poly.secret().toBytes()).toBytes(true);
+    expect(Buffer.from(combineSignatures(partials)).toString("hex")).toBe(Buffer.from(expected).toString("hex"));
+  });
+
+  it("commitment evaluation equals noble's Σ C_k·j^k", () => {
+    const poly = Polynomial.random(4);
+    const C = poly.commitments();
+    const vec = G1Vector.fromPoints(C);
+    for (const j of [1, 2, 7]) {
+      let acc = bls12_381.G1.Point.ZERO;
+      C.forEach((c, k) => {
+        acc = acc.add(bls12_381.G1.Point.fromBytes(c).multiply(Fr.pow(BigInt(j), BigInt(k)) || 1n));
+      });
+      expect(Buffer.from(vec.evaluate(j)).toString("hex")).toBe(acc.toHex(true));
+      expect(Buffer.from(vec.evaluate(j)).toString("hex")).toBe(
+        Buffer.from(poly.evaluate(j).publicKey()).toString("hex"),
+      );
+    }
+  });
+
+  it("lagrange coefficients sum to 1 at x = 0", () => {
+    const l = lagrangeCoefficients([1, 3, 4]);
+    expect(l.reduce((a, b) => Fr.add(a, b), 0n)).toBe(1n);
+    expect(() => lagrangeCoefficients([1, 1])).toThrow(/distinct/);
+    expect(() => lagrangeCoefficients([0, 1])).toThrow(RangeError);
+  });
+
+  it("public shares interpolate to the group key and predict other shares", () => {
+    const poly = Polynomial.random(3);
+    const pub = [1, 2, 3, 4].map((i) => ({ index: i, value: poly.evaluate(i).publicKey() }));
+    expect(Buffer.from(interpolatePublicKey(pub.slice(1))).toString("hex")).toBe(
+      Buffer.from(poly.secret().publicKey()).toString("hex"),
+    );
+    expect(Buffer.from(interpolatePublicKey(pub.slice(0, 3), 4)).toString("hex")).toBe(
+      Buffer.from(pub[3]!.value).toString("hex"),
+    );
+  });
+
+  it("sumSecretKeys adds shares over Fr", () => {
+    const a = [SecretKey.random(), SecretKey.random()];
+    const sum = sumSecretKeys(a);
+    expect(sum.scalar).toBe(Fr.add(a[0]!.scalar, a[1]!.scalar));
+  });
+});
+
+describe("Feldman commitment checks", () => {
+  const t = 3;
+  const dealers = [0, 1, 2, 3].map(() => Polynomial.random(t));
+  const vectors = dealers.map((d) => G1Vector.fromPoints(d.commitments()));
+
+  it("batched check accepts honest shares and rejects one bad share; single check finds it", () => {
+    const j = 2;
+    const items = dealers.map((d, i) => ({ commitments: vectors[i]!, share: d.evaluate(j) }));
+    expect(verifySharesBatch(items, j)).toBe(true);
+    const bad = items.map((x) => ({ ...x }));
+    bad[1]!.share = dealers[1]!.evaluate(3);
+    expect(verifySharesBatch(bad, j)).toBe(false);
+    expect(bad.map((x) => verifyShare(x, j))).toEqual([true, false, true, true]);
+  });
+
+  it("rejects non-canonical, infinity and out-of-subgroup commitments", () => {
+    const good = dealers[0]!.commitments();
+    const concat = (pts: Uint8Array[]) => Buffer.concat(pts);
+    expect(G1Vector.fromBytes(concat(good), 3).length).toBe(3);
+    expect(() => G1Vector.fromBytes(concat(good), 4)).toThrow(/bytes/);
+    const inf = new Uint8Array(48);
+    inf[0] = 0xc0;
+    expect(() => G1Vector.fromBytes(concat([good[0]!, inf, good[2]!]), 3, "commitments")).toThrow(/commitments\[1\]/);
+    const outside = nonSubgroupG1();
+    expect(() => parsePublicKey(outside)).toThrow(RangeError);
+    expect(() => G1Vector.fromBytes(concat([good[0]!, good[1]!, outside]), 3)).toThrow(/commitments\[2\]/);
+    const nonCanonical = Uint8Array.from(good[0]!);
+    nonCanonical[0]! &= 0x7f; // compression flag cleared on a 48-byte point
+    expect(() => G1Vector.fromBytes(concat([nonCanonical, good[1]!, good[2]!]), 3)).toThrow(/commitments\[0\]/);
+  });
+});
