@@ -56,7 +56,7 @@ function mclG2(bytes: Uint8Array, field: string): mcl.G2 {
  * @throws RangeError on duplicate, zero or out-of-range indices
  */
 export function lagrangeCoefficients(indices: readonly number[], x = 0): bigint[] {
-  indices.forEach((i) => checkIndex(i));
+  for (const i of indices) checkIndex(i);
   if (new Set(indices).size !== indices.length) throw new RangeError('"indices" must be distinct');
   const X = BigInt(x);
   return indices.map((i) => {
@@ -257,7 +257,7 @@ export interface Indexed<T> {
  */
 export function combineSignatures(partials: readonly Indexed<Uint8Array>[]): BlsSignature {
   if (partials.length === 0) throw new RangeError('"partials" must not be empty');
-  partials.forEach((p) => checkIndex(p.index));
+  for (const p of partials) checkIndex(p.index);
   if (new Set(partials.map((p) => p.index)).size !== partials.length)
     throw new RangeError('"partials" indices must be distinct');
   const ids = partials.map((p) => mclFr(BigInt(p.index)));
