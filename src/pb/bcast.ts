@@ -562,119 +562,11 @@ export namespace Echo {
   }
 }
 
-export interface DealEvidence {
-  dealEnvelopes: Uint8Array<ArrayBuffer>[]
-}
-
-export namespace DealEvidence {
-  let _codec: Codec<DealEvidence>
-
-  export const codec = (): Codec<DealEvidence> => {
-    if (_codec == null) {
-      _codec = message<DealEvidence>((obj, w, opts = {}) => {
-        if (opts.lengthDelimited !== false) {
-          w.fork()
-        }
-
-        if (obj.dealEnvelopes != null && obj.dealEnvelopes.length > 0) {
-          for (const value of obj.dealEnvelopes) {
-            w.uint32(10)
-            w.bytes(value)
-          }
-        }
-
-        if (opts.lengthDelimited !== false) {
-          w.ldelim()
-        }
-      }, (reader, length, opts = {}) => {
-        const obj: any = {
-          dealEnvelopes: []
-        }
-
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              if (opts.limits?.dealEnvelopes != null && obj.dealEnvelopes.length === opts.limits.dealEnvelopes) {
-                throw new MaxLengthError('Decode error - repeated field "dealEnvelopes" had too many elements')
-              }
-
-              obj.dealEnvelopes.push(reader.bytes())
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-
-        return obj
-      }, function * (reader, length, prefix, opts = {}) {
-        const obj = {
-          dealEnvelopes: 0
-        }
-
-        const end = length == null ? reader.len : reader.pos + length
-
-        while (reader.pos < end) {
-          const tag = reader.uint32()
-
-          switch (tag >>> 3) {
-            case 1: {
-              if (opts.limits?.dealEnvelopes != null && obj.dealEnvelopes === opts.limits.dealEnvelopes) {
-                throw new MaxLengthError('Streaming decode error - repeated field "dealEnvelopes" had too many elements')
-              }
-
-              yield {
-                field: `${prefix}.dealEnvelopes[]`,
-                index: obj.dealEnvelopes,
-                value: reader.bytes()
-              }
-
-              obj.dealEnvelopes++
-
-              break
-            }
-            default: {
-              reader.skipType(tag & 7)
-              break
-            }
-          }
-        }
-      })
-    }
-
-    return _codec
-  }
-
-  export interface DealEvidenceDealEnvelopesFieldEvent {
-    field: '$.dealEnvelopes[]'
-    index: number
-    value: Uint8Array<ArrayBuffer>
-  }
-
-  export function encode (obj: Partial<DealEvidence>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj, DealEvidence.codec())
-  }
-
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DealEvidence>): DealEvidence {
-    return decodeMessage(buf, DealEvidence.codec(), opts)
-  }
-
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DealEvidence>): Generator<DealEvidenceDealEnvelopesFieldEvent> {
-    return streamMessage(buf, DealEvidence.codec(), opts)
-  }
-}
-
 export interface Accusation {
   accused: number
   validators: number[]
   reason: string
-  sharesEnvelope: Uint8Array<ArrayBuffer>
+  envelope: Uint8Array<ArrayBuffer>
 }
 
 export namespace Accusation {
@@ -704,9 +596,9 @@ export namespace Accusation {
           w.string(obj.reason)
         }
 
-        if ((obj.sharesEnvelope != null && obj.sharesEnvelope.byteLength > 0)) {
+        if ((obj.envelope != null && obj.envelope.byteLength > 0)) {
           w.uint32(34)
-          w.bytes(obj.sharesEnvelope)
+          w.bytes(obj.envelope)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -717,7 +609,7 @@ export namespace Accusation {
           accused: 0,
           validators: [],
           reason: '',
-          sharesEnvelope: uint8ArrayAlloc(0)
+          envelope: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -743,7 +635,7 @@ export namespace Accusation {
               break
             }
             case 4: {
-              obj.sharesEnvelope = reader.bytes()
+              obj.envelope = reader.bytes()
               break
             }
             default: {
@@ -796,7 +688,7 @@ export namespace Accusation {
             }
             case 4: {
               yield {
-                field: `${prefix}.sharesEnvelope`,
+                field: `${prefix}.envelope`,
                 value: reader.bytes()
               }
               break
@@ -829,8 +721,8 @@ export namespace Accusation {
     value: string
   }
 
-  export interface AccusationSharesEnvelopeFieldEvent {
-    field: '$.sharesEnvelope'
+  export interface AccusationEnvelopeFieldEvent {
+    field: '$.envelope'
     value: Uint8Array<ArrayBuffer>
   }
 
@@ -842,7 +734,7 @@ export namespace Accusation {
     return decodeMessage(buf, Accusation.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Accusation>): Generator<AccusationAccusedFieldEvent | AccusationValidatorsFieldEvent | AccusationReasonFieldEvent | AccusationSharesEnvelopeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Accusation>): Generator<AccusationAccusedFieldEvent | AccusationValidatorsFieldEvent | AccusationReasonFieldEvent | AccusationEnvelopeFieldEvent> {
     return streamMessage(buf, Accusation.codec(), opts)
   }
 }
@@ -959,8 +851,8 @@ export namespace Complaints {
     index: number
   }
 
-  export interface ComplaintsAccusationsSharesEnvelopeFieldEvent {
-    field: '$.accusations[].sharesEnvelope'
+  export interface ComplaintsAccusationsEnvelopeFieldEvent {
+    field: '$.accusations[].envelope'
     value: Uint8Array<ArrayBuffer>
     index: number
   }
@@ -973,7 +865,7 @@ export namespace Complaints {
     return decodeMessage(buf, Complaints.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Complaints>): Generator<ComplaintsAccusationsAccusedFieldEvent | ComplaintsAccusationsValidatorsFieldEvent | ComplaintsAccusationsReasonFieldEvent | ComplaintsAccusationsSharesEnvelopeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Complaints>): Generator<ComplaintsAccusationsAccusedFieldEvent | ComplaintsAccusationsValidatorsFieldEvent | ComplaintsAccusationsReasonFieldEvent | ComplaintsAccusationsEnvelopeFieldEvent> {
     return streamMessage(buf, Complaints.codec(), opts)
   }
 }
@@ -1241,6 +1133,7 @@ export namespace Justifications {
 export interface LockSignature {
   lockHash: Uint8Array<ArrayBuffer>
   signature: Uint8Array<ArrayBuffer>
+  shareSignatures: Uint8Array<ArrayBuffer>
 }
 
 export namespace LockSignature {
@@ -1263,13 +1156,19 @@ export namespace LockSignature {
           w.bytes(obj.signature)
         }
 
+        if ((obj.shareSignatures != null && obj.shareSignatures.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.shareSignatures)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           lockHash: uint8ArrayAlloc(0),
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          shareSignatures: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1284,6 +1183,10 @@ export namespace LockSignature {
             }
             case 2: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.shareSignatures = reader.bytes()
               break
             }
             default: {
@@ -1315,6 +1218,13 @@ export namespace LockSignature {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.shareSignatures`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1337,6 +1247,11 @@ export namespace LockSignature {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface LockSignatureShareSignaturesFieldEvent {
+    field: '$.shareSignatures'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<LockSignature>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, LockSignature.codec())
   }
@@ -1345,7 +1260,7 @@ export namespace LockSignature {
     return decodeMessage(buf, LockSignature.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LockSignature>): Generator<LockSignatureLockHashFieldEvent | LockSignatureSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LockSignature>): Generator<LockSignatureLockHashFieldEvent | LockSignatureSignatureFieldEvent | LockSignatureShareSignaturesFieldEvent> {
     return streamMessage(buf, LockSignature.codec(), opts)
   }
 }
