@@ -1,0 +1,113 @@
+/**
+ * Wire protocol IDs and their limits: every message is length-prefixed (unsigned varint) and capped,
+ * and every read is bounded in time. See DESIGN.md § Wire protocols.
+ */
+
+/** Hello and step barrier: `Hello` / `HelloResponse` (proto/sync.proto). */
+export const SYNC_PROTOCOL = "/cohort/sync/1.0.0";
+/** Signed ceremony broadcasts (`Envelope`, proto/bcast.proto): deal, echo, complaint, justification, lock signature. */
+export const DKG_BCAST_PROTOCOL = "/cohort/dkg/bcast/1.0.0";
+/** Private shares, point to point (`Envelope` carrying `Shares`). */
+export const DKG_SHARE_PROTOCOL = "/cohort/dkg/share/1.0.0";
+/** Partial-signature exchange, for DKG artifacts and runtime duties (proto/parsig.proto). */
+export const PARSIG_PROTOCOL = "/cohort/parsig/1.0.0";
+
+/** One of cohort's four protocol IDs. */
+export type ProtocolId =
+  | typeof SYNC_PROTOCOL
+  | typeof DKG_BCAST_PROTOCOL
+  | typeof DKG_SHARE_PROTOCOL
+  | typeof PARSIG_PROTOCOL;
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/** Largest sync message, bytes: a hello is 32 + version + ~72-byte signature. */
+export const SYNC_MAX_MESSAGE_BYTES = 4 * KiB;
+/**
+ * Largest broadcast message, bytes. A deal for V validators at threshold t is ≈ V·(48·t + 96) bytes
+ * (340 KB for V = 1000, t = 5); echoes, evidence and complaints carry up to n deals.
+ */
+export const DKG_BCAST_MAX_MESSAGE_BYTES = 16 * MiB;
+/** Largest point-to-point share message, bytes: V·32 bytes of shares (32 KB for V = 1000). */
+export const DKG_SHARE_MAX_MESSAGE_BYTES = 1 * MiB;
+/**
+ * Largest partial-signature message, bytes: a DKG artifact set is ≈ V·(amounts + 2)·(96 + 32 + 8) bytes;
+ * a runtime request carries one Web3Signer body (a pre-Bellatrix block can be large).
+ */
+export const PARSIG_MAX_MESSAGE_BYTES = 16 * MiB;
+
+/** How long to wait for one sync message, ms. */
+export const SYNC_READ_TIMEOUT_MS = 10_000;
+/** How long to wait for one broadcast message or its ack, ms: 16 MiB over a slow link. */
+export const DKG_BCAST_READ_TIMEOUT_MS = 60_000;
+/** How long to wait for one share message or its ack, ms. */
+export const DKG_SHARE_READ_TIMEOUT_MS = 30_000;
+/** How long to wait for one partial-signature message or its response, ms. */
+export const PARSIG_READ_TIMEOUT_MS = 60_000;
+
+/** Streams one connection may have open on one protocol at once, inbound and outbound. */
+export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 64;
+/** Parsig streams per connection: a runtime node forwards many duties per slot. */
+export const PARSIG_MAX_STREAMS_PER_CONNECTION = 1024;
+
+/** Size cap, read timeout and stream budget of one protocol. */
+export interface ProtocolLimits {
+  /** Largest message accepted (length-prefix value), bytes. */
+  readonly maxMessageBytes: number;
+  /** Bound on reading one message (inbound) or on a whole request/response (outbound), ms. */
+  readonly readTimeoutMs: number;
+  /** Streams open at once per connection on this protocol, per direction. */
+  readonly maxStreams: number;
+}
+
+/** Limits per protocol ID. */
+export const PROTOCOL_LIMITS: Readonly<Record<ProtocolId, ProtocolLimits>> = {
+  [SYNC_PROTOCOL]: {
+    maxMessageBytes: SYNC_MAX_MESSAGE_BYTES,
+    readTimeoutMs: SYNC_READ_TIMEOUT_MS,
+    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+  },
+  [DKG_BCAST_PROTOCOL]: {
+    maxMessageBytes: DKG_BCAST_MAX_MESSAGE_BYTES,
+    readTimeoutMs: DKG_BCAST_READ_TIMEOUT_MS,
+    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+  },
+  [DKG_SHARE_PROTOCOL]: {
+    maxMessageBytes: DKG_SHARE_MAX_MESSAGE_BYTES,
+    readTimeoutMs: DKG_SHARE_READ_TIMEOUT_MS,
+    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+  },
+  [PARSIG_PROTOCOL]: {
+    maxMessageBytes: PARSIG_MAX_MESSAGE_BYTES,
+    readTimeoutMs: PARSIG_READ_TIMEOUT_MS,
+    maxStreams: PARSIG_MAX_STREAMS_PER_CONNECTION,
+  },
+};
+
+/** Limits for a protocol that is none of cohort's four (tests, future protocols): the sync limits. */
+export const DEFAULT_PROTOCOL_LIMITS: ProtocolLimits = PROTOCOL_LIMITS[SYNC_PROTOCOL];
+
+/** Returns the limits of `protocol`, or {@link DEFAULT_PROTOCOL_LIMITS} for an unknown one. */
+export function protocolLimits(protocol: string): ProtocolLimits {
+  return (PROTOCOL_LIMITS as Readonly<Record<string, ProtocolLimits>>)[protocol] ?? DEFAULT_PROTOCOL_LIMITS;
+}
+
+/** Default listen address of a host: loopback, OS-chosen port. */
+export const DEFAULT_LISTEN_ADDRESS = "/ip4/127.0.0.1/tcp/0";
+
+/** Inbound connections per second accepted from one IP (libp2p defaults to 5; a devnet shares 127.0.0.1). */
+export const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 100;
+/** Bound on one dial attempt (all address hints of a peer), ms. */
+export const DIAL_TIMEOUT_MS = 10_000;
+
+/** First delay between dial or send retries to one peer, ms; doubles up to {@link RETRY_MAX_DELAY_MS}. */
+export const RETRY_MIN_DELAY_MS = 250;
+/** Largest delay between dial or send retries to one peer, ms. */
+export const RETRY_MAX_DELAY_MS = 5_000;
+/** How often a waiting ceremony step reports who is still missing, ms. */
+export const WAITING_REPORT_INTERVAL_MS = 5_000;
+/** How long a synced peer may stay disconnected before the ceremony fails with PEER_DISCONNECTED, ms. */
+export const PEER_RECONNECT_GRACE_MS = 2_000;
+/** How long `close()` waits for in-flight acks to flush before stopping the host, ms. */
+export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
