@@ -1,0 +1,523 @@
+/**
+ * Durable EIP-3076 slashing protection for one node: SQLite (better-sqlite3) in WAL mode with synchronous=FULL, one
+ * BEGIN IMMEDIATE transaction per check-and-record (https://eips.ethereum.org/EIPS/eip-3076).
+ */
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { bytesEqual, toHex } from "../lib/bytes.js";
+import { DIR_MODE, FILE_MODE } from "../lib/fs.js";
+import { type Logger, silentLogger } from "../lib/logger.js";
+import type { BlsPublicKey, Epoch, Root, Slot } from "../lib/types.js";
+import type { SlashingProtection } from "./index.js";
+import {
+  type AttestationHistory,
+  type BlockHistory,
+  checkAttestation,
+  checkBlock,
+  MAX_SLOT_OR_EPOCH,
+  type SignedAttestationRecord,
+  type SignedBlockRecord,
+  SlashingError,
+  type Verdict,
+} from "./rules.js";
+
+/** File name of the slashing-protection database inside a node's data directory. */
+export const SLASHING_DB_FILE = "slashing-protection.sqlite";
+
+/** How long a transaction waits for another process's write lock before failing, in milliseconds. */
+export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
+
+/** Schema version this code writes; a database with a newer version is refused. */
+export const SCHEMA_VERSION = 1;
+
+/** Ordered schema migrations: entry i moves the database from version i to version i + 1. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE metadata (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;
+  CREATE TABLE validators (id INTEGER PRIMARY KEY, pubkey BLOB NOT NULL UNIQUE);
+  CREATE TABLE signed_blocks (
+    validator_id INTEGER NOT NULL,
+    slot INTEGER NOT NULL,
+    signing_root BLOB
+  );
+  CREATE INDEX signed_blocks_by_slot ON signed_blocks (validator_id, slot);
+  CREATE TABLE signed_attestations (
+    validator_id INTEGER NOT NULL,
+    source_epoch INTEGER NOT NULL,
+    target_epoch INTEGER NOT NULL,
+    signing_root BLOB
+  );
+  CREATE INDEX signed_attestations_by_target ON signed_attestations (validator_id, target_epoch, source_epoch);
+  CREATE INDEX signed_attestations_by_source ON signed_attestations (validator_id, source_epoch, target_epoch);
+  `,
+];
+
+const GVR_KEY = "genesis_validators_root";
+
+/** Options of {@link SlashingProtectionDb}. */
+export interface SlashingProtectionDbOpts {
+  /** The node's data directory; the database is `<dataDir>/slashing-protection.sqlite` (mode 0600). */
+  dataDir: string;
+  /**
+   * The network's 32-byte genesis validators root. Pinned into the database on first use; a database pinned to
+   * another root is refused. Required before signing; tools that only import or export may omit it.
+   */
+  genesisValidatorsRoot?: Uint8Array | Root;
+  /** Wait this long for another process's transaction instead of failing; default {@link DEFAULT_BUSY_TIMEOUT_MS}. */
+  busyTimeoutMs?: number;
+}
+
+/** Collaborators of {@link SlashingProtectionDb}. */
+export interface SlashingProtectionDbModules {
+  logger?: Logger;
+}
+
+/** The whole signing history of one validator. `pubkey` is 48 bytes, compressed G1. */
+export interface ValidatorHistory {
+  pubkey: BlsPublicKey;
+  signedBlocks: SignedBlockRecord[];
+  signedAttestations: SignedAttestationRecord[];
+}
+
+/** The highest recorded block slot and attestation epochs of one validator (for minimal interchange export). */
+export interface ValidatorMaxima {
+  pubkey: BlsPublicKey;
+  /** The highest block slot, with its signing root when exactly one known root is recorded at that slot. */
+  maxBlock: SignedBlockRecord | null;
+  /**
+   * The highest source and the highest target epoch (possibly from different records); the signing root is set only
+   * when a single record holds both maxima and is the only record at that target.
+   */
+  maxAttestation: SignedAttestationRecord | null;
+}
+
+/** Counts from {@link SlashingProtectionDb.importRecords}: records given and records new to the database. */
+export interface ImportSummary {
+  validators: number;
+  blocks: number;
+  attestations: number;
+  newBlocks: number;
+  newAttestations: number;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * SQLite-backed {@link SlashingProtection} of one node, EIP-3076 complete strategy with low watermarks
+ * (https://eips.ethereum.org/EIPS/eip-3076). Several processes may share the file: every check-and-record is one
+ * BEGIN IMMEDIATE transaction, and a busy database is waited for up to `busyTimeoutMs`.
+ *
+ * The low watermarks are the minima over every stored record of a validator (imported or signed), so nothing at or
+ * below the imported minima is signed except exact repeats.
+ */
+export class SlashingProtectionDb implements SlashingProtection {
+  /** Absolute path of the database file. */
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly log: Logger;
+  private readonly validatorIds = new Map<string, bigint>();
+  private gvr: Root | null;
+  private readonly stmt: ReturnType<typeof prepareStatements>;
+  /** Check-and-record transactions; they return the validator's row id, cached once the transaction committed. */
+  private readonly blockTx: (pubkey: BlsPublicKey, candidate: SignedBlockRecord) => bigint;
+  private readonly attestationTx: (pubkey: BlsPublicKey, candidate: SignedAttestationRecord) => bigint;
+
+  /**
+   * Opens (creating if missing) the data directory's slashing-protection database, applies schema migrations and
+   * pins or checks the genesis validators root.
+   * @throws SlashingError `WRONG_GENESIS_VALIDATORS_ROOT` when the database is pinned to another root
+   * @throws RangeError when `genesisValidatorsRoot` is not 32 bytes
+   * @throws Error when the database's schema is newer than this code
+   */
+  constructor(opts: SlashingProtectionDbOpts, modules: SlashingProtectionDbModules = {}) {
+    this.log = modules.logger ?? silentLogger();
+    const wantGvr =
+      opts.genesisValidatorsRoot === undefined
+        ? null
+        : checkRoot(opts.genesisValidatorsRoot, "genesis_validators_root");
+    mkdirSync(opts.dataDir, { recursive: true, mode: DIR_MODE });
+    this.file = path.resolve(opts.dataDir, SLASHING_DB_FILE);
+    // Create the file ourselves so it is 0600 from the start; SQLite gives -wal and -shm the same mode.
+    closeSync(openSync(this.file, "a", FILE_MODE));
+    chmodSync(this.file, FILE_MODE);
+    const busyTimeoutMs = opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    this.db = new Database(this.file, { timeout: busyTimeoutMs });
+    try {
+      this.db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
+      const mode = this.db.pragma("journal_mode = WAL", { simple: true });
+      if (mode !== "wal") throw new Error(`set journal_mode=WAL on ${this.file}: got ${String(mode)}`);
+      this.db.pragma("synchronous = FULL");
+      this.db.defaultSafeIntegers(true);
+      const version = this.migrate();
+      this.stmt = prepareStatements(this.db);
+      this.gvr = wantGvr === null ? this.readPinnedGvr() : this.pinGvr(wantGvr);
+      this.log.info(
+        { file: this.file, schema_version: version, genesis_validators_root: this.gvr && toHex(this.gvr) },
+        "slashing protection database open",
+      );
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.blockTx = this.db.transaction((pubkey: BlsPublicKey, candidate: SignedBlockRecord): bigint => {
+      const vid = this.validatorId(pubkey);
+      enforce(checkBlock(pubkey, candidate, this.blockHistory(vid)), () =>
+        this.stmt.insertBlock.run(vid, candidate.slot, blob(candidate.signingRoot)),
+      );
+      return vid;
+    }).immediate;
+    this.attestationTx = this.db.transaction((pubkey: BlsPublicKey, candidate: SignedAttestationRecord): bigint => {
+      const vid = this.validatorId(pubkey);
+      enforce(checkAttestation(pubkey, candidate, this.attestationHistory(vid)), () =>
+        this.stmt.insertAttestation.run(vid, candidate.sourceEpoch, candidate.targetEpoch, blob(candidate.signingRoot)),
+      );
+      return vid;
+    }).immediate;
+  }
+
+  /** The 32-byte genesis validators root the database is pinned to, or null before first use. */
+  get genesisValidatorsRoot(): Root | null {
+    return this.gvr;
+  }
+
+  /** {@inheritDoc SlashingProtection.checkAndRecordBlock} */
+  checkAndRecordBlock(pubkey: Uint8Array, slot: Slot, signingRoot: Uint8Array): void {
+    const candidate = { slot: checkUint(slot, "slot"), signingRoot: checkRoot(signingRoot, "signing_root") };
+    this.requirePinned();
+    const pk = checkPubkey(pubkey);
+    this.cacheValidatorId(pk, this.blockTx(pk, candidate));
+  }
+
+  /** {@inheritDoc SlashingProtection.checkAndRecordAttestation} */
+  checkAndRecordAttestation(pubkey: Uint8Array, sourceEpoch: Epoch, targetEpoch: Epoch, signingRoot: Uint8Array): void {
+    const candidate = {
+      sourceEpoch: checkUint(sourceEpoch, "source_epoch"),
+      targetEpoch: checkUint(targetEpoch, "target_epoch"),
+      signingRoot: checkRoot(signingRoot, "signing_root"),
+    };
+    this.requirePinned();
+    const pk = checkPubkey(pubkey);
+    this.cacheValidatorId(pk, this.attestationTx(pk, candidate));
+  }
+
+  /**
+   * Merges validated interchange records into the database in one BEGIN IMMEDIATE transaction: all or nothing.
+   * The genesis validators root is pinned if the database has none. Records already present (same slot or epochs
+   * and same signing root, or both unknown) are not duplicated; every other record is kept, slashable or not, so the
+   * complete-strategy checks see all of them.
+   * @param genesisValidatorsRoot 32 bytes, from the interchange metadata
+   * @throws SlashingError `WRONG_GENESIS_VALIDATORS_ROOT` when the database is pinned to another root
+   */
+  importRecords(genesisValidatorsRoot: Root, histories: readonly ValidatorHistory[]): ImportSummary {
+    const gvr = checkRoot(genesisValidatorsRoot, "genesis_validators_root");
+    const summary: ImportSummary = { validators: 0, blocks: 0, attestations: 0, newBlocks: 0, newAttestations: 0 };
+    const run = this.db.transaction(() => {
+      const pinned = this.readPinnedGvr();
+      if (pinned === null) this.stmt.setMeta.run(GVR_KEY, blob(gvr));
+      else if (!bytesEqual(pinned, gvr)) {
+        throw new SlashingError({ code: "WRONG_GENESIS_VALIDATORS_ROOT", expected: pinned, actual: gvr });
+      }
+      const pubkeys = new Set<string>();
+      for (const h of histories) {
+        pubkeys.add(toHex(h.pubkey));
+        const vid = this.validatorId(h.pubkey);
+        for (const b of h.signedBlocks) {
+          summary.blocks++;
+          summary.newBlocks += this.stmt.importBlock.run({ vid, slot: b.slot, root: blob(b.signingRoot) }).changes;
+        }
+        for (const a of h.signedAttestations) {
+          summary.attestations++;
+          summary.newAttestations += this.stmt.importAttestation.run({
+            vid,
+            source: a.sourceEpoch,
+            target: a.targetEpoch,
+            root: blob(a.signingRoot),
+          }).changes;
+        }
+      }
+      summary.validators = pubkeys.size;
+    });
+    run.immediate();
+    this.gvr = gvr;
+    this.log.info(
+      { validators: summary.validators, new_blocks: summary.newBlocks, new_attestations: summary.newAttestations },
+      "imported slashing protection interchange",
+    );
+    return summary;
+  }
+
+  /** Public keys (48 bytes each) of every validator with a record, sorted by their hex encoding. */
+  listPubkeys(): BlsPublicKey[] {
+    return (this.stmt.listValidators.all() as Row[]).map((r) => asBytes(r.pubkey) as BlsPublicKey);
+  }
+
+  /** Whole history of `pubkey` (blocks by slot, attestations by target then source), or null if it has no record. */
+  readHistory(pubkey: Uint8Array): ValidatorHistory | null {
+    const pk = checkPubkey(pubkey);
+    return this.db
+      .transaction(() => {
+        const vid = this.existingValidatorId(pk);
+        if (vid === null) return null;
+        return {
+          pubkey: pk,
+          signedBlocks: (this.stmt.allBlocks.all(vid) as Row[]).map(blockRow),
+          signedAttestations: (this.stmt.allAttestations.all(vid) as Row[]).map(attestationRow),
+        };
+      })
+      .deferred();
+  }
+
+  /** Highest block slot and attestation epochs of `pubkey`, or null if it has no record. */
+  readMaxima(pubkey: Uint8Array): ValidatorMaxima | null {
+    const pk = checkPubkey(pubkey);
+    return this.db
+      .transaction((): ValidatorMaxima | null => {
+        const vid = this.existingValidatorId(pk);
+        if (vid === null) return null;
+        let maxBlock: SignedBlockRecord | null = null;
+        const maxSlot = (this.stmt.maxSlot.get(vid) as Row).m as bigint | null;
+        if (maxSlot !== null) {
+          const atMax = (this.stmt.blocksAtSlot.all(vid, maxSlot) as Row[]).map(blockRow);
+          maxBlock = { slot: maxSlot, signingRoot: atMax.length === 1 ? (atMax[0]?.signingRoot ?? null) : null };
+        }
+        let maxAttestation: SignedAttestationRecord | null = null;
+        const maxTarget = (this.stmt.maxTarget.get(vid) as Row).m as bigint | null;
+        const maxSource = (this.stmt.maxSource.get(vid) as Row).m as bigint | null;
+        if (maxTarget !== null && maxSource !== null) {
+          const atMax = (this.stmt.attestationsAtTarget.all(vid, maxTarget) as Row[]).map(attestationRow);
+          const only = atMax.length === 1 && atMax[0]?.sourceEpoch === maxSource ? atMax[0] : undefined;
+          maxAttestation = { sourceEpoch: maxSource, targetEpoch: maxTarget, signingRoot: only?.signingRoot ?? null };
+        }
+        return { pubkey: pk, maxBlock, maxAttestation };
+      })
+      .deferred();
+  }
+
+  /** Closes the database; idempotent. */
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private migrate(): number {
+    return this.db
+      .transaction(() => {
+        this.db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+        const row = this.db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as Row;
+        const current = Number((row.v as bigint | null) ?? 0n);
+        if (current > MIGRATIONS.length) {
+          throw new Error(
+            `open ${this.file}: schema version ${current} is newer than this cohort's ${MIGRATIONS.length}; upgrade cohort`,
+          );
+        }
+        for (let v = current; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v] as string);
+        if (current < MIGRATIONS.length) {
+          this.db.prepare("DELETE FROM schema_version").run();
+          this.db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(MIGRATIONS.length);
+          this.log.info(
+            { file: this.file, from: current, to: MIGRATIONS.length },
+            "migrated slashing protection schema",
+          );
+        }
+        return MIGRATIONS.length;
+      })
+      .immediate();
+  }
+
+  private readPinnedGvr(): Root | null {
+    const row = this.stmt.getMeta.get(GVR_KEY) as Row | undefined;
+    return row === undefined ? null : (asBytes(row.value) as Root);
+  }
+
+  private pinGvr(gvr: Root): Root {
+    return this.db
+      .transaction(() => {
+        const pinned = this.readPinnedGvr();
+        if (pinned === null) {
+          this.stmt.setMeta.run(GVR_KEY, blob(gvr));
+          this.log.info({ genesis_validators_root: toHex(gvr) }, "pinned genesis validators root");
+          return gvr;
+        }
+        if (!bytesEqual(pinned, gvr)) {
+          throw new SlashingError({ code: "WRONG_GENESIS_VALIDATORS_ROOT", expected: pinned, actual: gvr });
+        }
+        return pinned;
+      })
+      .immediate();
+  }
+
+  private requirePinned(): void {
+    if (this.gvr === null) {
+      throw new Error("slashing protection: open the database with a genesis_validators_root before signing");
+    }
+  }
+
+  /**
+   * Id of `pubkey`'s validator row, inserting the row if missing; call inside a write transaction. Only ids of
+   * committed rows are cached (rows are never deleted), so a rolled-back insert never leaves a stale id behind.
+   */
+  private validatorId(pubkey: BlsPublicKey): bigint {
+    const cached = this.validatorIds.get(toHex(pubkey));
+    if (cached !== undefined) return cached;
+    this.stmt.insertValidator.run(blob(pubkey));
+    return (this.stmt.getValidator.get(blob(pubkey)) as Row).id as bigint;
+  }
+
+  private cacheValidatorId(pubkey: BlsPublicKey, id: bigint): void {
+    this.validatorIds.set(toHex(pubkey), id);
+  }
+
+  private existingValidatorId(pubkey: BlsPublicKey): bigint | null {
+    const row = this.stmt.getValidator.get(blob(pubkey)) as Row | undefined;
+    return row === undefined ? null : (row.id as bigint);
+  }
+
+  private blockHistory(vid: bigint): BlockHistory {
+    const s = this.stmt;
+    return {
+      atSlot: (slot) => (s.blocksAtSlot.all(vid, slot) as Row[]).map(blockRow),
+      watermark: () => {
+        const m = (s.minSlot.get(vid) as Row).m as bigint | null;
+        return m === null ? null : { minSlot: m };
+      },
+    };
+  }
+
+  private attestationHistory(vid: bigint): AttestationHistory {
+    const s = this.stmt;
+    return {
+      atTarget: (t) => (s.attestationsAtTarget.all(vid, t) as Row[]).map(attestationRow),
+      watermark: () => {
+        const minTarget = (s.minTarget.get(vid) as Row).m as bigint | null;
+        const minSource = (s.minSource.get(vid) as Row).m as bigint | null;
+        return minTarget === null || minSource === null
+          ? null
+          : { minSourceEpoch: minSource, minTargetEpoch: minTarget };
+      },
+      findSurroundedBy: (source, target) => {
+        const row = s.surroundedBy.get(vid, source, target) as Row | undefined;
+        return row === undefined ? null : attestationRow(row);
+      },
+      findSurrounding: (source, target) => {
+        const row = s.surrounding.get(vid, target, source) as Row | undefined;
+        return row === undefined ? null : attestationRow(row);
+      },
+    };
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  const att = "source_epoch, target_epoch, signing_root";
+  return {
+    getMeta: p("SELECT value FROM metadata WHERE key = ?"),
+    setMeta: p("INSERT INTO metadata (key, value) VALUES (?, ?)"),
+    insertValidator: p("INSERT OR IGNORE INTO validators (pubkey) VALUES (?)"),
+    getValidator: p("SELECT id FROM validators WHERE pubkey = ?"),
+    listValidators: p("SELECT pubkey FROM validators ORDER BY hex(pubkey)"),
+    blocksAtSlot: p("SELECT slot, signing_root FROM signed_blocks WHERE validator_id = ? AND slot = ?"),
+    minSlot: p("SELECT MIN(slot) AS m FROM signed_blocks WHERE validator_id = ?"),
+    maxSlot: p("SELECT MAX(slot) AS m FROM signed_blocks WHERE validator_id = ?"),
+    allBlocks: p("SELECT slot, signing_root FROM signed_blocks WHERE validator_id = ? ORDER BY slot, signing_root"),
+    insertBlock: p("INSERT INTO signed_blocks (validator_id, slot, signing_root) VALUES (?, ?, ?)"),
+    importBlock: p(
+      `INSERT INTO signed_blocks (validator_id, slot, signing_root) SELECT @vid, @slot, @root
+       WHERE NOT EXISTS (SELECT 1 FROM signed_blocks WHERE validator_id = @vid AND slot = @slot AND signing_root IS @root)`,
+    ),
+    attestationsAtTarget: p(
+      `SELECT ${att} FROM signed_attestations INDEXED BY signed_attestations_by_target
+       WHERE validator_id = ? AND target_epoch = ?`,
+    ),
+    minTarget: p(
+      `SELECT MIN(target_epoch) AS m FROM signed_attestations INDEXED BY signed_attestations_by_target
+       WHERE validator_id = ?`,
+    ),
+    minSource: p(
+      `SELECT MIN(source_epoch) AS m FROM signed_attestations INDEXED BY signed_attestations_by_source
+       WHERE validator_id = ?`,
+    ),
+    maxTarget: p(
+      `SELECT MAX(target_epoch) AS m FROM signed_attestations INDEXED BY signed_attestations_by_target
+       WHERE validator_id = ?`,
+    ),
+    maxSource: p(
+      `SELECT MAX(source_epoch) AS m FROM signed_attestations INDEXED BY signed_attestations_by_source
+       WHERE validator_id = ?`,
+    ),
+    // Records the candidate (source, target) surrounds: scanned from the source index, few rows above the source.
+    surroundedBy: p(
+      `SELECT ${att} FROM signed_attestations INDEXED BY signed_attestations_by_source
+       WHERE validator_id = ? AND source_epoch > ? AND target_epoch < ? LIMIT 1`,
+    ),
+    // Records surrounding the candidate: scanned from the target index, few rows above the target.
+    surrounding: p(
+      `SELECT ${att} FROM signed_attestations INDEXED BY signed_attestations_by_target
+       WHERE validator_id = ? AND target_epoch > ? AND source_epoch < ? LIMIT 1`,
+    ),
+    allAttestations: p(
+      `SELECT ${att} FROM signed_attestations INDEXED BY signed_attestations_by_target
+       WHERE validator_id = ? ORDER BY target_epoch, source_epoch, signing_root`,
+    ),
+    insertAttestation: p(
+      "INSERT INTO signed_attestations (validator_id, source_epoch, target_epoch, signing_root) VALUES (?, ?, ?, ?)",
+    ),
+    importAttestation: p(
+      `INSERT INTO signed_attestations (validator_id, source_epoch, target_epoch, signing_root)
+       SELECT @vid, @source, @target, @root
+       WHERE NOT EXISTS (SELECT 1 FROM signed_attestations INDEXED BY signed_attestations_by_target
+         WHERE validator_id = @vid AND target_epoch = @target AND source_epoch = @source AND signing_root IS @root)`,
+    ),
+  };
+}
+
+/** Runs `record` for a new allowed message, nothing for a repeat, and throws (rolling back) on a refusal. */
+function enforce(verdict: Verdict, record: () => void): void {
+  if (!verdict.allowed) throw new SlashingError(verdict.refusal);
+  if (!verdict.repeat) record();
+}
+
+function blockRow(r: Row): SignedBlockRecord {
+  return { slot: r.slot as bigint, signingRoot: r.signing_root == null ? null : (asBytes(r.signing_root) as Root) };
+}
+
+function attestationRow(r: Row): SignedAttestationRecord {
+  return {
+    sourceEpoch: r.source_epoch as bigint,
+    targetEpoch: r.target_epoch as bigint,
+    signingRoot: r.signing_root == null ? null : (asBytes(r.signing_root) as Root),
+  };
+}
+
+/** A Buffer view of `bytes` (no copy) for binding as a BLOB; null stays NULL. */
+function blob(bytes: Uint8Array): Buffer;
+function blob(bytes: Uint8Array | null): Buffer | null;
+function blob(bytes: Uint8Array | null): Buffer | null {
+  return bytes === null ? null : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function asBytes(v: unknown): Uint8Array {
+  const b = v as Buffer;
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** @throws TypeError when not a Uint8Array; RangeError on a wrong length */
+function checkBytes(v: Uint8Array, field: string, length: number): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new TypeError(`"${field}" must be a Uint8Array`);
+  if (v.length !== length) throw new RangeError(`"${field}" must be ${length} bytes, got ${v.length}`);
+  return v;
+}
+
+function checkPubkey(v: Uint8Array): BlsPublicKey {
+  return checkBytes(v, "pubkey", 48) as BlsPublicKey;
+}
+
+function checkRoot(v: Uint8Array, field: string): Root {
+  return checkBytes(v, field, 32) as Root;
+}
+
+/** @throws TypeError when not a bigint; RangeError outside [0, 2^63 - 1] */
+function checkUint(v: bigint, field: string): bigint {
+  if (typeof v !== "bigint") throw new TypeError(`"${field}" must be a bigint`);
+  if (v < 0n || v > MAX_SLOT_OR_EPOCH) throw new RangeError(`"${field}" must be in [0, 2^63 - 1], got ${v}`);
+  return v;
+}
