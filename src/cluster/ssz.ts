@@ -1,0 +1,123 @@
+/**
+ * Fixed SSZ containers whose hash_tree_root gives `config_hash`, `definition_hash` and
+ * `lock_hash` (the Charon scheme: https://docs.obol.org/learn/charon/cluster-configuration).
+ * Changing any type, field order or limit here changes every hash: bump `cohort/vN` if you do.
+ * Strings are hashed as their UTF-8 bytes, addresses and versions as raw bytes, amounts as uint64 gwei.
+ */
+import {
+  BooleanType,
+  ByteListType,
+  ByteVectorType,
+  ContainerType,
+  ListBasicType,
+  ListCompositeType,
+  UintBigintType,
+  UintNumberType,
+} from "@chainsafe/ssz";
+import { ssz } from "@lodestar/types";
+
+/** Most operators in a cluster. */
+export const MAX_OPERATORS = 256;
+/** Most validators in a cluster. */
+export const MAX_VALIDATORS = 65_536;
+/** Most deposit amounts per validator. */
+export const MAX_DEPOSIT_AMOUNTS = 16;
+/** Most multiaddr hints per operator. */
+export const MAX_ADDRESSES = 16;
+/** Longest multiaddr hint, UTF-8 bytes. */
+export const MAX_ADDRESS_BYTES = 256;
+/** Longest cluster name, UTF-8 bytes. */
+export const MAX_NAME_BYTES = 256;
+/** Longest peer ID string, bytes. */
+export const MAX_PEER_ID_BYTES = 128;
+/** Longest identity signature (secp256k1 DER is at most 72), bytes. */
+export const MAX_CONFIG_SIGNATURE_BYTES = 256;
+
+const Bytes4 = new ByteVectorType(4);
+const Bytes20 = new ByteVectorType(20);
+const Bytes32 = new ByteVectorType(32);
+const Bytes48 = new ByteVectorType(48);
+const Uint64 = new UintNumberType(8);
+const Gwei64 = new UintBigintType(8);
+
+/** `network` in the definition. */
+export const NetworkSsz = new ContainerType(
+  { name: new ByteListType(64), genesis_fork_version: Bytes4, genesis_validators_root: Bytes32 },
+  { typeName: "CohortNetwork" },
+);
+
+const PeerIdSsz = new ByteListType(MAX_PEER_ID_BYTES);
+const AddressesSsz = new ListCompositeType(new ByteListType(MAX_ADDRESS_BYTES), MAX_ADDRESSES);
+
+/** An operator as `config_hash` covers it: no signature. */
+export const OperatorConfigSsz = new ContainerType(
+  { peer_id: PeerIdSsz, addresses: AddressesSsz },
+  { typeName: "CohortOperatorConfig" },
+);
+
+/** An operator as `definition_hash` covers it, with its `config_signature`. */
+export const OperatorSsz = new ContainerType(
+  { peer_id: PeerIdSsz, addresses: AddressesSsz, config_signature: new ByteListType(MAX_CONFIG_SIGNATURE_BYTES) },
+  { typeName: "CohortOperator" },
+);
+
+/** One validator's addresses. */
+export const ValidatorConfigSsz = new ContainerType(
+  { withdrawal_address: Bytes20, fee_recipient: Bytes20 },
+  { typeName: "CohortValidatorConfig" },
+);
+
+const commonFields = {
+  version: new ByteListType(32),
+  uuid: new ByteListType(64),
+  name: new ByteListType(MAX_NAME_BYTES),
+  timestamp: new ByteListType(64),
+  network: NetworkSsz,
+  threshold: Uint64,
+  num_validators: Uint64,
+};
+
+const tailFields = {
+  validators: new ListCompositeType(ValidatorConfigSsz, MAX_VALIDATORS),
+  deposit_amounts: new ListBasicType(Gwei64, MAX_DEPOSIT_AMOUNTS),
+  compounding: new BooleanType(),
+};
+
+/** hash_tree_root of this is `config_hash`: everything the operators agree on, no signatures, no hashes. */
+export const DefinitionConfigSsz = new ContainerType(
+  { ...commonFields, operators: new ListCompositeType(OperatorConfigSsz, MAX_OPERATORS), ...tailFields },
+  { typeName: "CohortDefinitionConfig" },
+);
+
+/** hash_tree_root of this is `definition_hash`: everything, with config signatures and `config_hash`. */
+export const DefinitionSsz = new ContainerType(
+  {
+    ...commonFields,
+    operators: new ListCompositeType(OperatorSsz, MAX_OPERATORS),
+    ...tailFields,
+    config_hash: Bytes32,
+  },
+  { typeName: "CohortDefinition" },
+);
+
+/** One distributed validator in the lock. Deposit data use consensus-specs `DepositData`. */
+export const DistributedValidatorSsz = new ContainerType(
+  {
+    public_key: Bytes48,
+    public_shares: new ListCompositeType(Bytes48, MAX_OPERATORS),
+    deposit_data: new ListCompositeType(ssz.phase0.DepositData, MAX_DEPOSIT_AMOUNTS),
+  },
+  { typeName: "CohortDistributedValidator" },
+);
+
+/**
+ * hash_tree_root of this is `lock_hash`. `definition_hash` stands in for the whole definition
+ * container: SSZ merkleises a nested container to its root, so the two are the same.
+ */
+export const LockSsz = new ContainerType(
+  {
+    definition_hash: Bytes32,
+    distributed_validators: new ListCompositeType(DistributedValidatorSsz, MAX_VALIDATORS),
+  },
+  { typeName: "CohortLock" },
+);
