@@ -1,0 +1,65 @@
+/** Ceremony failures. Every fault names the operator (1-based share index) and carries signed evidence. */
+import { CodedError } from "../lib/errors.js";
+import type { ShareIndex } from "../lib/types.js";
+
+/** Why a ceremony ended without a lock. */
+export type DkgFaultCode =
+  /** A dealer signed two different deals (evidence: both signed envelopes). */
+  | "EQUIVOCATION"
+  /** A deal with wrong counts, a bad point, or a malformed encoding. */
+  | "MALFORMED_DEAL"
+  /** A deal whose proof of possession does not verify. */
+  | "BAD_POP"
+  /** A dealer's signed share fails its commitment check (evidence: the signed Shares envelope). */
+  | "BAD_SHARE"
+  /** A complaint refuted by the dealer's shares: the accuser lied. */
+  | "FALSE_COMPLAINT"
+  /** An accused dealer revealed no share, or one that fails the check. */
+  | "BAD_JUSTIFICATION"
+  /** An echo digest that matches no signed deal. */
+  | "INVALID_ECHO"
+  /** A message that does not decode, has a bad signature, or a wrong session. */
+  | "MALFORMED_MESSAGE"
+  /** A partial signature that does not verify under its public share. */
+  | "BAD_PARTIAL"
+  /** A node signed a different lock_hash. */
+  | "LOCK_MISMATCH";
+
+/** Network-level reasons a ceremony ended. */
+export type DkgNetworkCode =
+  | "TIMEOUT"
+  | "PEER_DISCONNECTED"
+  | "PEER_RESTARTED"
+  | "VERSION_MISMATCH"
+  | "SESSION_MISMATCH"
+  | "ABORTED";
+
+export type DkgErrorType =
+  | {
+      code: DkgFaultCode;
+      /** 1-based share indices of the operators at fault. */
+      culprits: ShareIndex[];
+      step: number;
+      /** Signed envelopes (0x-hex) proving the fault. */
+      evidence: string[];
+      detail: string;
+    }
+  | { code: DkgNetworkCode; culprits: ShareIndex[]; step: number; evidence: string[]; detail: string };
+
+/** A ceremony failure; `type.culprits` names the operators. */
+export class DkgError extends CodedError<DkgErrorType> {}
+
+/** Builds a fault error. */
+export function fault(
+  code: DkgFaultCode,
+  step: number,
+  culprits: number[],
+  detail: string,
+  evidence: string[] = [],
+): DkgError {
+  const names = culprits.map((c) => `operator ${c}`).join(", ");
+  return new DkgError(
+    { code, step, culprits: culprits as ShareIndex[], evidence, detail },
+    `${code.toLowerCase().replaceAll("_", " ")} by ${names}: ${detail}`,
+  );
+}
