@@ -1,6 +1,10 @@
 /** Builds the commander program: one register function per command group. */
 import { Command } from "commander";
+import { registerDefinition } from "./definition.js";
+import { registerDkg } from "./dkg.js";
 import { registerIdentity } from "./identity.js";
+import { registerLock } from "./lock.js";
+import { registerSlashing } from "./slashing.js";
 
 /** The full cohort CLI. */
 export function buildProgram(): Command {
@@ -11,5 +15,9 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError(false);
   registerIdentity(program);
+  registerDefinition(program);
+  registerLock(program);
+  registerDkg(program);
+  registerSlashing(program);
   return program;
 }

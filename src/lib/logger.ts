@@ -15,7 +15,7 @@ export interface LoggerOpts {
 /** Creates a pino logger writing JSON lines; level defaults to $COHORT_LOG_LEVEL or "info". */
 export function createLogger(opts: LoggerOpts = {}): Logger {
   const level = opts.level ?? process.env.COHORT_LOG_LEVEL ?? "info";
-  const dest = pino.destination({ dest: opts.destination ?? 2, sync: true, mkdir: true });
+  const dest = pino.destination({ dest: opts.destination ?? 2, sync: true, mkdir: true, mode: 0o600 });
   const log = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
   return opts.bindings ? log.child(opts.bindings) : log;
 }

@@ -1,0 +1,281 @@
+/**
+ * `cohort dkg` composition root: loads the identity and definition, wires the libp2p ceremony
+ * transport and the cluster layer into the ceremony runner, and writes the artifacts atomically
+ * (DESIGN.md § Identities and files, § DKG protocol steps 6 and 9).
+ */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import {
+  type ClusterDefinition,
+  computeDefinitionHash,
+  depositMessages,
+  readDefinitionFile,
+  serializeDefinition,
+  verifyDefinition,
+} from "../cluster/definition.js";
+import {
+  buildLock,
+  type ClusterLock,
+  computeLockHash,
+  type DistributedValidator,
+  depositDataFiles,
+  parseLock,
+  serializeLock,
+} from "../cluster/lock.js";
+import { encryptKeystores, type KdfName, randomPassword } from "../crypto/keystore.js";
+import { type CeremonyProgress, type CeremonyResult, type CeremonyValidator, runCeremony } from "../dkg/ceremony.js";
+import { DkgError } from "../dkg/errors.js";
+import { DKG_PROTOCOL_VERSION } from "../dkg/steps.js";
+import { buildDepositDatum, depositSigningRoot } from "../eth2/deposit.js";
+import { bytesEqual, toHex } from "../lib/bytes.js";
+import { InputError } from "../lib/errors.js";
+import { ensureDir, exists, fsyncDir, writeFileAtomic } from "../lib/fs.js";
+import type { Logger } from "../lib/logger.js";
+import type { BlsPublicKey, Root, ShareIndex } from "../lib/types.js";
+import { createCeremonyTransport } from "../p2p/ceremony.js";
+import { loadIdentity, verifyIdentitySignature } from "../p2p/identity.js";
+
+/** File names inside a data directory (DESIGN.md § Identities and files). */
+export const FILES = {
+  definition: "cluster-definition.json",
+  lock: "cluster-lock.json",
+  failure: "dkg-failure.json",
+  keys: "validator_keys",
+} as const;
+
+/** Default ceremony timeout: 10 minutes. */
+export const DEFAULT_DKG_TIMEOUT_MS = 10 * 60_000;
+/** Default libp2p TCP port when the definition gives this operator no address hint. */
+export const DEFAULT_P2P_PORT = 3610;
+
+export interface DkgOpts {
+  dataDir: string;
+  definitionFile: string;
+  /** Listen multiaddr; default: 127.0.0.1 on the port of this operator's own address hint, else 3610. */
+  p2pAddress?: string;
+  timeoutMs?: number;
+  kdf?: KdfName;
+  onProgress?: (ev: CeremonyProgress) => void;
+}
+
+export interface DkgModules {
+  logger: Logger;
+}
+
+/** A finished `cohort dkg`. */
+export interface DkgOutcome {
+  lock: ClusterLock;
+  /** Share index of this node, 1-based. */
+  self: ShareIndex;
+  /** Peers that did not confirm (non-empty → exit code 3: do not deposit yet). */
+  unconfirmed: { index: ShareIndex; peerId: string }[];
+  /** Paths written, relative to the data dir. */
+  written: string[];
+}
+
+/** The DKG's checks before anything runs: identity, definition, and a clean data dir. */
+export async function prepareDkg(opts: DkgOpts): Promise<{
+  def: ClusterDefinition;
+  self: ShareIndex;
+  identity: Awaited<ReturnType<typeof loadIdentity>>;
+}> {
+  const identity = await loadIdentity(opts.dataDir);
+  const def = await readDefinitionFile(opts.definitionFile);
+  await verifyDefinition(def);
+  const index = def.operators.findIndex((o) => o.peerId === identity.peerId);
+  if (index < 0) {
+    throw new InputError("definition", `identity ${identity.peerId} is not an operator of definition "${def.name}"`);
+  }
+  const lockFile = path.join(opts.dataDir, FILES.lock);
+  if (await exists(lockFile)) {
+    let same = false;
+    try {
+      const lock = parseLock(JSON.parse(await fsp.readFile(lockFile, "utf8")));
+      same = bytesEqual(computeDefinitionHash(lock.definition), def.definitionHash);
+    } catch {
+      // unreadable lock: still refuse below, never overwrite it
+    }
+    throw new InputError(
+      "data-dir",
+      same
+        ? `${lockFile} already holds a lock for this definition; refusing to generate new keys over it`
+        : `${lockFile} already holds a lock for another cluster; use a fresh data directory`,
+    );
+  }
+  return { def, self: (index + 1) as ShareIndex, identity };
+}
+
+/** Deposit signing roots and lock hash of a definition, for the ceremony. */
+export function definitionArtifacts(def: ClusterDefinition) {
+  const toDistributed = (validators: CeremonyValidator[]): DistributedValidator[] =>
+    validators.map((val, v) => ({
+      publicKey: val.publicKey,
+      publicShares: val.publicShares,
+      depositData: depositMessages(def, v, val.publicKey).map((m, a) =>
+        buildDepositDatum(m, val.depositSignatures[a]!),
+      ),
+    }));
+  return {
+    toDistributed,
+    builder: {
+      depositSigningRoots: (v: number, publicKey: BlsPublicKey): Root[] =>
+        depositMessages(def, v, publicKey).map((m) => depositSigningRoot(m, def.network.genesisForkVersion)),
+      lockHash: (validators: CeremonyValidator[]): Root => computeLockHash(def, toDistributed(validators)),
+    },
+  };
+}
+
+function defaultListenAddress(def: ClusterDefinition, self: ShareIndex): string {
+  const hint = def.operators[self - 1]!.addresses[0];
+  const port = hint?.match(/\/tcp\/(\d+)/)?.[1] ?? String(DEFAULT_P2P_PORT);
+  return `/ip4/127.0.0.1/tcp/${port}`;
+}
+
+/**
+ * Runs the ceremony for this node. On a fault or timeout writes only `dkg-failure.json` naming
+ * the operators and rethrows; on success writes every artifact atomically.
+ * @throws InputError for a bad definition, identity or data dir (nothing written);
+ *   DkgError when the ceremony fails
+ */
+export async function runDkg(opts: DkgOpts, modules: DkgModules): Promise<DkgOutcome> {
+  const log = modules.logger;
+  const { def, self, identity } = await prepareDkg(opts);
+  const { builder, toDistributed } = definitionArtifacts(def);
+  const transport = await createCeremonyTransport(
+    {
+      identity,
+      operators: def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses })),
+      session: def.definitionHash,
+      protocolVersion: DKG_PROTOCOL_VERSION,
+      listenAddress: opts.p2pAddress ?? defaultListenAddress(def, self),
+      logger: log,
+    },
+    { logger: log },
+  );
+  const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_DKG_TIMEOUT_MS);
+  let written: string[] = [];
+  let lock: ClusterLock | undefined;
+  try {
+    log.info(
+      { peer_id: identity.peerId, share_index: self, operators: def.operators.length, validators: def.numValidators },
+      "starting ceremony",
+    );
+    const outcome = await runCeremony({
+      params: {
+        session: def.definitionHash,
+        n: def.operators.length,
+        t: def.threshold,
+        numValidators: def.numValidators,
+        self,
+      },
+      transport,
+      signer: identity,
+      verifier: {
+        verify: (sender, msg, sig) => {
+          const op = def.operators[sender - 1];
+          if (!op) throw new RangeError(`unknown operator ${sender}`);
+          return verifyIdentitySignature(op.peerId, msg, sig);
+        },
+      },
+      artifacts: builder,
+      logger: log,
+      signal,
+      onProgress: opts.onProgress,
+      persist: async (result) => {
+        lock = buildLock({
+          definition: def,
+          distributedValidators: toDistributed(result.validators),
+          signatureAggregate: result.signatureAggregate,
+          nodeSignatures: result.nodeSignatures,
+        });
+        if (!bytesEqual(lock.lockHash, result.lockHash))
+          throw new Error("lock hash changed between signing and writing");
+        written = await writeArtifacts(opts.dataDir, def, lock, result, opts.kdf);
+        log.info({ lock_hash: toHex(lock.lockHash), files: written.length }, "artifacts written");
+      },
+    });
+    await fsp.rm(path.join(opts.dataDir, FILES.failure), { force: true });
+    return {
+      lock: lock!,
+      self,
+      unconfirmed: outcome.unconfirmed.map((i) => ({ index: i, peerId: def.operators[i - 1]!.peerId })),
+      written,
+    };
+  } catch (err) {
+    if (err instanceof DkgError && lock === undefined) await writeFailure(opts.dataDir, def, err);
+    throw err;
+  } finally {
+    await transport.close();
+  }
+}
+
+/** dkg-failure.json: who failed, why, and the signed messages that prove it. */
+async function writeFailure(dataDir: string, def: ClusterDefinition, err: DkgError): Promise<void> {
+  const report = {
+    version: "cohort/dkg-failure/v1",
+    timestamp: new Date().toISOString(),
+    definition_hash: toHex(def.definitionHash),
+    code: err.type.code,
+    step: err.type.step,
+    message: err.message,
+    culprits: err.type.culprits.map((i) => ({ share_index: i, peer_id: def.operators[i - 1]?.peerId ?? null })),
+    detail: err.type.detail,
+    evidence: err.type.evidence,
+  };
+  await ensureDir(dataDir);
+  await writeFileAtomic(path.join(dataDir, FILES.failure), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/**
+ * Writes keystores, deposit data, the definition and the lock into a staging directory, then
+ * renames them into place, the lock last: a data dir holds a lock only if everything else is there.
+ * @returns the paths written, relative to `dataDir`
+ */
+async function writeArtifacts(
+  dataDir: string,
+  def: ClusterDefinition,
+  lock: ClusterLock,
+  result: CeremonyResult,
+  kdf: KdfName | undefined,
+): Promise<string[]> {
+  const staging = path.join(dataDir, `.dkg-staging-${process.pid}`);
+  await fsp.rm(staging, { recursive: true, force: true });
+  await ensureDir(path.join(staging, FILES.keys));
+  const password = randomPassword();
+  const keystores = await encryptKeystores(
+    result.shares.map((secret, v) => ({
+      secret,
+      path: "",
+      description: `cohort share of validator ${v} (${def.name})`,
+    })),
+    password,
+    { kdf },
+  );
+  const entries: string[] = [];
+  for (const [v, ks] of keystores.entries()) {
+    await writeFileAtomic(path.join(staging, FILES.keys, `keystore-${v}.json`), `${JSON.stringify(ks, null, 2)}\n`);
+    await writeFileAtomic(path.join(staging, FILES.keys, `keystore-${v}.txt`), password);
+  }
+  entries.push(FILES.keys);
+  for (const f of depositDataFiles(lock)) {
+    await writeFileAtomic(path.join(staging, f.fileName), f.contents);
+    entries.push(f.fileName);
+  }
+  await writeFileAtomic(path.join(staging, FILES.definition), serializeDefinition(def));
+  entries.push(FILES.definition);
+  await writeFileAtomic(path.join(staging, FILES.lock), serializeLock(lock));
+  entries.push(FILES.lock);
+
+  const keysDir = path.join(dataDir, FILES.keys);
+  if (await exists(keysDir)) {
+    // keys from a ceremony that never wrote its lock: keep them aside, never delete key material
+    await fsp.rename(keysDir, `${keysDir}.orphaned-${Date.now()}`);
+  }
+  for (const e of entries) await fsp.rename(path.join(staging, e), path.join(dataDir, e));
+  await fsp.rm(staging, { recursive: true, force: true });
+  await fsyncDir(dataDir);
+  return [
+    ...keystores.flatMap((_, v) => [`${FILES.keys}/keystore-${v}.json`, `${FILES.keys}/keystore-${v}.txt`]),
+    ...entries.filter((e) => e !== FILES.keys),
+  ];
+}

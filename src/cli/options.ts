@@ -1,0 +1,28 @@
+/** Shared CLI option parsers: each throws InputError naming the flag. */
+import { InputError } from "../lib/errors.js";
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * Parses a duration such as `500ms`, `30s`, `10m` or `1h` (a bare number is seconds).
+ * @returns milliseconds
+ * @throws InputError naming `flag`
+ */
+export function parseDuration(value: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(value.trim());
+  if (!m) throw new InputError(flag, `${flag} must be a duration like 30s, 10m or 1h, got "${value}"`);
+  const ms = Number(m[1]) * UNITS[m[2] ?? "s"]!;
+  if (!(ms > 0) || !Number.isFinite(ms)) throw new InputError(flag, `${flag} must be positive, got "${value}"`);
+  return ms;
+}
+
+/**
+ * Parses a positive integer flag.
+ * @throws InputError naming `flag`
+ */
+export function parsePositiveInt(value: string, flag: string, max = 1_000_000): number {
+  if (!/^\d+$/.test(value.trim())) throw new InputError(flag, `${flag} must be a positive integer, got "${value}"`);
+  const n = Number(value);
+  if (n < 1 || n > max) throw new InputError(flag, `${flag} must be between 1 and ${max}, got ${n}`);
+  return n;
+}
