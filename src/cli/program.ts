@@ -5,6 +5,7 @@ import { registerDkg } from "./dkg.js";
 import { registerIdentity } from "./identity.js";
 import { registerLock } from "./lock.js";
 import { registerSlashing } from "./slashing.js";
+import { registerSlashing } from "./slashing.js";
 
 /** The full cohort CLI. */
 export function buildProgram(): Command {
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDefinition(program);
   registerLock(program);
   registerDkg(program);
+  registerSlashing(program);
   registerSlashing(program);
   return program;
 }
