@@ -5,7 +5,6 @@ import { registerDkg } from "./dkg.js";
 import { registerIdentity } from "./identity.js";
 import { registerLock } from "./lock.js";
 import { registerSlashing } from "./slashing.js";
-import { registerSlashing } from "./slashing.js";
 
 /** The full cohort CLI. */
 export function buildProgram(): Command {
@@ -19,7 +18,6 @@ export function buildProgram(): Command {
   registerDefinition(program);
   registerLock(program);
   registerDkg(program);
-  registerSlashing(program);
   registerSlashing(program);
   return program;
 }
