@@ -72,11 +72,17 @@ export interface OutboundOpts {
 /** Handles one inbound stream; `signal` fires when the handler's time is up or the host stops. */
 export type StreamHandler = (stream: P2pStream, ctx: { signal: AbortSignal }) => Promise<void>;
 
-/** Answers one inbound request from the authenticated `peer`; the returned bytes are the response. */
-export type RequestHandler = (
-  req: { peer: string; bytes: Uint8Array },
-  ctx: { signal: AbortSignal },
-) => Promise<Uint8Array>;
+/** One inbound request: the Noise-authenticated sender, the connection it came on, and the message. */
+export interface InboundRequest {
+  /** Remote peer ID (base58). */
+  peer: string;
+  /** ID of the connection the request arrived on. */
+  connectionId: string;
+  bytes: Uint8Array;
+}
+
+/** Answers one inbound request; the returned bytes are the response. */
+export type RequestHandler = (req: InboundRequest, ctx: { signal: AbortSignal }) => Promise<Uint8Array>;
 
 /** A failure of an inbound stream, with the remote peer (base58) and protocol. */
 export interface StreamErrorEvent {
@@ -101,6 +107,8 @@ export interface Host {
   isConnected(peer: string): boolean;
   /** Peer IDs with at least one open connection. */
   connectedPeers(): string[];
+  /** IDs of the connections open to `peer` (see {@link P2pStream.connectionId}). */
+  connectionIds(peer: string): string[];
   /**
    * Connects to `peer`, trying `addresses` (multiaddr strings) and any stored hints. Resolves at once when
    * already connected.
@@ -297,6 +305,7 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
     isAllowed: (peer) => allowed.has(peer),
     isConnected: (peer) => allowed.has(peer) && node.getConnections(peerIdFromString(peer)).length > 0,
     connectedPeers: () => node.getPeers().map((p) => p.toString()),
+    connectionIds: (peer) => (allowed.has(peer) ? node.getConnections(peerIdFromString(peer)).map((c) => c.id) : []),
 
     async dial(peer, addresses = [], dialOpts = {}) {
       const id = checkPeer(peer);
@@ -325,13 +334,28 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
         protocol,
         (stream: Stream, connection: Connection) => {
           const peer = connection.remotePeer.toString();
-          const wrapped = wrapStream(stream, { remotePeer: peer, maxMessageBytes, readTimeoutMs: timeoutMs });
+          const wrapped = wrapStream(stream, {
+            remotePeer: peer,
+            connectionId: connection.id,
+            protocol,
+            maxMessageBytes,
+            readTimeoutMs: timeoutMs,
+          });
           // inbound handlers own their time bound, as js-libp2p identify's do
           const dl = deadline(timeoutMs, stopCtrl.signal);
           const task = (async () => {
             try {
               await handler(wrapped, { signal: dl.signal });
-            } catch (err) {
+            } catch (caught) {
+              let err = caught;
+              // the handler's deadline is its read timeout: report it as one, not as a caller abort
+              if (err instanceof P2pError && err.code === "ABORTED" && dl.timedOut()) {
+                err = new P2pError(
+                  { code: "READ_TIMEOUT", peer, protocol, timeoutMs },
+                  `handle ${protocol} from ${peer}: not done within ${timeoutMs} ms`,
+                  { cause: err },
+                );
+              }
               wrapped.abort(err instanceof Error ? err : new Error(String(err)));
               log.debug({ peer_id: peer, protocol, err }, "inbound stream failed");
               emit(errorCbs, { peer, protocol, error: err });
@@ -351,7 +375,10 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
         protocol,
         async (stream, { signal }) => {
           const bytes = await stream.read({ signal });
-          const response = await handler({ peer: stream.remotePeer, bytes }, { signal });
+          const response = await handler(
+            { peer: stream.remotePeer, connectionId: stream.connectionId, bytes },
+            { signal },
+          );
           await stream.write(response, { signal });
           await stream.close({ signal });
         },
@@ -367,8 +394,10 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
       const id = checkPeer(peer);
       const limits = protocolLimits(protocol);
       let stream: Stream;
+      let connection: Connection;
       try {
-        stream = await node.dialProtocol(id, protocol, {
+        connection = await node.dial(id, { signal: streamOpts.signal });
+        stream = await connection.newStream(protocol, {
           signal: streamOpts.signal,
           maxOutboundStreams: limits.maxStreams,
         });
@@ -382,6 +411,8 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
       }
       return wrapStream(stream, {
         remotePeer: peer,
+        connectionId: connection.id,
+        protocol,
         maxMessageBytes: streamOpts.maxMessageBytes ?? limits.maxMessageBytes,
         readTimeoutMs: streamOpts.timeoutMs ?? limits.readTimeoutMs,
       });

@@ -34,6 +34,8 @@ export class P2pError extends CodedError<P2pErrorType> {}
 export interface P2pStream {
   /** Remote peer ID (base58), authenticated by Noise. */
   readonly remotePeer: string;
+  /** ID of the connection carrying the stream (unique within this host's lifetime). */
+  readonly connectionId: string;
   /** Negotiated protocol ID. */
   readonly protocol: string;
   /** Who opened the stream. */
@@ -63,6 +65,10 @@ export interface P2pStream {
 export interface WrapStreamOpts {
   /** Remote peer ID (base58). */
   remotePeer: string;
+  /** ID of the connection carrying the stream. */
+  connectionId: string;
+  /** Protocol ID; default the stream's negotiated one. */
+  protocol?: string;
   /** Largest message `read` accepts, bytes. */
   maxMessageBytes: number;
   /** Default bound on one `read`, ms. */
@@ -114,8 +120,8 @@ function isNamed(err: unknown, ...names: string[]): boolean {
  * from the host.
  */
 export function wrapStream(stream: Stream, opts: WrapStreamOpts): P2pStream {
-  const { remotePeer, maxMessageBytes, readTimeoutMs } = opts;
-  const protocol = stream.protocol;
+  const { remotePeer, connectionId, maxMessageBytes, readTimeoutMs } = opts;
+  const protocol = opts.protocol ?? stream.protocol;
   // data may arrive while no 'message' listener is attached; keep a whole message bufferable
   stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, maxMessageBytes + LENGTH_PREFIX_MAX_BYTES);
   const lp = lpStream(stream, {
@@ -131,6 +137,7 @@ export function wrapStream(stream: Stream, opts: WrapStreamOpts): P2pStream {
 
   return {
     remotePeer,
+    connectionId,
     protocol,
     direction: stream.direction,
     maxMessageBytes,
@@ -141,7 +148,9 @@ export function wrapStream(stream: Stream, opts: WrapStreamOpts): P2pStream {
       const dl = deadline(timeoutMs, readOpts.signal);
       try {
         const list = await lp.read({ signal: dl.signal });
-        return list.subarray();
+        const buf = list.subarray();
+        // a plain Uint8Array view, not a Node Buffer, so callers compare and re-encode uniformly
+        return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
       } catch (err) {
         if (readOpts.signal?.aborted) {
           throw fail(

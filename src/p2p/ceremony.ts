@@ -1,0 +1,819 @@
+/**
+ * The libp2p {@link CeremonyTransport}: signed hello sync (DESIGN.md § DKG protocol step 1), then one
+ * all-to-all exchange per step over `/cohort/dkg/bcast/1.0.0`, `/cohort/parsig/1.0.0` and
+ * `/cohort/dkg/share/1.0.0`, each message acknowledged. Envelope signatures are left to the DKG core,
+ * which keeps them as evidence; this layer routes on the envelope header and the Noise-authenticated peer.
+ */
+import { createHash } from "node:crypto";
+import type {
+  CeremonyTransport,
+  Channel,
+  Inbound,
+  TransportError,
+  TransportErrorType,
+  WaitingCallback,
+} from "../dkg/transport.js";
+import { bytesEqual } from "../lib/bytes.js";
+import { CodedError, InputError } from "../lib/errors.js";
+import type { Logger } from "../lib/logger.js";
+import { silentLogger } from "../lib/logger.js";
+import type { ShareIndex } from "../lib/types.js";
+import { Envelope } from "../pb/bcast.js";
+import { Hello, HelloResponse } from "../pb/sync.js";
+import { createHost, type Host } from "./host.js";
+import { type Identity, parsePeerId, verifyIdentitySignature } from "./identity.js";
+import {
+  DKG_BCAST_PROTOCOL,
+  DKG_SHARE_MAX_MESSAGE_BYTES,
+  DKG_SHARE_PROTOCOL,
+  PARSIG_PROTOCOL,
+  PEER_RECONNECT_GRACE_MS,
+  protocolLimits,
+  RETRY_MAX_DELAY_MS,
+  RETRY_MIN_DELAY_MS,
+  SYNC_PROTOCOL,
+  WAITING_REPORT_INTERVAL_MS,
+} from "./protocols.js";
+import { P2pError, type P2pStream } from "./stream.js";
+
+/** One operator of the session, in definition order (share index = position + 1). */
+export interface CeremonyOperator {
+  /** Base58 secp256k1 peer ID. */
+  peerId: string;
+  /** Multiaddr hints, e.g. `/ip4/10.0.0.2/tcp/3610` (a `/p2p/<peerId>` suffix is optional). */
+  addresses: string[];
+}
+
+/** Options of {@link createCeremonyTransport}. */
+export interface CeremonyTransportOpts {
+  /** This node's identity; must be one of `operators`. */
+  identity: Identity;
+  /** All n operators, this node included, in definition order. */
+  operators: CeremonyOperator[];
+  /** Session binding: the definition hash, 32 bytes. */
+  session: Uint8Array;
+  /** cohort protocol version; peers must match exactly. */
+  protocolVersion: string;
+  /** Multiaddr to listen on; default `/ip4/127.0.0.1/tcp/0`. */
+  listenAddress?: string;
+  /** Logger; `modules.logger` takes precedence. */
+  logger?: Logger;
+  /** Called when a peer misbehaves: malformed, oversized or mis-addressed message, bad hello signature. */
+  onPeerFault?: (peer: ShareIndex, reason: string) => void;
+}
+
+/** Collaborators of {@link createCeremonyTransport}. */
+export interface CeremonyTransportModules {
+  logger?: Logger;
+}
+
+/** The libp2p ceremony transport, with a few introspection helpers on top of the interface. */
+export interface Libp2pCeremonyTransport extends CeremonyTransport {
+  /** Addresses the host listens on (each ending in `/p2p/<peerId>`); empty before `connect`. */
+  listenAddresses(): string[];
+  /** Misbehaviour count per peer share index (peers with none are absent). */
+  faults(): ReadonlyMap<ShareIndex, number>;
+}
+
+/** First byte of an ack: the message was accepted (or was an exact duplicate). */
+export const ACK_OK = 0x00;
+/** First byte of an ack: the message was refused; UTF-8 reason follows. */
+export const ACK_REJECTED = 0x01;
+/** Longest reason carried in a refusal ack, characters. */
+const ACK_REASON_MAX_CHARS = 200;
+
+/** Encodes a delivery ack: `[ACK_OK]`, or `[ACK_REJECTED] ‖ utf8(reason)` when `reason` is given. */
+export function encodeAck(reason?: string): Uint8Array {
+  if (reason === undefined) return Uint8Array.of(ACK_OK);
+  const text = new TextEncoder().encode(reason.slice(0, ACK_REASON_MAX_CHARS));
+  const out = new Uint8Array(1 + text.length);
+  out[0] = ACK_REJECTED;
+  out.set(text, 1);
+  return out;
+}
+
+/** Decodes an ack. @throws RangeError when empty or of unknown kind */
+export function decodeAck(bytes: Uint8Array): { ok: true } | { ok: false; reason: string } {
+  if (bytes.length === 1 && bytes[0] === ACK_OK) return { ok: true };
+  if (bytes.length >= 1 && bytes[0] === ACK_REJECTED)
+    return { ok: false, reason: new TextDecoder().decode(bytes.subarray(1)) };
+  throw new RangeError(`"ack" must be [0x00] or 0x01 ‖ reason, got ${bytes.length} bytes`);
+}
+
+type Kind = "broadcast" | "direct";
+
+interface Slot {
+  bytes?: Uint8Array;
+  digest: string;
+}
+
+interface PeerState {
+  index: ShareIndex;
+  peerId: string;
+  addresses: string[];
+  synced: boolean;
+  /** Highest step of any message exchanged with this peer, in either direction (received or acked). */
+  maxStep: number;
+  /** Connections open when `maxStep` first left 0: a step-0 hello on any other one means a restart. */
+  stepConns?: Set<string>;
+  /** Messages received, by step then kind. */
+  slots: Map<number, Partial<Record<Kind, Slot>>>;
+  faults: number;
+  graceTimer?: NodeJS.Timeout;
+  /** Disconnected for longer than the grace period. */
+  gone: boolean;
+}
+
+interface ActiveExchange {
+  step: number;
+  expectDirect: boolean;
+  acked: Map<ShareIndex, Set<Kind>>;
+  check(): void;
+  fail(err: TransportError): void;
+}
+
+const CHANNEL_PROTOCOL: Record<Channel, string> = { bcast: DKG_BCAST_PROTOCOL, parsig: PARSIG_PROTOCOL };
+
+function digestOf(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Resolves after `ms`, or early (never rejecting) when `signal` aborts. The timer is unref'd. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+function transportError(type: TransportErrorType, message: string, cause?: unknown): TransportError {
+  return new CodedError<TransportErrorType>(type, message, cause === undefined ? undefined : { cause });
+}
+
+/** A signal aborted with the default reason (`controller.abort()`) means cancellation; anything else a timeout. */
+function isCancellation(signal: AbortSignal): boolean {
+  const r: unknown = signal.reason;
+  return r instanceof Error && r.name === "AbortError";
+}
+
+/**
+ * Creates the libp2p ceremony transport for one session. The host is built and its handlers registered
+ * now; it starts listening in `connect()`. Share indices are 1-based positions in `opts.operators`.
+ *
+ * Failure semantics (all `CodedError<TransportErrorType>`):
+ * - VERSION_MISMATCH / SESSION_MISMATCH: a peer's signed hello disagrees; fails at once on both sides.
+ * - PEER_RESTARTED: a peer sent a step-0 hello after it had exchanged step ≥ 1 messages with this node;
+ *   the restarted node itself fails with PEER_RESTARTED naming the peer that refused it.
+ * - PEER_DISCONNECTED: a synced peer stayed disconnected for `PEER_RECONNECT_GRACE_MS` while this node
+ *   still lacked its message (or its ack) for the current step, or at the start of the next step.
+ * - TIMEOUT / ABORTED: the caller's signal fired; ABORTED only for the default `AbortError` reason.
+ *
+ * @throws InputError "operators" when this node is not an operator or a peer ID repeats; RangeError when
+ *   `session` is not 32 bytes
+ */
+export async function createCeremonyTransport(
+  opts: CeremonyTransportOpts,
+  modules: CeremonyTransportModules = {},
+): Promise<Libp2pCeremonyTransport> {
+  if (opts.session.length !== 32) throw new RangeError(`"session" must be 32 bytes, got ${opts.session.length}`);
+  const log = (modules.logger ?? opts.logger ?? silentLogger()).child({ module: "ceremony-transport" });
+  const session = Uint8Array.from(opts.session);
+  const version = opts.protocolVersion;
+
+  const peers = new Map<ShareIndex, PeerState>();
+  const byPeerId = new Map<string, PeerState>();
+  let self: ShareIndex | undefined;
+  const seen = new Set<string>();
+  opts.operators.forEach((op, i) => {
+    const peerId = parsePeerId(op.peerId, `operators[${i}].peer_id`);
+    const index = (i + 1) as ShareIndex;
+    if (seen.has(peerId)) throw new InputError("operators", `"operators" lists peer ${peerId} twice`);
+    seen.add(peerId);
+    if (peerId === opts.identity.peerId) {
+      self = index;
+      return;
+    }
+    const st: PeerState = {
+      index,
+      peerId,
+      addresses: op.addresses,
+      synced: false,
+      maxStep: 0,
+      slots: new Map(),
+      faults: 0,
+      gone: false,
+    };
+    peers.set(index, st);
+    byPeerId.set(peerId, st);
+  });
+  if (self === undefined) {
+    throw new InputError("operators", `this node's peer ID ${opts.identity.peerId} is not one of the operators`);
+  }
+  const selfIndex: ShareIndex = self;
+
+  const host: Host = await createHost(
+    {
+      identity: opts.identity,
+      peers: opts.operators.map((op) => ({ peerId: op.peerId, addresses: op.addresses })),
+      listenAddresses: opts.listenAddress === undefined ? undefined : [opts.listenAddress],
+    },
+    { logger: modules.logger ?? opts.logger },
+  );
+
+  let state: "new" | "connecting" | "connected" | "closed" = "new";
+  /** Step of the running or last finished exchange; 0 during connect. */
+  let current = 0;
+  let fatal: TransportError | undefined;
+  let active: ActiveExchange | undefined;
+  let onSyncChange: (() => void) | undefined;
+  /** During connect: cuts a peer's hello-retry wait short (it just connected to us). */
+  const helloKicks = new Map<ShareIndex, () => void>();
+  const life = new AbortController();
+  const helloByStep = new Map<number, Promise<Uint8Array>>();
+
+  const describe = (idx: ShareIndex): string => `${idx} (${peers.get(idx)?.peerId ?? "?"})`;
+
+  const fault = (peer: PeerState, reason: string): void => {
+    peer.faults++;
+    log.warn({ peer: peer.index, peer_id: peer.peerId, reason }, "peer misbehaved");
+    try {
+      opts.onPeerFault?.(peer.index, reason);
+    } catch (err) {
+      log.error({ err }, "onPeerFault threw");
+    }
+  };
+
+  const setFatal = (err: TransportError): void => {
+    if (fatal !== undefined) return;
+    fatal = err;
+    log.error({ code: err.code, err: err.message }, "ceremony transport failed");
+    active?.fail(err);
+    onSyncChange?.();
+  };
+
+  const signedHello = (step: number): Promise<Uint8Array> => {
+    let p = helloByStep.get(step);
+    if (p === undefined) {
+      p = (async () => {
+        const unsigned = Hello.encode({ session, protocolVersion: version, step, signature: new Uint8Array(0) });
+        const signature = await opts.identity.sign(unsigned);
+        return Hello.encode({ session, protocolVersion: version, step, signature: Uint8Array.from(signature) });
+      })();
+      helloByStep.set(step, p);
+    }
+    return p;
+  };
+
+  const verifyHello = async (peer: PeerState, hello: Hello): Promise<boolean> => {
+    const unsigned = Hello.encode({ ...hello, signature: new Uint8Array(0) });
+    return await verifyIdentitySignature(peer.peerId, unsigned, hello.signature);
+  };
+
+  /** Records step traffic with `peer`; the first time, remembers which connections the live peer uses. */
+  const advance = (peer: PeerState, step: number): void => {
+    if (step <= peer.maxStep) return;
+    if (peer.stepConns === undefined) peer.stepConns = new Set(host.connectionIds(peer.peerId));
+    peer.maxStep = step;
+  };
+
+  const markSynced = (peer: PeerState): void => {
+    if (peer.synced) return;
+    peer.synced = true;
+    log.info({ peer: peer.index, peer_id: peer.peerId }, "peer synced");
+    onSyncChange?.();
+  };
+
+  /** Hello agreement checks shared by both directions; latches the fatal error and returns false on mismatch. */
+  const helloAgrees = (peer: PeerState, hello: Hello): boolean => {
+    if (hello.protocolVersion !== version) {
+      setFatal(
+        transportError(
+          { code: "VERSION_MISMATCH", peer: peer.index, ours: version, theirs: hello.protocolVersion },
+          `peer ${describe(peer.index)} runs protocol version ${JSON.stringify(hello.protocolVersion)}, this node ${JSON.stringify(version)}`,
+        ),
+      );
+      return false;
+    }
+    if (!bytesEqual(hello.session, session)) {
+      setFatal(
+        transportError(
+          { code: "SESSION_MISMATCH", peer: peer.index },
+          `peer ${describe(peer.index)} is in another session (definition hash differs)`,
+        ),
+      );
+      return false;
+    }
+    return true;
+  };
+
+  // ---- inbound: sync ----
+
+  await host.handleRequest(SYNC_PROTOCOL, async ({ peer: peerId, connectionId, bytes }) => {
+    const peer = byPeerId.get(peerId);
+    if (peer === undefined) return HelloResponse.encode({ error: "not an operator of this session" });
+    // a late hello from before the peer's first step comes on a connection it already had then
+    const fresh = peer.stepConns !== undefined && !peer.stepConns.has(connectionId);
+    let hello: Hello;
+    try {
+      hello = Hello.decode(bytes);
+    } catch (err) {
+      fault(peer, `malformed hello: ${(err as Error).message}`);
+      return HelloResponse.encode({ error: "malformed hello" });
+    }
+    if (!(await verifyHello(peer, hello))) {
+      fault(peer, "hello signature does not verify");
+      return HelloResponse.encode({ error: "hello signature does not verify" });
+    }
+    const ours = Hello.decode(await signedHello(0));
+    if (!helloAgrees(peer, hello)) {
+      return HelloResponse.encode({
+        hello: ours,
+        error: hello.protocolVersion !== version ? "protocol version mismatch" : "session mismatch",
+      });
+    }
+    if (hello.step === 0 && peer.maxStep > 0 && fresh) {
+      setFatal(
+        transportError(
+          { code: "PEER_RESTARTED", step: current, peer: peer.index, peerStep: 0 },
+          `peer ${describe(peer.index)} restarted: it sent a step-0 hello after exchanging step ${peer.maxStep}`,
+        ),
+      );
+      const ahead = Hello.decode(await signedHello(Math.max(current, 1)));
+      return HelloResponse.encode({
+        hello: ahead,
+        error: `this node is at step ${current}; the ceremony cannot resume`,
+      });
+    }
+    advance(peer, hello.step);
+    markSynced(peer);
+    return HelloResponse.encode({ hello: ours });
+  });
+
+  // ---- inbound: envelopes ----
+
+  /** Validates an inbound envelope; returns the refusal reason, or a commit to run once the ack is sent. */
+  const checkEnvelope = (peer: PeerState, kind: Kind, bytes: Uint8Array): { reason?: string; commit?: () => void } => {
+    let env: Envelope;
+    try {
+      env = Envelope.decode(bytes);
+    } catch (err) {
+      const reason = `malformed envelope: ${(err as Error).message}`;
+      fault(peer, reason);
+      return { reason };
+    }
+    const refuse = (reason: string) => {
+      fault(peer, reason);
+      return { reason };
+    };
+    if (!bytesEqual(env.session, session)) return refuse(`envelope for another session (step ${env.step})`);
+    if (env.sender !== peer.index)
+      return refuse(`envelope claims sender ${env.sender} on a stream from peer ${peer.index}`);
+    if (env.step < 1) return refuse("envelope for step 0");
+    const step = env.step;
+    const slots = peer.slots.get(step);
+    const existing = slots?.[kind];
+    const digest = digestOf(bytes);
+    if (existing !== undefined) {
+      if (existing.digest !== digest) {
+        log.warn(
+          { peer: peer.index, peer_id: peer.peerId, step, kind },
+          "second, different message for the same step; keeping the first",
+        );
+      }
+      return {};
+    }
+    if (step < current || (step === current && active === undefined)) {
+      return refuse(`${kind} message for step ${step}, which this node has finished (now at ${current})`);
+    }
+    if (step > current) {
+      for (const [s, sl] of peer.slots) {
+        if (s > current && s !== step && (sl.broadcast !== undefined || sl.direct !== undefined)) {
+          return refuse(`messages for two future steps (${s} and ${step})`);
+        }
+      }
+    }
+    return {
+      commit: () => {
+        const entry = peer.slots.get(step) ?? {};
+        entry[kind] = { bytes, digest };
+        peer.slots.set(step, entry);
+        advance(peer, step);
+        active?.check();
+      },
+    };
+  };
+
+  const envelopeHandler =
+    (kind: Kind) =>
+    async (stream: P2pStream, { signal }: { signal: AbortSignal }): Promise<void> => {
+      const peer = byPeerId.get(stream.remotePeer);
+      const bytes = await stream.read({ signal });
+      if (peer === undefined) {
+        await stream.write(encodeAck("not an operator of this session"), { signal });
+        await stream.close({ signal });
+        return;
+      }
+      const verdict = checkEnvelope(peer, kind, bytes);
+      try {
+        // ack before delivering: the step may complete on delivery and the runner may close the host at once
+        await stream.write(encodeAck(verdict.reason), { signal });
+        await stream.close({ signal });
+      } finally {
+        verdict.commit?.();
+      }
+    };
+  await host.handle(DKG_BCAST_PROTOCOL, envelopeHandler("broadcast"));
+  await host.handle(PARSIG_PROTOCOL, envelopeHandler("broadcast"));
+  await host.handle(DKG_SHARE_PROTOCOL, envelopeHandler("direct"));
+
+  host.onStreamError(({ peer: peerId, protocol, error }) => {
+    const peer = byPeerId.get(peerId);
+    if (peer === undefined) return;
+    if (error instanceof P2pError && ["MESSAGE_TOO_LARGE", "MALFORMED_FRAME", "READ_TIMEOUT"].includes(error.code)) {
+      fault(peer, `${protocol}: ${error.message}`);
+    } else {
+      log.debug({ peer: peer.index, protocol, err: error }, "inbound stream failed");
+    }
+  });
+
+  // ---- connectivity ----
+
+  const redial = async (peer: PeerState, signal: AbortSignal): Promise<void> => {
+    let delay = RETRY_MIN_DELAY_MS;
+    while (!signal.aborted && !host.isConnected(peer.peerId)) {
+      try {
+        await host.dial(peer.peerId, peer.addresses, { signal });
+        return;
+      } catch (err) {
+        log.debug({ peer: peer.index, err: (err as Error).message }, "redial failed");
+      }
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, RETRY_MAX_DELAY_MS);
+    }
+  };
+
+  host.onPeerDisconnect((peerId) => {
+    const peer = byPeerId.get(peerId);
+    if (peer === undefined || !peer.synced || state === "closed" || peer.graceTimer !== undefined) return;
+    log.warn({ peer: peer.index, peer_id: peer.peerId, step: current }, "peer disconnected");
+    const grace = new AbortController();
+    const onLife = () => grace.abort();
+    life.signal.addEventListener("abort", onLife, { once: true });
+    peer.graceTimer = setTimeout(() => {
+      peer.graceTimer = undefined;
+      grace.abort();
+      life.signal.removeEventListener("abort", onLife);
+      if (host.isConnected(peer.peerId)) return;
+      peer.gone = true;
+      const ex = active;
+      if (ex !== undefined && !isDone(peer, ex)) {
+        ex.fail(
+          transportError(
+            { code: "PEER_DISCONNECTED", step: ex.step, peer: peer.index },
+            `peer ${describe(peer.index)} disconnected at step ${ex.step}`,
+          ),
+        );
+      }
+    }, PEER_RECONNECT_GRACE_MS);
+    peer.graceTimer.unref();
+    void redial(peer, grace.signal).catch((err: unknown) => log.error({ err, peer: peer.index }, "redial loop failed"));
+  });
+
+  host.onPeerConnect((peerId) => {
+    const peer = byPeerId.get(peerId);
+    if (peer === undefined) return;
+    helloKicks.get(peer.index)?.();
+    if (peer.graceTimer !== undefined) {
+      clearTimeout(peer.graceTimer);
+      peer.graceTimer = undefined;
+      log.info({ peer: peer.index, peer_id: peer.peerId }, "peer reconnected");
+    }
+    peer.gone = false;
+  });
+
+  // ---- exchange helpers ----
+
+  function isDone(peer: PeerState, ex: ActiveExchange): boolean {
+    const sl = peer.slots.get(ex.step);
+    const acked = ex.acked.get(peer.index);
+    if (sl?.broadcast === undefined || acked?.has("broadcast") !== true) return false;
+    if (ex.expectDirect && (sl.direct === undefined || !acked.has("direct"))) return false;
+    return true;
+  }
+
+  const sendUntilAcked = async (
+    peer: PeerState,
+    protocol: string,
+    bytes: Uint8Array,
+    onAck: () => void,
+    step: number,
+    signal: AbortSignal,
+  ): Promise<void> => {
+    let delay = RETRY_MIN_DELAY_MS;
+    while (!signal.aborted) {
+      let ack: ReturnType<typeof decodeAck> | undefined;
+      try {
+        const resp = await host.request(peer.peerId, protocol, bytes, { signal });
+        try {
+          ack = decodeAck(resp);
+        } catch (err) {
+          fault(peer, `${protocol}: ${(err as Error).message}`);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        log.debug({ peer: peer.index, step, protocol, err: (err as Error).message }, "send failed; retrying");
+      }
+      if (ack?.ok === true) {
+        onAck();
+        return;
+      }
+      if (ack?.ok === false) {
+        log.error(
+          { peer: peer.index, peer_id: peer.peerId, step, protocol, reason: ack.reason },
+          "peer refused this node's message",
+        );
+        return;
+      }
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, RETRY_MAX_DELAY_MS);
+    }
+  };
+
+  /** Reports `missing` through `onWaiting` when it changes and every WAITING_REPORT_INTERVAL_MS. */
+  const waitingReporter = (step: number, onWaiting: WaitingCallback | undefined) => {
+    let last = "";
+    let latest: ShareIndex[] = [];
+    const call = (missing: ShareIndex[]) => {
+      try {
+        onWaiting?.(step, missing);
+      } catch (err) {
+        log.error({ err }, "onWaiting threw");
+      }
+    };
+    const timer = setInterval(() => call(latest), WAITING_REPORT_INTERVAL_MS);
+    timer.unref();
+    return {
+      update(missing: ShareIndex[]) {
+        latest = missing;
+        const key = missing.join(",");
+        if (key !== last) {
+          last = key;
+          call(missing);
+        }
+      },
+      stop: () => clearInterval(timer),
+    };
+  };
+
+  const transport: Libp2pCeremonyTransport = {
+    self: selfIndex,
+    n: opts.operators.length,
+
+    listenAddresses: () => host.listenAddresses(),
+
+    faults: () => {
+      const out = new Map<ShareIndex, number>();
+      for (const p of peers.values()) if (p.faults > 0) out.set(p.index, p.faults);
+      return out;
+    },
+
+    async connect({ signal, onWaiting }) {
+      if (state !== "new") throw new Error(`connect() called in state ${state}`);
+      state = "connecting";
+      await host.start();
+      const helloBytes = await signedHello(0);
+      const loops = new AbortController();
+      const stopLoops = () => loops.abort();
+      life.signal.addEventListener("abort", stopLoops, { once: true });
+
+      const helloLoop = async (peer: PeerState): Promise<void> => {
+        let delay = RETRY_MIN_DELAY_MS;
+        while (!loops.signal.aborted && !peer.synced && fatal === undefined) {
+          try {
+            await host.dial(peer.peerId, peer.addresses, { signal: loops.signal });
+            const resp = HelloResponse.decode(
+              await host.request(peer.peerId, SYNC_PROTOCOL, helloBytes, { signal: loops.signal }),
+            );
+            if (resp.hello === undefined) {
+              log.warn({ peer: peer.index, reason: resp.error }, "peer refused hello");
+            } else if (!(await verifyHello(peer, resp.hello))) {
+              fault(peer, "hello response signature does not verify");
+            } else if (helloAgrees(peer, resp.hello)) {
+              if (resp.error === "") {
+                markSynced(peer);
+                return;
+              }
+              if (resp.hello.step > 0) {
+                setFatal(
+                  transportError(
+                    { code: "PEER_RESTARTED", step: 0, peer: peer.index, peerStep: resp.hello.step },
+                    `peer ${describe(peer.index)} is at step ${resp.hello.step}: this node restarted mid-ceremony; restart the ceremony on every node`,
+                  ),
+                );
+                return;
+              }
+              log.warn({ peer: peer.index, reason: resp.error }, "peer refused hello");
+            }
+          } catch (err) {
+            if (loops.signal.aborted) return;
+            log.debug({ peer: peer.index, err: (err as Error).message }, "hello failed; retrying");
+          }
+          const wait = new AbortController();
+          const onStop = () => wait.abort();
+          loops.signal.addEventListener("abort", onStop, { once: true });
+          helloKicks.set(peer.index, onStop);
+          await sleep(delay, wait.signal);
+          helloKicks.delete(peer.index);
+          loops.signal.removeEventListener("abort", onStop);
+          delay = Math.min(delay * 2, RETRY_MAX_DELAY_MS);
+        }
+      };
+
+      const missing = (): ShareIndex[] => [...peers.values()].filter((p) => !p.synced).map((p) => p.index);
+      const reporter = waitingReporter(0, onWaiting);
+      let removeAbort = () => {};
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const settle = () => {
+            if (fatal !== undefined) return reject(fatal);
+            if (state === "closed")
+              return reject(transportError({ code: "ABORTED", step: 0 }, "transport closed during connect"));
+            const m = missing();
+            if (m.length === 0) return resolve();
+            if (signal.aborted) {
+              if (isCancellation(signal))
+                return reject(transportError({ code: "ABORTED", step: 0 }, "connect aborted"));
+              return reject(
+                transportError(
+                  { code: "TIMEOUT", step: 0, missing: m },
+                  `timed out waiting for peers ${m.map(describe).join(", ")} to connect`,
+                ),
+              );
+            }
+            reporter.update(m);
+          };
+          onSyncChange = settle;
+          removeAbort = () => signal.removeEventListener("abort", settle);
+          signal.addEventListener("abort", settle, { once: true });
+          settle();
+          for (const p of peers.values()) {
+            void helloLoop(p).catch((err: unknown) => log.error({ err, peer: p.index }, "hello loop failed"));
+          }
+        });
+        state = "connected";
+        log.info({ peers: peers.size }, "all peers synced");
+      } finally {
+        onSyncChange = undefined;
+        removeAbort();
+        reporter.stop();
+        loops.abort();
+        life.signal.removeEventListener("abort", stopLoops);
+      }
+    },
+
+    async exchange(step, out, { signal, onWaiting }) {
+      if (state !== "connected") throw new Error(`exchange() called in state ${state}`);
+      if (!Number.isInteger(step) || step <= current) {
+        throw new RangeError(`"step" must be an integer above ${current}, got ${step}`);
+      }
+      if (active !== undefined) throw new Error(`exchange(${step}) while step ${active.step} is running`);
+      const direct = out.direct;
+      const cap = protocolLimits(CHANNEL_PROTOCOL[out.channel]).maxMessageBytes;
+      if (out.broadcast.length > cap) {
+        throw new RangeError(`"broadcast" must be at most ${cap} bytes on ${out.channel}, got ${out.broadcast.length}`);
+      }
+      if (direct !== undefined) {
+        for (const [idx, d] of direct) {
+          if (d.length > DKG_SHARE_MAX_MESSAGE_BYTES) {
+            throw new RangeError(
+              `"direct" to ${idx} must be at most ${DKG_SHARE_MAX_MESSAGE_BYTES} bytes, got ${d.length}`,
+            );
+          }
+        }
+        for (const idx of direct.keys()) {
+          if (!peers.has(idx)) throw new RangeError(`"direct" has an entry for ${idx}, which is not a peer`);
+        }
+        for (const idx of peers.keys()) {
+          if (!direct.has(idx)) throw new RangeError(`"direct" lacks an entry for peer ${idx}`);
+        }
+      }
+      if (fatal !== undefined) throw fatal;
+      current = step;
+      const expectDirect = direct !== undefined && peers.size > 0;
+      const sends = new AbortController();
+      const onLife = () => sends.abort();
+      life.signal.addEventListener("abort", onLife, { once: true });
+      const reporter = waitingReporter(step, onWaiting);
+
+      try {
+        return await new Promise<Map<ShareIndex, Inbound>>((resolve, reject) => {
+          let settled = false;
+          const finish = (err?: TransportError) => {
+            if (settled) return;
+            settled = true;
+            active = undefined;
+            signal.removeEventListener("abort", onAbort);
+            if (err !== undefined) return reject(err);
+            const result = new Map<ShareIndex, Inbound>();
+            for (const p of peers.values()) {
+              const sl = p.slots.get(step);
+              const inbound: Inbound = { broadcast: sl?.broadcast?.bytes ?? new Uint8Array(0) };
+              if (expectDirect && sl?.direct?.bytes !== undefined) inbound.direct = sl.direct.bytes;
+              else if (sl?.direct !== undefined) {
+                log.warn({ peer: p.index, step }, "unexpected direct message in a broadcast-only step; ignored");
+              }
+              result.set(p.index, inbound);
+              // keep digests only, so late duplicates are still recognised
+              if (sl?.broadcast !== undefined) sl.broadcast.bytes = undefined;
+              if (sl?.direct !== undefined) sl.direct.bytes = undefined;
+            }
+            resolve(result);
+          };
+          const ex: ActiveExchange = {
+            step,
+            expectDirect,
+            acked: new Map([...peers.keys()].map((i) => [i, new Set<Kind>()])),
+            check: () => {
+              if (settled) return;
+              const m = [...peers.values()].filter((p) => !isDone(p, ex)).map((p) => p.index);
+              if (m.length === 0) return finish();
+              reporter.update(m);
+            },
+            fail: (err) => finish(err),
+          };
+          const missingNow = () => [...peers.values()].filter((p) => !isDone(p, ex)).map((p) => p.index);
+          const onAbort = () => {
+            if (isCancellation(signal))
+              return finish(transportError({ code: "ABORTED", step }, `step ${step} aborted`));
+            const m = missingNow();
+            finish(
+              transportError(
+                { code: "TIMEOUT", step, missing: m },
+                `step ${step}: timed out waiting for peers ${m.map(describe).join(", ")}`,
+              ),
+            );
+          };
+          active = ex;
+          if (signal.aborted) return onAbort();
+          signal.addEventListener("abort", onAbort, { once: true });
+          for (const p of peers.values()) {
+            if (p.gone) {
+              return finish(
+                transportError(
+                  { code: "PEER_DISCONNECTED", step, peer: p.index },
+                  `peer ${describe(p.index)} is disconnected at step ${step}`,
+                ),
+              );
+            }
+          }
+          for (const p of peers.values()) {
+            const acked = ex.acked.get(p.index)!;
+            const onAck = (kind: Kind) => () => {
+              acked.add(kind);
+              advance(p, step);
+              ex.check();
+            };
+            const sendLog = (err: unknown) => log.error({ err, peer: p.index }, "send loop failed");
+            void sendUntilAcked(
+              p,
+              CHANNEL_PROTOCOL[out.channel],
+              out.broadcast,
+              onAck("broadcast"),
+              step,
+              sends.signal,
+            ).catch(sendLog);
+            const d = direct?.get(p.index);
+            if (d !== undefined)
+              void sendUntilAcked(p, DKG_SHARE_PROTOCOL, d, onAck("direct"), step, sends.signal).catch(sendLog);
+          }
+          ex.check();
+        });
+      } finally {
+        sends.abort();
+        life.signal.removeEventListener("abort", onLife);
+        reporter.stop();
+      }
+    },
+
+    async close() {
+      if (state === "closed") return;
+      state = "closed";
+      active?.fail(transportError({ code: "ABORTED", step: current }, `transport closed at step ${current}`));
+      onSyncChange?.();
+      life.abort();
+      for (const p of peers.values()) {
+        if (p.graceTimer !== undefined) clearTimeout(p.graceTimer);
+        p.graceTimer = undefined;
+      }
+      await host.stop();
+    },
+  };
+  return transport;
+}
