@@ -112,12 +112,12 @@ export interface CustomNetworkOpts {
  *   length; InputError "network" when the name is empty, too long, or a preset name
  */
 export function customNetwork(opts: CustomNetworkOpts): Network {
+  const genesisForkVersion = hexInput(opts.genesisForkVersion, "genesis-fork-version", 4);
   const name = opts.name ?? CUSTOM_NETWORK_NAME;
   if (isPresetNetwork(name)) {
     throw new InputError("network", `"network" ${name} is a preset; omit --genesis-fork-version to use it`);
   }
   checkNetworkName(name, "network");
-  const genesisForkVersion = hexInput(opts.genesisForkVersion, "genesis-fork-version", 4);
   const genesisValidatorsRoot =
     opts.genesisValidatorsRoot === undefined
       ? ZERO_ROOT
