@@ -1,6 +1,7 @@
 /** Builds the commander program: one register function per command group. */
 import { Command } from "commander";
 import { registerDefinition } from "./definition.js";
+import { registerDevnet } from "./devnet.js";
 import { registerDkg } from "./dkg.js";
 import { registerIdentity } from "./identity.js";
 import { registerLock } from "./lock.js";
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerDefinition(program);
   registerLock(program);
   registerDkg(program);
+  registerDevnet(program);
   registerSlashing(program);
   return program;
 }
