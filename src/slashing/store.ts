@@ -208,9 +208,11 @@ export class SlashingProtectionDb implements SlashingProtection {
    * complete-strategy checks see all of them.
    * @param genesisValidatorsRoot 32 bytes, from the interchange metadata
    * @throws SlashingError `WRONG_GENESIS_VALIDATORS_ROOT` when the database is pinned to another root
+   * @throws TypeError / RangeError on a malformed record, before anything is written
    */
   importRecords(genesisValidatorsRoot: Root, histories: readonly ValidatorHistory[]): ImportSummary {
     const gvr = checkRoot(genesisValidatorsRoot, "genesis_validators_root");
+    histories.forEach(checkHistory);
     const summary: ImportSummary = { validators: 0, blocks: 0, attestations: 0, newBlocks: 0, newAttestations: 0 };
     const run = this.db.transaction(() => {
       const pinned = this.readPinnedGvr();
@@ -220,20 +222,32 @@ export class SlashingProtectionDb implements SlashingProtection {
       }
       const pubkeys = new Set<string>();
       for (const h of histories) {
-        pubkeys.add(toHex(h.pubkey));
+        const key = toHex(h.pubkey);
+        // A validator with no rows yet whose records come in strictly increasing order cannot hold a duplicate,
+        // so bulk imports skip the per-record lookup until the order breaks.
+        let fresh = !pubkeys.has(key) && this.existingValidatorId(h.pubkey) === null;
+        pubkeys.add(key);
         const vid = this.validatorId(h.pubkey);
+        let prev = -1n;
         for (const b of h.signedBlocks) {
           summary.blocks++;
-          summary.newBlocks += this.stmt.importBlock.run({ vid, slot: b.slot, root: blob(b.signingRoot) }).changes;
+          fresh &&= b.slot > prev;
+          prev = b.slot;
+          // A separate lookup, not INSERT … WHERE NOT EXISTS: SQLite would stage that through a temporary table.
+          if (!fresh && hasRoot(this.stmt.blockRootsAt.all(vid, b.slot), b.signingRoot)) continue;
+          this.stmt.insertBlock.run(vid, b.slot, blob(b.signingRoot));
+          summary.newBlocks++;
         }
+        prev = -1n;
         for (const a of h.signedAttestations) {
           summary.attestations++;
-          summary.newAttestations += this.stmt.importAttestation.run({
-            vid,
-            source: a.sourceEpoch,
-            target: a.targetEpoch,
-            root: blob(a.signingRoot),
-          }).changes;
+          fresh &&= a.targetEpoch > prev;
+          prev = a.targetEpoch;
+          if (!fresh && hasRoot(this.stmt.attestationRootsAt.all(vid, a.targetEpoch, a.sourceEpoch), a.signingRoot)) {
+            continue;
+          }
+          this.stmt.insertAttestation.run(vid, a.sourceEpoch, a.targetEpoch, blob(a.signingRoot));
+          summary.newAttestations++;
         }
       }
       summary.validators = pubkeys.size;
@@ -420,10 +434,7 @@ function prepareStatements(db: Database.Database) {
     maxSlot: p("SELECT MAX(slot) AS m FROM signed_blocks WHERE validator_id = ?"),
     allBlocks: p("SELECT slot, signing_root FROM signed_blocks WHERE validator_id = ? ORDER BY slot, signing_root"),
     insertBlock: p("INSERT INTO signed_blocks (validator_id, slot, signing_root) VALUES (?, ?, ?)"),
-    importBlock: p(
-      `INSERT INTO signed_blocks (validator_id, slot, signing_root) SELECT @vid, @slot, @root
-       WHERE NOT EXISTS (SELECT 1 FROM signed_blocks WHERE validator_id = @vid AND slot = @slot AND signing_root IS @root)`,
-    ),
+    blockRootsAt: p("SELECT signing_root FROM signed_blocks WHERE validator_id = ? AND slot = ?").pluck(),
     attestationsAtTarget: p(
       `SELECT ${att} FROM signed_attestations INDEXED BY signed_attestations_by_target
        WHERE validator_id = ? AND target_epoch = ?`,
@@ -461,12 +472,10 @@ function prepareStatements(db: Database.Database) {
     insertAttestation: p(
       "INSERT INTO signed_attestations (validator_id, source_epoch, target_epoch, signing_root) VALUES (?, ?, ?, ?)",
     ),
-    importAttestation: p(
-      `INSERT INTO signed_attestations (validator_id, source_epoch, target_epoch, signing_root)
-       SELECT @vid, @source, @target, @root
-       WHERE NOT EXISTS (SELECT 1 FROM signed_attestations INDEXED BY signed_attestations_by_target
-         WHERE validator_id = @vid AND target_epoch = @target AND source_epoch = @source AND signing_root IS @root)`,
-    ),
+    attestationRootsAt: p(
+      `SELECT signing_root FROM signed_attestations INDEXED BY signed_attestations_by_target
+       WHERE validator_id = ? AND target_epoch = ? AND source_epoch = ?`,
+    ).pluck(),
   };
 }
 
@@ -486,6 +495,11 @@ function attestationRow(r: Row): SignedAttestationRecord {
     targetEpoch: r.target_epoch as bigint,
     signingRoot: r.signing_root == null ? null : (asBytes(r.signing_root) as Root),
   };
+}
+
+/** True when `roots` (BLOBs or NULLs from SQLite) holds `root`; null matches NULL. */
+function hasRoot(roots: unknown[], root: Uint8Array | null): boolean {
+  return roots.some((r) => (r == null ? root === null : root !== null && bytesEqual(asBytes(r), root)));
 }
 
 /** A Buffer view of `bytes` (no copy) for binding as a BLOB; null stays NULL. */
@@ -513,6 +527,20 @@ function checkPubkey(v: Uint8Array): BlsPublicKey {
 
 function checkRoot(v: Uint8Array, field: string): Root {
   return checkBytes(v, field, 32) as Root;
+}
+
+/** Validates every field of an imported history. @throws TypeError / RangeError naming the field */
+function checkHistory(h: ValidatorHistory, i: number): void {
+  checkBytes(h.pubkey, `data[${i}].pubkey`, 48);
+  h.signedBlocks.forEach((b, j) => {
+    checkUint(b.slot, `data[${i}].signed_blocks[${j}].slot`);
+    if (b.signingRoot !== null) checkRoot(b.signingRoot, `data[${i}].signed_blocks[${j}].signing_root`);
+  });
+  h.signedAttestations.forEach((a, j) => {
+    checkUint(a.sourceEpoch, `data[${i}].signed_attestations[${j}].source_epoch`);
+    checkUint(a.targetEpoch, `data[${i}].signed_attestations[${j}].target_epoch`);
+    if (a.signingRoot !== null) checkRoot(a.signingRoot, `data[${i}].signed_attestations[${j}].signing_root`);
+  });
 }
 
 /** @throws TypeError when not a bigint; RangeError outside [0, 2^63 - 1] */
