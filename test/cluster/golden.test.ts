@@ -1,0 +1,56 @@
+// Golden files: cluster-configs/*/cluster-definition.json and hashes.json (see cluster-configs/README.md).
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  computeConfigHash,
+  computeDefinitionHash,
+  readDefinitionFile,
+  serializeDefinition,
+  verifyDefinition,
+} from "../../src/cluster/definition.js";
+import { toHex } from "../../src/lib/bytes.js";
+import { REPO_ROOT } from "../helpers/vectors.js";
+
+const CONFIGS = path.join(REPO_ROOT, "cluster-configs");
+const folders = readdirSync(CONFIGS, { withFileTypes: true })
+  .filter((e) => e.isDirectory())
+  .map((e) => e.name)
+  .sort();
+
+describe("cluster-configs golden definitions", () => {
+  it("has the 4-node hoodi devnet and the 7-node mainnet cluster, and no key files", () => {
+    expect(folders).toEqual(expect.arrayContaining(["hoodi-devnet-4", "mainnet-7"]));
+    for (const f of folders) {
+      expect(readdirSync(path.join(CONFIGS, f)).filter((n) => n.endsWith(".key") || n.includes("keystore"))).toEqual(
+        [],
+      );
+    }
+  });
+
+  for (const folder of folders) {
+    it(`${folder}: hashes recomputed from the contents match hashes.json; all operators signed`, async () => {
+      const file = path.join(CONFIGS, folder, "cluster-definition.json");
+      const golden = JSON.parse(readFileSync(path.join(CONFIGS, folder, "hashes.json"), "utf8")) as {
+        config_hash: string;
+        definition_hash: string;
+      };
+      const def = await readDefinitionFile(file);
+      expect(toHex(computeConfigHash(def))).toBe(golden.config_hash);
+      expect(toHex(computeDefinitionHash(def))).toBe(golden.definition_hash);
+      await verifyDefinition(def);
+      // the file is in canonical form: re-serialising gives the same bytes
+      expect(serializeDefinition(def)).toBe(readFileSync(file, "utf8"));
+    });
+  }
+
+  it("mainnet-7 has the documented shape", async () => {
+    const def = await readDefinitionFile(path.join(CONFIGS, "mainnet-7", "cluster-definition.json"));
+    expect(def.operators).toHaveLength(7);
+    expect(def.threshold).toBe(5);
+    expect(def.numValidators).toBe(4);
+    expect(def.compounding).toBe(true);
+    expect(def.depositAmounts).toEqual([1_000_000_000n, 31_000_000_000n]);
+    expect(def.network.name).toBe("mainnet");
+  });
+});
