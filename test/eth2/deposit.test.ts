@@ -1,5 +1,4 @@
 // Vectors: ../shared/vectors/deposit/ssz_unit.json; EIP-55 examples from https://eips.ethereum.org/EIPS/eip-55.
-import { readFileSync } from "node:fs";
 import { ssz } from "@lodestar/types";
 import { describe, expect, it } from "vitest";
 import { SecretKey } from "../../src/crypto/bls.js";
@@ -24,16 +23,15 @@ import { resolveNetwork } from "../../src/eth2/networks.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
 import { InputError } from "../../src/lib/errors.js";
 import type { BlsPublicKey } from "../../src/lib/types.js";
+import { readVectorJson } from "../helpers/vectors.js";
 
-const unit = JSON.parse(
-  readFileSync(new URL("../../../shared/vectors/deposit/ssz_unit.json", import.meta.url), "utf8"),
-) as {
+const unit = readVectorJson<{
   compute_signing_root: {
     deposit_message: { pubkey: string; withdrawal_credentials: string; amount: number };
     domain: string;
     signing_root: string;
   };
-};
+}>("deposit/ssz_unit.json");
 
 const EIP55 = [
   "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",

@@ -1,5 +1,4 @@
 // Vectors: ../shared/vectors/deposit/ssz_unit.json (staking-deposit-cli tests/test_utils/test_ssz.py).
-import { readFileSync } from "node:fs";
 import { DOMAIN_BEACON_ATTESTER, DOMAIN_DEPOSIT } from "@lodestar/params";
 import { ssz } from "@lodestar/types";
 import { describe, expect, it } from "vitest";
@@ -11,10 +10,9 @@ import {
   signingRootOf,
 } from "../../src/eth2/domain.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
+import { readVectorJson } from "../helpers/vectors.js";
 
-const unit = JSON.parse(
-  readFileSync(new URL("../../../shared/vectors/deposit/ssz_unit.json", import.meta.url), "utf8"),
-) as {
+const unit = readVectorJson<{
   compute_deposit_domain: { fork_version: string; domain: string };
   compute_deposit_fork_data_root: { current_version: string; root: string };
   compute_signing_root: {
@@ -22,7 +20,7 @@ const unit = JSON.parse(
     domain: string;
     signing_root: string;
   };
-};
+}>("deposit/ssz_unit.json");
 
 describe("domain helpers (ssz_unit.json)", () => {
   it("compute_deposit_fork_data_root", () => {

@@ -1,11 +1,11 @@
 // Vectors: ../shared/vectors/deposit/networks.json (consensus-specs configs, eth-clients network configs).
-import { readFileSync } from "node:fs";
 import { DOMAIN_DEPOSIT } from "@lodestar/params";
 import { describe, expect, it } from "vitest";
 import { computeDomain, depositDomain } from "../../src/eth2/domain.js";
 import { customNetwork, PRESET_NETWORK_NAMES, resolveNetwork } from "../../src/eth2/networks.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
 import { InputError } from "../../src/lib/errors.js";
+import { readVectorJson } from "../helpers/vectors.js";
 
 interface NetworkVector {
   genesis_fork_version: string;
@@ -14,9 +14,9 @@ interface NetworkVector {
   chain_id: number;
   deposit_domain: string;
 }
-const vectors = JSON.parse(
-  readFileSync(new URL("../../../shared/vectors/deposit/networks.json", import.meta.url), "utf8"),
-) as { networks: Record<string, NetworkVector>; domain_types: Record<string, string> };
+const vectors = readVectorJson<{ networks: Record<string, NetworkVector>; domain_types: Record<string, string> }>(
+  "deposit/networks.json",
+);
 
 describe("network presets (networks.json)", () => {
   it("covers exactly the four presets", () => {
