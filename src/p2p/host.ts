@@ -280,7 +280,9 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
       try {
         await node.start();
       } catch (err) {
-        throw new InputError("listen_address", `listen on ${listen.join(", ")}`, { cause: err });
+        throw new InputError("listen_address", `listen on ${listen.join(", ")}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       state = "started";
       log.info({ peer_id: selfId, addresses: host.listenAddresses() }, "p2p host listening");

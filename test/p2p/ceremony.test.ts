@@ -1,0 +1,326 @@
+/**
+ * The libp2p ceremony transport against real and hand-driven peers: hello agreement (session, version,
+ * signature), restart detection, and how inbound envelopes are checked, buffered and de-duplicated.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import type { CodedError } from "../../src/lib/errors.js";
+import { InputError } from "../../src/lib/errors.js";
+import type { ShareIndex } from "../../src/lib/types.js";
+import {
+  ACK_OK,
+  createCeremonyTransport,
+  decodeAck,
+  encodeAck,
+  type Libp2pCeremonyTransport,
+} from "../../src/p2p/ceremony.js";
+import type { Host } from "../../src/p2p/host.js";
+import type { Identity } from "../../src/p2p/identity.js";
+import {
+  DKG_BCAST_PROTOCOL,
+  DKG_SHARE_MAX_MESSAGE_BYTES,
+  DKG_SHARE_PROTOCOL,
+  SYNC_PROTOCOL,
+} from "../../src/p2p/protocols.js";
+import { Hello, HelloResponse } from "../../src/pb/sync.js";
+import {
+  cleanupIdentities,
+  envelope,
+  freePort,
+  idx,
+  newIdentity,
+  payloadOf,
+  type RawPeer,
+  rawPeer,
+  sessionOf,
+  signedHello,
+  tcpAddr,
+} from "./helpers.js";
+
+const VERSION = "cohort/test-1";
+const S = sessionOf(1);
+const LONG = () => AbortSignal.timeout(30_000);
+
+let transports: Libp2pCeremonyTransport[] = [];
+let hosts: Host[] = [];
+afterEach(async () => {
+  await Promise.all(transports.map((t) => t.close()));
+  await Promise.all(hosts.map((h) => h.stop()));
+  transports = [];
+  hosts = [];
+  await cleanupIdentities();
+});
+
+interface Op {
+  identity: Identity;
+  address: string;
+}
+
+async function ops(n: number): Promise<Op[]> {
+  const out: Op[] = [];
+  for (let i = 0; i < n; i++) out.push({ identity: await newIdentity(), address: tcpAddr(await freePort()) });
+  return out;
+}
+
+async function transport(
+  all: Op[],
+  i: number,
+  over: { session?: Uint8Array; version?: string; onPeerFault?: (p: ShareIndex, r: string) => void } = {},
+): Promise<Libp2pCeremonyTransport> {
+  const t = await createCeremonyTransport({
+    identity: all[i]!.identity,
+    operators: all.map((o) => ({ peerId: o.identity.peerId, addresses: [o.address] })),
+    session: over.session ?? S,
+    protocolVersion: over.version ?? VERSION,
+    listenAddress: all[i]!.address,
+    onPeerFault: over.onPeerFault,
+  });
+  transports.push(t);
+  return t;
+}
+
+async function typeOf(p: Promise<unknown>): Promise<{ code: string }> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeDefined();
+  return (err as CodedError<{ code: string }>).type;
+}
+
+describe("hello", () => {
+  it("a protocol version mismatch fails both nodes at once, naming the peer and both versions", async () => {
+    const all = await ops(2);
+    const a = await transport(all, 0, { version: "cohort/1.0.0" });
+    const b = await transport(all, 1, { version: "cohort/1.1.0" });
+    const [ea, eb] = await Promise.all([typeOf(a.connect({ signal: LONG() })), typeOf(b.connect({ signal: LONG() }))]);
+    expect(ea).toEqual({ code: "VERSION_MISMATCH", peer: 2, ours: "cohort/1.0.0", theirs: "cohort/1.1.0" });
+    expect(eb).toEqual({ code: "VERSION_MISMATCH", peer: 1, ours: "cohort/1.1.0", theirs: "cohort/1.0.0" });
+  });
+
+  it("a session mismatch fails both nodes, naming the peer", async () => {
+    const all = await ops(2);
+    const a = await transport(all, 0, { session: sessionOf(1) });
+    const b = await transport(all, 1, { session: sessionOf(2) });
+    const [ea, eb] = await Promise.all([typeOf(a.connect({ signal: LONG() })), typeOf(b.connect({ signal: LONG() }))]);
+    expect(ea).toEqual({ code: "SESSION_MISMATCH", peer: 2 });
+    expect(eb).toEqual({ code: "SESSION_MISMATCH", peer: 1 });
+  });
+
+  it("a node that only accepted the peer's connection also counts it as synced", async () => {
+    const all = await ops(2);
+    // b's address hint for a is wrong, so only a can dial
+    const a = await transport(all, 0);
+    const bOps = all.map((o, i) => (i === 0 ? { ...o, address: "/ip4/127.0.0.1/tcp/1" } : o));
+    const b = await createCeremonyTransport({
+      identity: all[1]!.identity,
+      operators: bOps.map((o) => ({ peerId: o.identity.peerId, addresses: [o.address] })),
+      session: S,
+      protocolVersion: VERSION,
+      listenAddress: all[1]!.address,
+    });
+    transports.push(b);
+    await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
+    const [ra, rb] = await Promise.all([
+      a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "from a") }, { signal: LONG() }),
+      b.exchange(1, { channel: "bcast", broadcast: envelope(S, 2, 1, "from b") }, { signal: LONG() }),
+    ]);
+    expect(payloadOf(ra.get(idx(2))!.broadcast)).toBe("from b");
+    expect(payloadOf(rb.get(idx(1))!.broadcast)).toBe("from a");
+  });
+
+  it("a hello with a bad signature is refused and the peer reported; the good one then syncs", async () => {
+    const all = await ops(2);
+    const faults: [ShareIndex, string][] = [];
+    const a = await transport(all, 0, { onPeerFault: (p, r) => faults.push([p, r]) });
+    const m = await rawPeer({
+      identity: all[1]!.identity,
+      peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
+      session: S,
+      version: VERSION,
+    });
+    hosts.push(m.host);
+    const connected = a.connect({ signal: LONG() });
+    await expect.poll(() => a.listenAddresses().length).toBeGreaterThan(0);
+    const forged = Hello.decode(await signedHello(await newIdentity(), S, VERSION));
+    const resp = HelloResponse.decode(
+      await m.host.request(all[0]!.identity.peerId, SYNC_PROTOCOL, Hello.encode({ ...forged })),
+    );
+    expect(resp.error).toMatch(/signature/);
+    expect(faults[0]?.[0]).toBe(2);
+    expect(faults[0]?.[1]).toMatch(/signature/);
+    expect((await m.hello(all[0]!.identity.peerId)).error).toBe("");
+    await connected;
+  });
+
+  it("a peer that restarts after a step fails itself and the others with PEER_RESTARTED", async () => {
+    const all = await ops(2);
+    const a = await transport(all, 0);
+    const b = await transport(all, 1);
+    await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
+    await Promise.all([
+      a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "a1") }, { signal: LONG() }),
+      b.exchange(1, { channel: "bcast", broadcast: envelope(S, 2, 1, "b1") }, { signal: LONG() }),
+    ]);
+    await b.close();
+    const b2 = await transport(all, 1);
+    expect(await typeOf(b2.connect({ signal: LONG() }))).toEqual({
+      code: "PEER_RESTARTED",
+      step: 0,
+      peer: 1,
+      peerStep: 1,
+    });
+    expect(
+      await typeOf(a.exchange(2, { channel: "bcast", broadcast: envelope(S, 1, 2, "a2") }, { signal: LONG() })),
+    ).toEqual({ code: "PEER_RESTARTED", step: 1, peer: 2, peerStep: 0 });
+  });
+});
+
+describe("inbound envelopes from a hand-driven peer", () => {
+  async function setup(): Promise<{
+    a: Libp2pCeremonyTransport;
+    m: RawPeer;
+    aId: string;
+    faults: [ShareIndex, string][];
+  }> {
+    const all = await ops(2);
+    const faults: [ShareIndex, string][] = [];
+    const a = await transport(all, 0, { onPeerFault: (p, r) => faults.push([p, r]) });
+    const m = await rawPeer({
+      identity: all[1]!.identity,
+      peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
+      session: S,
+      version: VERSION,
+      listen: all[1]!.address,
+    });
+    hosts.push(m.host);
+    await a.connect({ signal: LONG() });
+    return { a, m, aId: all[0]!.identity.peerId, faults };
+  }
+
+  const send = async (m: RawPeer, to: string, protocol: string, bytes: Uint8Array) =>
+    decodeAck(await m.host.request(to, protocol, bytes));
+
+  it("malformed, mis-addressed and oversized messages are refused and reported; the node keeps working", async () => {
+    const { a, m, aId, faults } = await setup();
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, Uint8Array.of(0xff, 0xff, 0xff))).toMatchObject({ ok: false });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(sessionOf(9), 2, 1, "x"))).toMatchObject({ ok: false });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 1, 1, "claims to be a"))).toMatchObject({ ok: false });
+    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(S, 2, 0, "step 0"))).toMatchObject({ ok: false });
+    const big = new Uint8Array(DKG_SHARE_MAX_MESSAGE_BYTES + 1);
+    await expect(m.host.request(aId, DKG_SHARE_PROTOCOL, big, { maxMessageBytes: big.length })).rejects.toThrow();
+    await expect.poll(() => faults.length).toBe(5);
+    expect(faults.every(([p]) => p === 2)).toBe(true);
+    expect(faults.map(([, r]) => r).join("\n")).toMatch(
+      /malformed envelope[\s\S]*another session[\s\S]*claims sender 1[\s\S]*step 0[\s\S]*exceeds/,
+    );
+    expect(a.faults().get(idx(2))).toBe(5);
+
+    // none of that was buffered: the step completes with the peer's real message
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "real"))).toEqual({ ok: true });
+    const got = await a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "mine") }, { signal: LONG() });
+    expect(payloadOf(got.get(idx(2))!.broadcast)).toBe("real");
+    expect(m.received.map((r) => payloadOf(r.bytes))).toEqual(["mine"]);
+  });
+
+  it("keeps the first of two different messages for a step, buffers one future step, refuses a second", async () => {
+    const { a, m, aId } = await setup();
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "first"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "second"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(S, 2, 1, "share"))).toEqual({ ok: true });
+    const r1 = await a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(S, 1, 1, "a1"), direct: new Map([[idx(2), envelope(S, 1, 1, "a→m")]]) },
+      { signal: LONG() },
+    );
+    expect(payloadOf(r1.get(idx(2))!.broadcast)).toBe("first");
+    expect(payloadOf(r1.get(idx(2))!.direct!)).toBe("share");
+
+    // between steps: the peer may be one step ahead, not two
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 3, "step 3"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 4, "step 4"))).toMatchObject({ ok: false });
+    // a late copy of a finished step is acked, not stored
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "first"))).toEqual({ ok: true });
+    const r3 = await a.exchange(3, { channel: "parsig", broadcast: envelope(S, 1, 3, "a3") }, { signal: LONG() });
+    expect(payloadOf(r3.get(idx(2))!.broadcast)).toBe("step 3");
+    expect(r3.get(idx(2))!.direct).toBeUndefined();
+  });
+
+  it("a message for a step this node skipped is refused", async () => {
+    const { a, m, aId } = await setup();
+    await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 2, "two"));
+    await a.exchange(2, { channel: "bcast", broadcast: envelope(S, 1, 2, "a2") }, { signal: LONG() });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "one"))).toMatchObject({ ok: false });
+  });
+});
+
+describe("exchange and lifecycle", () => {
+  it("caller cancellation gives ABORTED; close() fails a pending exchange and is idempotent", async () => {
+    const all = await ops(2);
+    const a = await transport(all, 0);
+    const b = await transport(all, 1);
+    await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
+    const ctrl = new AbortController();
+    const p = a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "a1") }, { signal: ctrl.signal });
+    ctrl.abort();
+    expect(await typeOf(p)).toEqual({ code: "ABORTED", step: 1 });
+    const q = typeOf(a.exchange(2, { channel: "bcast", broadcast: envelope(S, 1, 2, "a2") }, { signal: LONG() }));
+    await a.close();
+    expect(await q).toEqual({ code: "ABORTED", step: 2 });
+    await a.close();
+  });
+
+  it("reports missing peers through onWaiting and validates its arguments", async () => {
+    const all = await ops(2);
+    const a = await transport(all, 0);
+    const b = await transport(all, 1);
+    await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
+    const out = { channel: "bcast" as const, broadcast: envelope(S, 1, 1, "a1") };
+    await expect(a.exchange(0, out, { signal: LONG() })).rejects.toThrow(RangeError);
+    await expect(a.exchange(1, { ...out, direct: new Map() }, { signal: LONG() })).rejects.toThrow(RangeError);
+    await expect(
+      a.exchange(1, { ...out, direct: new Map([[idx(3), new Uint8Array(1)]]) }, { signal: LONG() }),
+    ).rejects.toThrow(RangeError);
+    const waits: ShareIndex[][] = [];
+    const pa = a.exchange(1, out, { signal: LONG(), onWaiting: (s, missing) => s === 1 && waits.push(missing) });
+    await expect.poll(() => waits.length).toBeGreaterThan(0);
+    expect(waits[0]).toEqual([2]);
+    await expect(a.exchange(2, out, { signal: LONG() })).rejects.toThrow(/while step 1 is running/);
+    await b.exchange(1, { channel: "bcast", broadcast: envelope(S, 2, 1, "b1") }, { signal: LONG() });
+    await pa;
+    await expect(a.exchange(1, out, { signal: LONG() })).rejects.toThrow(RangeError);
+  });
+
+  it("a one-operator session connects and exchanges with nobody", async () => {
+    const all = await ops(1);
+    const a = await transport(all, 0);
+    await a.connect({ signal: LONG() });
+    expect(
+      (await a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "x") }, { signal: LONG() })).size,
+    ).toBe(0);
+  });
+
+  it("refuses a session that is not 32 bytes, a node outside the operators, and repeated operators", async () => {
+    const all = await ops(2);
+    const base = {
+      identity: all[0]!.identity,
+      operators: all.map((o) => ({ peerId: o.identity.peerId, addresses: [o.address] })),
+      session: S,
+      protocolVersion: VERSION,
+    };
+    await expect(createCeremonyTransport({ ...base, session: new Uint8Array(31) })).rejects.toThrow(RangeError);
+    await expect(createCeremonyTransport({ ...base, identity: await newIdentity() })).rejects.toThrow(InputError);
+    await expect(
+      createCeremonyTransport({ ...base, operators: [...base.operators, base.operators[1]!] }),
+    ).rejects.toThrow(InputError);
+  });
+});
+
+describe("acks", () => {
+  it("encode and decode", () => {
+    expect(encodeAck()).toEqual(Uint8Array.of(ACK_OK));
+    expect(decodeAck(encodeAck())).toEqual({ ok: true });
+    expect(decodeAck(encodeAck("no"))).toEqual({ ok: false, reason: "no" });
+    expect(() => decodeAck(new Uint8Array(0))).toThrow(RangeError);
+    expect(() => decodeAck(Uint8Array.of(7))).toThrow(RangeError);
+  });
+});
