@@ -1,5 +1,6 @@
 // Vectors: ../shared/vectors/deposit/ssz_unit.json; EIP-55 examples from https://eips.ethereum.org/EIPS/eip-55.
 import { ssz } from "@lodestar/types";
+import { bls12_381 } from "@noble/curves/bls12-381.js";
 import { describe, expect, it } from "vitest";
 import { SecretKey } from "../../src/crypto/bls.js";
 import {
@@ -175,6 +176,30 @@ describe("deposit roots and data", () => {
     expect(entry.amount).toBe(32_000_000_000);
     expect(entry.deposit_cli_version).toBe(DEPOSIT_CLI_VERSION);
     expect(JSON.parse(serializeDepositCliFile([entry]))).toEqual([entry]);
+  });
+});
+
+describe("cross-check with noble", () => {
+  it("noble verifies a deposit signature over depositSigningRoot under the Ethereum DST", () => {
+    const net = resolveNetwork("sepolia");
+    const sk = SecretKey.fromBytes(fromHex(`0x${"00".repeat(31)}07`));
+    const msg = {
+      pubkey: sk.publicKey(),
+      withdrawalCredentials: withdrawalCredentials(fromHex("0xdbf03b407c01e7cd3cbea99509d93f8dddc8c6fb"), true),
+      amountGwei: 2_048_000_000_000n,
+    };
+    const datum = buildDepositDatum(msg, sk.sign(depositSigningRoot(msg, net.genesisForkVersion)));
+    const noble = bls12_381.longSignatures;
+    const H = noble.hash(
+      depositSigningRoot(msg, net.genesisForkVersion),
+      "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_",
+    );
+    expect(noble.verify(noble.Signature.fromBytes(datum.signature), H, datum.pubkey)).toBe(true);
+    const wrong = noble.hash(
+      depositSigningRoot(msg, resolveNetwork("holesky").genesisForkVersion),
+      "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_",
+    );
+    expect(noble.verify(noble.Signature.fromBytes(datum.signature), wrong, datum.pubkey)).toBe(false);
   });
 });
 
