@@ -34,7 +34,7 @@ import {
   SYNC_PROTOCOL,
   WAITING_REPORT_INTERVAL_MS,
 } from "./protocols.js";
-import { P2pError, type P2pStream } from "./stream.js";
+import { P2pError, type P2pStream, sleep } from "./stream.js";
 
 /** One operator of the session, in definition order (share index = position + 1). */
 export interface CeremonyOperator {
@@ -136,21 +136,6 @@ const CHANNEL_PROTOCOL: Record<Channel, string> = { bcast: DKG_BCAST_PROTOCOL, p
 
 function digestOf(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
-}
-
-/** Resolves after `ms`, or early (never rejecting) when `signal` aborts. The timer is unref'd. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 function transportError(type: TransportErrorType, message: string, cause?: unknown): TransportError {

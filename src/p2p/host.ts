@@ -24,8 +24,10 @@ import {
   DIAL_TIMEOUT_MS,
   INBOUND_CONNECTIONS_PER_SECOND_PER_HOST,
   protocolLimits,
+  RETRY_MAX_DELAY_MS,
+  RETRY_MIN_DELAY_MS,
 } from "./protocols.js";
-import { deadline, P2pError, type P2pStream, wrapStream } from "./stream.js";
+import { deadline, P2pError, type P2pStream, sleep, wrapStream } from "./stream.js";
 
 /** A peer the host may talk to, with optional multiaddr hints such as `/ip4/10.0.0.2/tcp/3610`. */
 export interface PeerEntry {
@@ -457,4 +459,49 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
     onStreamError: (cb) => subscribe(errorCbs, cb),
   };
   return host;
+}
+
+/**
+ * Keeps `host` connected to every allow-listed peer of `peers` until `signal` aborts: dials each with
+ * exponential backoff (RETRY_MIN_DELAY_MS … RETRY_MAX_DELAY_MS) and redials when it drops. For the
+ * runtime node (DESIGN.md § Signing protocol: "reconnects with backoff"). Never rejects; failures are
+ * logged at debug level.
+ */
+export function keepConnected(host: Host, peers: PeerEntry[], opts: { signal: AbortSignal; logger?: Logger }): void {
+  const log = (opts.logger ?? silentLogger()).child({ module: "p2p" });
+  const { signal } = opts;
+  for (const entry of peers) {
+    if (!host.isAllowed(entry.peerId)) continue;
+    const loop = async (): Promise<void> => {
+      let delay = RETRY_MIN_DELAY_MS;
+      while (!signal.aborted) {
+        if (host.isConnected(entry.peerId)) {
+          delay = RETRY_MIN_DELAY_MS;
+          await new Promise<void>((resolve) => {
+            const done = () => {
+              off();
+              signal.removeEventListener("abort", done);
+              resolve();
+            };
+            const off = host.onPeerDisconnect((p) => p === entry.peerId && done());
+            signal.addEventListener("abort", done, { once: true });
+            // it may have dropped between the check and the subscription
+            if (!host.isConnected(entry.peerId)) done();
+          });
+          continue;
+        }
+        try {
+          await host.dial(entry.peerId, entry.addresses, { signal });
+          log.debug({ peer_id: entry.peerId }, "connected");
+          continue;
+        } catch (err) {
+          if (signal.aborted) return;
+          log.debug({ peer_id: entry.peerId, err: (err as Error).message, retry_ms: delay }, "dial failed");
+        }
+        await sleep(delay, signal);
+        delay = Math.min(delay * 2, RETRY_MAX_DELAY_MS);
+      }
+    };
+    void loop().catch((err: unknown) => log.error({ err, peer_id: entry.peerId }, "reconnect loop failed"));
+  }
 }

@@ -90,7 +90,11 @@ export function parsePeerId(value: string, field: string): string {
  * @returns false for a signature that does not verify
  * @throws InputError for a malformed peer ID
  */
-export async function verifyIdentitySignature(peerId: string, msg: Uint8Array, signature: Uint8Array): Promise<boolean> {
+export async function verifyIdentitySignature(
+  peerId: string,
+  msg: Uint8Array,
+  signature: Uint8Array,
+): Promise<boolean> {
   const id = peerIdFromString(parsePeerId(peerId, "peer_id"));
   if (id.publicKey === undefined) return false;
   try {

@@ -1,9 +1,9 @@
 /** The libp2p host: allow-list gating in both directions, connect/disconnect events, address hints. */
 import { afterEach, describe, expect, it } from "vitest";
 import { InputError } from "../../src/lib/errors.js";
-import { createHost, type Host, peerMultiaddr } from "../../src/p2p/host.js";
+import { createHost, type Host, keepConnected, peerMultiaddr } from "../../src/p2p/host.js";
 import { P2pError } from "../../src/p2p/stream.js";
-import { cleanupIdentities, newIdentity } from "./helpers.js";
+import { cleanupIdentities, freePort, newIdentity } from "./helpers.js";
 
 let hosts: Host[] = [];
 afterEach(async () => {
@@ -120,6 +120,28 @@ describe("host", () => {
     expect(await codeOf(idle.dial(b.peerId))).toBe("NOT_STARTED");
     await idle.start();
     expect(await codeOf(idle.dial(b.peerId, ["/ip4/127.0.0.1/tcp/1"]))).toBe("DIAL_FAILED");
+  });
+
+  it("keepConnected dials peers that start later and redials after a drop, until aborted", async () => {
+    const a = await newIdentity();
+    const b = await newIdentity();
+    const ha = await host({ identity: a, peers: [{ peerId: b.peerId }] });
+    const ctrl = new AbortController();
+    // b is not listening yet: keepConnected must retry
+    const addr = `/ip4/127.0.0.1/tcp/${await freePort()}`;
+    const hb = await createHost({ identity: b, peers: [{ peerId: a.peerId }], listenAddresses: [addr] });
+    hosts.push(hb);
+    keepConnected(ha, [{ peerId: b.peerId, addresses: [addr] }, { peerId: a.peerId }], { signal: ctrl.signal });
+    await new Promise((r) => setTimeout(r, 300));
+    await hb.start();
+    await expect.poll(() => hb.isConnected(a.peerId), { timeout: 10_000 }).toBe(true);
+    await hb.hangUp(a.peerId);
+    await expect.poll(() => hb.isConnected(a.peerId)).toBe(false);
+    await expect.poll(() => hb.isConnected(a.peerId), { timeout: 10_000 }).toBe(true);
+    ctrl.abort();
+    await ha.hangUp(b.peerId);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(hb.isConnected(a.peerId)).toBe(false);
   });
 
   it("stop is idempotent", async () => {
