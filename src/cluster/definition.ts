@@ -151,6 +151,12 @@ export function computeDefinitionHash(def: ClusterDefinition): Root {
   }) as Root;
 }
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function isIsoTime(s: string): boolean {
+  return s.length <= 64 && /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s));
+}
+
 /** The default threshold ⌈2n/3⌉ for n operators. */
 export function defaultThreshold(n: number): number {
   return Math.ceil((2 * n) / 3);
@@ -237,6 +243,12 @@ export function createDefinition(opts: CreateDefinitionOpts): CreatedDefinition 
     opts.feeRecipients === undefined || opts.feeRecipients.length === 0
       ? withdrawal
       : expandAddresses(opts.feeRecipients, numValidators, "fee-recipient");
+  if (opts.uuid !== undefined && !UUID_RE.test(opts.uuid)) {
+    throw new InputError("uuid", `"uuid" must be a lower-case RFC 4122 UUID, got "${opts.uuid}"`);
+  }
+  if (opts.timestamp !== undefined && !isIsoTime(opts.timestamp)) {
+    throw new InputError("timestamp", `"timestamp" must be an ISO 8601 time, got "${opts.timestamp}"`);
+  }
   const def: ClusterDefinition = {
     version: DEFINITION_VERSION,
     uuid: opts.uuid ?? randomUUID(),
@@ -442,12 +454,9 @@ const hexBytes = (len?: number) =>
 
 const DefinitionJson = z.strictObject({
   version: z.literal(DEFINITION_VERSION, { error: `must be "${DEFINITION_VERSION}"` }),
-  uuid: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, "must be a lower-case UUID"),
+  uuid: z.string().regex(UUID_RE, "must be a lower-case UUID"),
   name: z.string(),
-  timestamp: z
-    .string()
-    .max(64)
-    .refine((s) => /^\d{4}-\d{2}-\d{2}T/.test(s) && !Number.isNaN(Date.parse(s)), "must be an ISO 8601 time"),
+  timestamp: z.string().refine(isIsoTime, "must be an ISO 8601 time"),
   network: z.strictObject({
     name: z.string(),
     genesis_fork_version: hexBytes(4),
@@ -515,11 +524,20 @@ export function parseDefinition(json: unknown, prefix = ""): ClusterDefinition {
   if (!r.success) throw zodInputError(r.error, prefix);
   const j = r.data;
   const p = (s: string) => (prefix.length === 0 ? s : `${prefix}.${s}`);
+  // Hashes cover the strings as written, so only canonical forms are accepted: a re-encoding
+  // by another tool would otherwise change the hashes without changing the meaning.
   const operators: Operator[] = j.operators.map((o, i) => {
-    const peerId = parsePeerId(o.peer_id, p(`operators[${i}].peer_id`));
+    const peerField = p(`operators[${i}].peer_id`);
+    const peerId = parsePeerId(o.peer_id, peerField);
+    if (peerId !== o.peer_id) throw new InputError(peerField, `"${peerField}" must be in canonical form ${peerId}`);
     return {
       peerId,
-      addresses: o.addresses.map((a, k) => parseMultiaddrHint(a, peerId, p(`operators[${i}].addresses[${k}]`))),
+      addresses: o.addresses.map((a, k) => {
+        const field = p(`operators[${i}].addresses[${k}]`);
+        const canonical = parseMultiaddrHint(a, peerId, field);
+        if (canonical !== a) throw new InputError(field, `"${field}" must be in canonical form ${canonical}`);
+        return canonical;
+      }),
       configSignature: o.config_signature === "" ? new Uint8Array(0) : fromHex(o.config_signature),
     };
   });

@@ -163,6 +163,11 @@ describe("createDefinition", () => {
     );
   });
 
+  it("uuid and timestamp, when given, are checked", () => {
+    inputError(() => createDefinition(defOpts(four(), { uuid: "ABC" })), "uuid");
+    inputError(() => createDefinition(defOpts(four(), { timestamp: "noon" })), "timestamp");
+  });
+
   it("validator count and name are checked", () => {
     inputError(() => createDefinition(defOpts(four(), { numValidators: 0 })), "validators");
     inputError(() => createDefinition(defOpts(four(), { name: "  " })), "name");
@@ -304,6 +309,8 @@ describe("JSON codec", () => {
     ["uuid", (j) => (j.uuid = "not-a-uuid")],
     ["timestamp", (j) => (j.timestamp = "yesterday")],
     ["(root)", (j) => ((j as Record<string, unknown>).extra = 1)],
+    // hashes cover the strings as written: a non-canonical multiaddr would re-encode on output
+    ["operators[2].addresses[0]", (j) => (j.operators[2]!.addresses = ["/ip4/127.0.0.1/tcp/3610/"])],
   ];
   for (const [field, mutate] of cases) {
     it(`parse error names ${field}`, () => {
