@@ -65,15 +65,14 @@ export async function acquireDataDirLock(
     const raw = await readIfExists(file);
     if (raw === null) continue; // released meanwhile
     const holder = parseLock(raw);
-    if (holder !== null && holder.hostname === os.hostname() && !isAlive(holder.pid)) {
-      await takeOverStale(file, raw);
-      continue;
-    }
-    if (holder === null && (await ageMs(file)) < STALE_TAKEOVER_MS) {
-      await sleep(20); // being written by a foreign tool; give it a moment
-      continue;
-    }
     if (holder === null) {
+      // cohort writes its lock atomically, so an unreadable one is not a lock being written: leave it to a human.
+      throw new InputError(
+        "data-dir",
+        `data-dir ${path.dirname(file)}: ${file} is not a readable cohort lock; remove it if no cohort process uses this data dir`,
+      );
+    }
+    if (holder.hostname === os.hostname() && !isAlive(holder.pid)) {
       await takeOverStale(file, raw);
       continue;
     }
@@ -89,10 +88,10 @@ export async function acquireDataDirLock(
 /** Atomically creates `file` with `body`; false when it exists. */
 async function tryCreate(file: string, body: string): Promise<boolean> {
   const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
-  await fsp.writeFile(tmp, body, { mode: FILE_MODE, flag: "wx" });
   try {
-    const fh = await fsp.open(tmp, "r");
+    const fh = await fsp.open(tmp, "wx", FILE_MODE);
     try {
+      await fh.writeFile(body);
       await fh.sync();
     } finally {
       await fh.close();
@@ -100,7 +99,11 @@ async function tryCreate(file: string, body: string): Promise<boolean> {
     await fsp.link(tmp, file);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
+      throw new InputError("data-dir", `data-dir ${path.dirname(file)} is not writable (${code})`, { cause: err });
+    }
     throw new Error(`create lock ${file}`, { cause: err });
   } finally {
     await fsp.rm(tmp, { force: true });
