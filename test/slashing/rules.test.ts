@@ -232,14 +232,12 @@ type Op =
 const rootArb = fc.integer({ min: 0, max: 3 }); // few roots so exact repeats and conflicts both happen
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("block" as const), slot: fc.integer({ min: 0, max: 12 }), root: rootArb }),
-  fc
-    .tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: -2, max: 6 }), rootArb)
-    .map(([source, span, root]) => ({
-      kind: "attestation" as const,
-      source,
-      target: Math.max(0, source + span),
-      root,
-    })),
+  fc.tuple(fc.integer({ min: 0, max: 12 }), fc.integer({ min: -2, max: 6 }), rootArb).map(([source, span, root]) => ({
+    kind: "attestation" as const,
+    source,
+    target: Math.max(0, source + span),
+    root,
+  })),
 );
 const importedArb = fc.record({
   blocks: fc.array(fc.record({ slot: fc.integer({ min: 0, max: 12 }), root: fc.option(rootArb, { nil: undefined }) }), {
