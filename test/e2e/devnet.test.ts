@@ -1,0 +1,80 @@
+// End to end through the built CLI: `cohort devnet` runs N `cohort dkg` processes over real libp2p.
+import { promises as fsp, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseLock } from "../../src/cluster/lock.js";
+import { decryptKeystore } from "../../src/crypto/keystore.js";
+import { recoverSecret } from "../../src/crypto/tbls.js";
+import { toHex } from "../../src/lib/bytes.js";
+import { runCli } from "./cli.js";
+
+describe("cohort devnet --nodes 4 --validators 3", () => {
+  let dir: string;
+  let result: Awaited<ReturnType<typeof runCli>>;
+
+  beforeAll(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), "cohort-e2e-devnet-"));
+    result = await runCli(["devnet", "--nodes", "4", "--validators", "3", "--out", path.join(dir, "net"), "--quiet"]);
+  }, 180_000);
+  afterAll(async () => {
+    await fsp.rm(dir, { recursive: true, force: true });
+  });
+
+  it("exits 0 and prints the validators and the threshold", () => {
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/4 nodes, threshold 3/);
+    expect(result.stdout.match(/^ {2}0x[0-9a-f]{96}$/gm)).toHaveLength(3);
+  });
+
+  it("recovers every validator key from any t keystores and matches the lock", async () => {
+    const net = path.join(dir, "net");
+    const lockText = await fsp.readFile(path.join(net, "node-1/cluster-lock.json"), "utf8");
+    const lock = parseLock(JSON.parse(lockText));
+    expect(lock.distributedValidators).toHaveLength(3);
+    for (let i = 2; i <= 4; i++) {
+      expect(await fsp.readFile(path.join(net, `node-${i}/cluster-lock.json`), "utf8")).toBe(lockText);
+    }
+    for (const [v, dv] of lock.distributedValidators.entries()) {
+      const shares: { index: number; value: Awaited<ReturnType<typeof decryptKeystore>> }[] = [];
+      for (let i = 1; i <= 4; i++) {
+        const keys = path.join(net, `node-${i}/validator_keys`);
+        const ks = await fsp.readFile(path.join(keys, `keystore-${v}.json`), "utf8");
+        const pw = await fsp.readFile(path.join(keys, `keystore-${v}.txt`), "utf8");
+        const share = await decryptKeystore(ks, pw);
+        expect(toHex(share.publicKey())).toBe(toHex(dv.publicShares[i - 1]!));
+        shares.push({ index: i, value: share });
+        expect(statSync(path.join(keys, `keystore-${v}.json`)).mode & 0o777).toBe(0o600);
+      }
+      for (const subset of [
+        [0, 1, 2],
+        [1, 2, 3],
+        [0, 2, 3],
+      ]) {
+        const secret = recoverSecret(subset.map((k) => shares[k]!));
+        expect(toHex(secret.publicKey())).toBe(toHex(dv.publicKey));
+      }
+      expect(toHex(recoverSecret(shares.slice(0, 2)).publicKey())).not.toBe(toHex(dv.publicKey));
+    }
+    expect(statSync(path.join(net, "node-1")).mode & 0o777).toBe(0o700);
+  });
+
+  it("lock verify accepts the lock and rejects a tampered copy", async () => {
+    const net = path.join(dir, "net");
+    const ok = await runCli(["lock", "verify", "--lock", path.join(net, "node-2/cluster-lock.json")]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const lock = JSON.parse(await fsp.readFile(path.join(net, "node-2/cluster-lock.json"), "utf8"));
+    const shares = lock.distributed_validators[0].public_shares;
+    [shares[0], shares[1]] = [shares[1], shares[0]];
+    const bad = path.join(dir, "tampered-lock.json");
+    await fsp.writeFile(bad, JSON.stringify(lock));
+    const res = await runCli(["lock", "verify", "--lock", bad]);
+    expect(res.code).toBe(1);
+  });
+
+  it("refuses to run again over an existing devnet without --force", async () => {
+    const res = await runCli(["devnet", "--out", path.join(dir, "net")]);
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--force/);
+  });
+});
