@@ -2,7 +2,7 @@
  * Slashing protection for one node: the interface the signer depends on, and the EIP-3076 rules, SQLite store and
  * interchange behind it (https://eips.ethereum.org/EIPS/eip-3076).
  */
-import type { BlsPublicKey, Epoch, Root, Slot } from "../lib/types.js";
+import type { Epoch, Slot } from "../lib/types.js";
 
 export * from "./interchange.js";
 export * from "./rules.js";
@@ -23,7 +23,7 @@ export interface SlashingProtection {
    * @throws SlashingError `DOUBLE_PROPOSAL` or `BELOW_LOW_WATERMARK` when refused
    * @throws TypeError / RangeError on a malformed argument
    */
-  checkAndRecordBlock(pubkey: Uint8Array | BlsPublicKey, slot: Slot, signingRoot: Uint8Array | Root): void;
+  checkAndRecordBlock(pubkey: Uint8Array, slot: Slot, signingRoot: Uint8Array): void;
   /**
    * Checks and records an attestation.
    * @param pubkey validator (group) public key, 48-byte compressed G1
@@ -34,12 +34,7 @@ export interface SlashingProtection {
    * `SURROUNDED_VOTE` when refused
    * @throws TypeError / RangeError on a malformed argument
    */
-  checkAndRecordAttestation(
-    pubkey: Uint8Array | BlsPublicKey,
-    sourceEpoch: Epoch,
-    targetEpoch: Epoch,
-    signingRoot: Uint8Array | Root,
-  ): void;
+  checkAndRecordAttestation(pubkey: Uint8Array, sourceEpoch: Epoch, targetEpoch: Epoch, signingRoot: Uint8Array): void;
   /** Closes the database. Further calls throw. */
   close(): void;
 }

@@ -327,7 +327,9 @@ describe("properties", () => {
 });
 
 function min(xs: bigint[]): bigint | undefined {
-  return xs.length === 0 ? undefined : xs.reduce((m, x) => (x < m ? x : m));
+  let m: bigint | undefined;
+  for (const x of xs) if (m === undefined || x < m) m = x;
+  return m;
 }
 
 function key(r: SignedBlockRecord | SignedAttestationRecord): string {
