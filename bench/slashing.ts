@@ -20,6 +20,8 @@ const BLOCKS_PER_VALIDATOR = 4;
 const IMPORT_CHUNK_VALIDATORS = 50;
 const NEW_ATTESTATION_EPOCHS = 5; // × VALIDATORS checks
 const NEW_BLOCKS = 2000;
+const BATCH = 100; // requests per group commit in the batched rows
+const BATCHED_ATTESTATION_EPOCHS = 10; // × VALIDATORS checks, in batches of BATCH
 const FLOOR_TXS = 3000;
 const TARGET_CHECKS_PER_SECOND = 5000;
 
@@ -28,10 +30,14 @@ const resultsFile = path.resolve(here, "../../bench/results/slashing.json");
 
 interface Row {
   operation: string;
+  /** Checks made. */
   count: number;
+  /** Checks per second. */
   per_second: number;
+  /** Latency of one call (one check, or one batch of `batch` checks). */
   p50_ms: number;
   p99_ms: number;
+  batch: number;
 }
 
 function pubkeyOf(i: number): BlsPublicKey {
@@ -56,10 +62,11 @@ function quantile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
 }
 
-function measure(operation: string, count: number, fn: (i: number) => void): Row {
-  const lat = new Float64Array(count);
+/** Times `calls` calls of `fn`, each making `batch` checks. */
+function measure(operation: string, calls: number, fn: (i: number) => void, batch = 1): Row {
+  const lat = new Float64Array(calls);
   const t0 = performance.now();
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < calls; i++) {
     const s = performance.now();
     fn(i);
     lat[i] = performance.now() - s;
@@ -68,10 +75,11 @@ function measure(operation: string, count: number, fn: (i: number) => void): Row
   lat.sort();
   return {
     operation,
-    count,
-    per_second: Math.round((count / totalMs) * 1000),
+    count: calls * batch,
+    per_second: Math.round(((calls * batch) / totalMs) * 1000),
     p50_ms: round3(quantile(lat, 0.5)),
     p99_ms: round3(quantile(lat, 0.99)),
+    batch,
   };
 }
 
@@ -128,18 +136,18 @@ async function main(): Promise<void> {
         `(${Math.round((records / loadMs) * 1000)} records/s), db ${(dbBytes / 2 ** 20).toFixed(0)} MiB`,
     );
 
-    rows.push(fsyncFloor(dir));
+    const floorRow = fsyncFloor(dir);
+    rows.push(floorRow);
 
     const newAttestations = NEW_ATTESTATION_EPOCHS * VALIDATORS;
     const attRoots: Root[] = [];
-    rows.push(
-      measure("attestation, new epoch (allowed)", newAttestations, (i) => {
-        const target = BigInt(HISTORY_EPOCHS + 1 + Math.floor(i / VALIDATORS));
-        const root = nextRoot().slice() as Root;
-        attRoots.push(root);
-        db.checkAndRecordAttestation(pubkeyOf(i % VALIDATORS), target - 1n, target, root);
-      }),
-    );
+    const singleRow = measure("attestation, new epoch (allowed)", newAttestations, (i) => {
+      const target = BigInt(HISTORY_EPOCHS + 1 + Math.floor(i / VALIDATORS));
+      const root = nextRoot().slice() as Root;
+      attRoots.push(root);
+      db.checkAndRecordAttestation(pubkeyOf(i % VALIDATORS), target - 1n, target, root);
+    });
+    rows.push(singleRow);
     rows.push(
       measure("attestation, exact repeat (allowed)", VALIDATORS, (i) => {
         const target = BigInt(HISTORY_EPOCHS + 1);
@@ -159,20 +167,64 @@ async function main(): Promise<void> {
       }),
     );
     if (refused !== VALIDATORS) throw new Error(`expected ${VALIDATORS} refusals, got ${refused}`);
-    const firstNewSlot = BigInt(HISTORY_EPOCHS + NEW_ATTESTATION_EPOCHS + 1) * SLOTS_PER_EPOCH;
+    const firstBatchedEpoch = HISTORY_EPOCHS + NEW_ATTESTATION_EPOCHS + 1;
+    let batchRefused = 0;
+    const batchedRow = measure(
+      `attestation, new epoch, batches of ${BATCH} (allowed)`,
+      (BATCHED_ATTESTATION_EPOCHS * VALIDATORS) / BATCH,
+      (call) => {
+        const requests = [];
+        for (let j = 0; j < BATCH; j++) {
+          const i = call * BATCH + j;
+          const target = BigInt(firstBatchedEpoch + Math.floor(i / VALIDATORS));
+          requests.push({
+            pubkey: pubkeyOf(i % VALIDATORS),
+            sourceEpoch: target - 1n,
+            targetEpoch: target,
+            signingRoot: nextRoot(),
+          });
+        }
+        for (const o of db.checkAndRecordAttestations(requests)) if (!o.allowed) batchRefused++;
+      },
+      BATCH,
+    );
+    rows.push(batchedRow);
+    if (batchRefused !== 0) throw new Error(`expected no refusals in the batched rows, got ${batchRefused}`);
+    const firstNewSlot = BigInt(firstBatchedEpoch + BATCHED_ATTESTATION_EPOCHS) * SLOTS_PER_EPOCH;
     rows.push(
       measure("block, new slot (allowed)", NEW_BLOCKS, (i) => {
         db.checkAndRecordBlock(pubkeyOf(i % VALIDATORS), firstNewSlot + BigInt(i), nextRoot());
       }),
     );
+    rows.push(
+      measure(
+        `block, new slot, batches of ${BATCH} (allowed)`,
+        NEW_BLOCKS / BATCH,
+        (call) => {
+          const requests = [];
+          for (let j = 0; j < BATCH; j++) {
+            const i = call * BATCH + j;
+            requests.push({
+              pubkey: pubkeyOf(i % VALIDATORS),
+              slot: firstNewSlot + BigInt(NEW_BLOCKS + i),
+              signingRoot: nextRoot(),
+            });
+          }
+          db.checkAndRecordBlocks(requests);
+        },
+        BATCH,
+      ),
+    );
     db.close();
 
     printTable(rows);
-    const attestationRow = rows[1] as Row;
-    const verdict = attestationRow.per_second >= TARGET_CHECKS_PER_SECOND ? "meets" : "misses";
+    const floor = floorRow.per_second;
+    const verdict = (r: Row) => (r.per_second >= TARGET_CHECKS_PER_SECOND ? "meets" : "misses");
+    const [single, batched] = [singleRow, batchedRow];
     console.log(
-      `\nnew-epoch attestation checks: ${attestationRow.per_second}/s, ${verdict} the ${TARGET_CHECKS_PER_SECOND}/s target; ` +
-        `the disk's fsynced-commit floor is ${(rows[0] as Row).per_second}/s`,
+      `\nnew-epoch attestation checks: ${single.per_second}/s one per transaction (${verdict(single)} the ` +
+        `${TARGET_CHECKS_PER_SECOND}/s target; each waits for its own fsync, and this disk's fsynced-commit floor is ` +
+        `${floor}/s), ${batched.per_second}/s in group commits of ${BATCH} (${verdict(batched)} it)`,
     );
     const result = {
       machine: { cpus: os.cpus().length, node: process.version, platform: `${os.platform()} ${os.release()}` },

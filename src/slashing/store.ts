@@ -101,6 +101,28 @@ export interface ImportSummary {
   newAttestations: number;
 }
 
+/** One block proposal of a batch; see {@link SlashingProtectionDb.checkAndRecordBlocks}. */
+export interface BlockRequest {
+  /** 48-byte compressed G1 validator public key. */
+  pubkey: Uint8Array;
+  slot: Slot;
+  /** 32-byte signing root. */
+  signingRoot: Uint8Array;
+}
+
+/** One attestation of a batch; see {@link SlashingProtectionDb.checkAndRecordAttestations}. */
+export interface AttestationRequest {
+  /** 48-byte compressed G1 validator public key. */
+  pubkey: Uint8Array;
+  sourceEpoch: Epoch;
+  targetEpoch: Epoch;
+  /** 32-byte signing root. */
+  signingRoot: Uint8Array;
+}
+
+/** Outcome of one request of a batch: allowed (recorded durably, or an exact repeat) or refused. */
+export type BatchOutcome = { allowed: true } | { allowed: false; error: SlashingError };
+
 type Row = Record<string, unknown>;
 
 /**
@@ -122,6 +144,7 @@ export class SlashingProtectionDb implements SlashingProtection {
   /** Check-and-record transactions; they return the validator's row id, cached once the transaction committed. */
   private readonly blockTx: (pubkey: BlsPublicKey, candidate: SignedBlockRecord) => bigint;
   private readonly attestationTx: (pubkey: BlsPublicKey, candidate: SignedAttestationRecord) => bigint;
+  private readonly batchTx: (run: () => BatchOutcome[]) => BatchOutcome[];
 
   /**
    * Opens (creating if missing) the data directory's slashing-protection database, applies schema migrations and
@@ -174,6 +197,7 @@ export class SlashingProtectionDb implements SlashingProtection {
       );
       return vid;
     }).immediate;
+    this.batchTx = this.db.transaction((run: () => BatchOutcome[]) => run()).immediate;
   }
 
   /** The 32-byte genesis validators root the database is pinned to, or null before first use. */
@@ -199,6 +223,43 @@ export class SlashingProtectionDb implements SlashingProtection {
     this.requirePinned();
     const pk = checkPubkey(pubkey);
     this.cacheValidatorId(pk, this.attestationTx(pk, candidate));
+  }
+
+  /**
+   * Checks and records several block proposals in one BEGIN IMMEDIATE transaction (group commit: one fsync for the
+   * batch). Each request is its own check-and-record, in order, inside a savepoint, so later requests see earlier
+   * ones, and a refused request writes nothing; nothing is returned, and so nothing may be signed, before the whole
+   * batch is durable. Same rules and codes as {@link checkAndRecordBlock}.
+   * @returns one {@link BatchOutcome} per request, in order
+   * @throws TypeError / RangeError on any malformed request, before anything is checked
+   */
+  checkAndRecordBlocks(requests: readonly BlockRequest[]): BatchOutcome[] {
+    const items = requests.map((r) => ({
+      pk: checkPubkey(r.pubkey),
+      candidate: { slot: checkUint(r.slot, "slot"), signingRoot: checkRoot(r.signingRoot, "signing_root") },
+    }));
+    this.requirePinned();
+    return this.runBatch(items, (pk, candidate) => this.blockTx(pk, candidate));
+  }
+
+  /**
+   * Checks and records several attestations in one BEGIN IMMEDIATE transaction (group commit: one fsync for the
+   * batch), each as its own check-and-record inside a savepoint, in order. Same rules and codes as
+   * {@link checkAndRecordAttestation}; see {@link checkAndRecordBlocks} for the batch semantics.
+   * @returns one {@link BatchOutcome} per request, in order
+   * @throws TypeError / RangeError on any malformed request, before anything is checked
+   */
+  checkAndRecordAttestations(requests: readonly AttestationRequest[]): BatchOutcome[] {
+    const items = requests.map((r) => ({
+      pk: checkPubkey(r.pubkey),
+      candidate: {
+        sourceEpoch: checkUint(r.sourceEpoch, "source_epoch"),
+        targetEpoch: checkUint(r.targetEpoch, "target_epoch"),
+        signingRoot: checkRoot(r.signingRoot, "signing_root"),
+      },
+    }));
+    this.requirePinned();
+    return this.runBatch(items, (pk, candidate) => this.attestationTx(pk, candidate));
   }
 
   /**
@@ -336,6 +397,27 @@ export class SlashingProtectionDb implements SlashingProtection {
         return MIGRATIONS.length;
       })
       .immediate();
+  }
+
+  /** Runs `one` per item inside one outer transaction; only ids of validators committed with it are cached. */
+  private runBatch<C>(
+    items: { pk: BlsPublicKey; candidate: C }[],
+    one: (pk: BlsPublicKey, c: C) => bigint,
+  ): BatchOutcome[] {
+    const ids: [BlsPublicKey, bigint][] = [];
+    const outcomes = this.batchTx(() =>
+      items.map(({ pk, candidate }): BatchOutcome => {
+        try {
+          ids.push([pk, one(pk, candidate)]);
+          return { allowed: true };
+        } catch (err) {
+          if (err instanceof SlashingError) return { allowed: false, error: err };
+          throw err;
+        }
+      }),
+    );
+    for (const [pk, id] of ids) this.cacheValidatorId(pk, id);
+    return outcomes;
   }
 
   private readPinnedGvr(): Root | null {

@@ -5,6 +5,7 @@
 import { statSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Root } from "../../src/lib/types.js";
 import { SlashingError } from "../../src/slashing/rules.js";
@@ -141,6 +142,87 @@ describe("SlashingProtectionDb", () => {
     expect(codeOf(() => db.checkAndRecordBlock(other, 10n, testRoot(2)))).toBe("allowed");
     expect(codeOf(() => db.checkAndRecordAttestation(other, 3n, 4n, testRoot(2)))).toBe("allowed");
     expect(db.listPubkeys()).toEqual([PK, other]);
+  });
+
+  it("checks a batch of attestations in order, each against the history and the batch so far", () => {
+    const db = open(newDir(), GVR_A);
+    const other = testPubkey(9);
+    const req = (pubkey: Uint8Array, s: bigint, t: bigint, root: number) => ({
+      pubkey,
+      sourceEpoch: s,
+      targetEpoch: t,
+      signingRoot: testRoot(root),
+    });
+    const outcomes = db.checkAndRecordAttestations([
+      req(PK, 1n, 2n, 1),
+      req(PK, 1n, 2n, 2),
+      req(PK, 1n, 2n, 1),
+      req(PK, 0n, 3n, 3),
+      req(PK, 2n, 3n, 4),
+      req(other, 5n, 4n, 5),
+    ]);
+    expect(outcomes.map((o) => (o.allowed ? "allowed" : o.error.code))).toEqual([
+      "allowed",
+      "DOUBLE_VOTE",
+      "allowed",
+      "BELOW_LOW_WATERMARK",
+      "allowed",
+      "SOURCE_EXCEEDS_TARGET",
+    ]);
+    const refused = outcomes[1];
+    expect(refused?.allowed === false && refused.error.type).toMatchObject({ existing: { signingRoot: testRoot(1) } });
+    expect(db.readHistory(PK)?.signedAttestations.map((a) => a.targetEpoch)).toEqual([2n, 3n]);
+    expect(db.listPubkeys()).toEqual([PK]);
+  });
+
+  it("checks a batch of blocks, and refuses a malformed batch before writing anything", () => {
+    const db = open(newDir(), GVR_A);
+    const outcomes = db.checkAndRecordBlocks([
+      { pubkey: PK, slot: 3n, signingRoot: testRoot(3) },
+      { pubkey: PK, slot: 3n, signingRoot: testRoot(4) },
+      { pubkey: PK, slot: 2n, signingRoot: testRoot(2) },
+    ]);
+    expect(outcomes.map((o) => (o.allowed ? "allowed" : o.error.code))).toEqual([
+      "allowed",
+      "DOUBLE_PROPOSAL",
+      "BELOW_LOW_WATERMARK",
+    ]);
+    expect(() =>
+      db.checkAndRecordBlocks([
+        { pubkey: PK, slot: 4n, signingRoot: testRoot(4) },
+        { pubkey: PK, slot: 5n, signingRoot: new Uint8Array(31) },
+      ]),
+    ).toThrow(RangeError);
+    expect(db.readHistory(PK)?.signedBlocks).toEqual([{ slot: 3n, signingRoot: testRoot(3) }]);
+  });
+
+  it("gives the same outcomes and records for a batch as for the same requests one by one", () => {
+    const one = open(newDir(), GVR_A);
+    const batch = open(newDir(), GVR_A);
+    let v = 100;
+    const reqArb = fc.record({
+      s: fc.integer({ min: 0, max: 8 }),
+      span: fc.integer({ min: -1, max: 4 }),
+      root: fc.integer({ min: 0, max: 2 }),
+    });
+    fc.assert(
+      fc.property(fc.array(reqArb, { maxLength: 20 }), (raw) => {
+        const pubkey = testPubkey(v++);
+        const reqs = raw.map((r) => ({
+          pubkey,
+          sourceEpoch: BigInt(r.s),
+          targetEpoch: BigInt(Math.max(0, r.s + r.span)),
+          signingRoot: testRoot(r.root),
+        }));
+        const singles = reqs.map((r) =>
+          codeOf(() => one.checkAndRecordAttestation(r.pubkey, r.sourceEpoch, r.targetEpoch, r.signingRoot)),
+        );
+        const batched = batch.checkAndRecordAttestations(reqs).map((o) => (o.allowed ? "allowed" : o.error.code));
+        expect(batched).toEqual(singles);
+        expect(batch.readHistory(pubkey)).toEqual(one.readHistory(pubkey));
+      }),
+      { numRuns: 60, seed: 42 },
+    );
   });
 
   it("shares one database between two handles: the second sees the first's records", () => {
