@@ -248,7 +248,7 @@ async function main(): Promise<void> {
 }
 
 function printTable(rows: Row[]): void {
-  const header = ["operation", "count", "checks/s", "p50 ms", "p99 ms"];
+  const header = ["operation", "checks", "checks/s", "p50 ms/call", "p99 ms/call"];
   const body = rows.map((r) => [
     r.operation,
     String(r.count),

@@ -191,7 +191,11 @@ export async function runDkg(opts: DkgOpts, modules: DkgModules): Promise<DkgOut
         if (!bytesEqual(lock.lockHash, result.lockHash))
           throw new Error("lock hash changed between signing and writing");
         written = await writeArtifacts(opts.dataDir, def, lock, result, opts.kdf);
-        log.info({ lock_hash: toHex(lock.lockHash), files: written.length }, "artifacts written");
+        const cpu = process.cpuUsage();
+        log.info(
+          { lock_hash: toHex(lock.lockHash), files: written.length, cpu_user_ms: cpu.user / 1000, cpu_system_ms: cpu.system / 1000 },
+          "artifacts written",
+        );
       },
     });
     await fsp.rm(path.join(opts.dataDir, FILES.failure), { force: true });

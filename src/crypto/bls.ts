@@ -122,16 +122,27 @@ export function parsePublicKey(bytes: Uint8Array, field = "public key"): BlsPubl
   return bytes as BlsPublicKey;
 }
 
+// Decompression and subgroup checks dominate batch verification, and the same public shares and
+// partials are checked several times in a ceremony: validated points are cached per byte array
+// object. Callers never mutate key or signature bytes after handing them over.
+const pkCache = new WeakMap<Uint8Array, blst.PublicKey>();
+const sigCache = new WeakMap<Uint8Array, blst.Signature>();
+
 /** @internal Validated blst public key. @throws as {@link parsePublicKey} */
 export function blstPublicKey(bytes: Uint8Array, field = "public key"): blst.PublicKey {
+  const hit = pkCache.get(bytes);
+  if (hit !== undefined) return hit;
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`"${field}" must be bytes`);
   if (bytes.length !== PUBLIC_KEY_LENGTH)
     throw new RangeError(`"${field}" must be ${PUBLIC_KEY_LENGTH} bytes, got ${bytes.length}`);
+  let pk: blst.PublicKey;
   try {
-    return blst.PublicKey.fromBytes(bytes, true);
+    pk = blst.PublicKey.fromBytes(bytes, true);
   } catch (err) {
     throw new RangeError(`"${field}" is not a valid G1 point (encoding, curve, subgroup or infinity)`, { cause: err });
   }
+  pkCache.set(bytes, pk);
+  return pk;
 }
 
 /**
@@ -146,6 +157,8 @@ export function parseSignature(bytes: Uint8Array, field = "signature"): BlsSigna
 
 /** @internal Validated blst signature. @throws as {@link parseSignature} */
 export function blstSignature(bytes: Uint8Array, field = "signature"): blst.Signature {
+  const hit = sigCache.get(bytes);
+  if (hit !== undefined) return hit;
   if (!(bytes instanceof Uint8Array)) throw new TypeError(`"${field}" must be bytes`);
   if (bytes.length !== SIGNATURE_LENGTH)
     throw new RangeError(`"${field}" must be ${SIGNATURE_LENGTH} bytes, got ${bytes.length}`);
@@ -157,6 +170,7 @@ export function blstSignature(bytes: Uint8Array, field = "signature"): blst.Sign
   }
   // blst's group check accepts the identity; a signature at infinity is never valid here.
   if ((bytes[0]! & 0x40) !== 0) throw new RangeError(`"${field}" is the point at infinity`);
+  sigCache.set(bytes, sig);
   return sig;
 }
 
@@ -223,6 +237,35 @@ export function verifyBatch(sets: SignatureSet[]): boolean {
       sig: blstSignature(s.signature, `sets[${i}].signature`),
     })),
   );
+}
+
+/** Signatures by several keys over one message, for {@link verifyGroups}. */
+export interface SameMessageGroup {
+  message: Uint8Array;
+  pairs: { publicKey: Uint8Array; signature: Uint8Array }[];
+}
+
+/**
+ * Verifies groups of signatures where every signature in a group signs the group's message:
+ * each group is folded into one blinded (public key, signature) pair with 64-bit random weights
+ * (blst aggregateWithRandomness), and the groups are checked in one multi-pairing. The cost is
+ * one Miller loop per group, not per signature; soundness error 2^-64 per group.
+ * @returns true iff every signature verifies; false says nothing of which one failed
+ * @throws on malformed keys or signatures
+ */
+export function verifyGroups(groups: SameMessageGroup[]): boolean {
+  const sets = groups
+    .filter((g) => g.pairs.length > 0)
+    .map((g, gi) => {
+      const pks = g.pairs.map((p, i) => blstPublicKey(p.publicKey, `groups[${gi}].public_key[${i}]`));
+      for (const [i, p] of g.pairs.entries()) blstSignature(p.signature, `groups[${gi}].signature[${i}]`);
+      if (g.pairs.length === 1) return { msg: g.message, pk: pks[0]!, sig: blstSignature(g.pairs[0]!.signature) };
+      const agg = blst.aggregateWithRandomness(g.pairs.map((p, i) => ({ pk: pks[i]!, sig: p.signature })));
+      return { msg: g.message, pk: agg.pk, sig: agg.sig };
+    });
+  if (sets.length === 0) return true;
+  if (sets.length === 1) return blst.verify(sets[0]!.msg, sets[0]!.pk, sets[0]!.sig);
+  return blst.verifyMultipleAggregateSignatures(sets);
 }
 
 /** Aggregates signatures (G2 sum). @throws on malformed input or an empty list */

@@ -45,9 +45,11 @@ function mclG1(bytes: Uint8Array, field: string): mcl.G1 {
 }
 
 function mclG2(bytes: Uint8Array, field: string): mcl.G2 {
-  blstSignature(bytes, field);
+  // Uncompressed ZCash encoding is x.c1 ‖ x.c0 ‖ y.c1 ‖ y.c0; mcl's affine string is "1 x.c0 x.c1 y.c0 y.c1".
+  const raw = Buffer.from(blstSignature(bytes, field).toBytes(false));
+  const h = (k: number) => raw.toString("hex", k * 48, (k + 1) * 48);
   const p = new mcl.G2();
-  p.deserialize(bytes);
+  p.setStr(`1 ${h(1)} ${h(0)} ${h(3)} ${h(2)}`, 16);
   return p;
 }
 

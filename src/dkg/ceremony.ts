@@ -6,10 +6,12 @@
 import {
   aggregateSignatures,
   parseSignature,
+  type SameMessageGroup,
   type SecretKey,
   type SignatureSet,
   verify,
   verifyBatch,
+  verifyGroups,
 } from "../crypto/bls.js";
 import { combineSignatures } from "../crypto/tbls.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
@@ -166,7 +168,9 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   } catch (err) {
     throw networkError(err, STEP.SYNC);
   }
-  progress(STEP.SYNC, "all peers connected");
+  const cpu = process.cpuUsage();
+  log.info({ step: "sync", cpu_user_ms: cpu.user / 1000, cpu_system_ms: cpu.system / 1000 }, "all peers connected");
+  opts.onProgress?.({ kind: "step", step: STEP.SYNC, name: "sync", detail: "all peers connected" });
 
   // 2. Deal
   const dealt = createDeal(p);
@@ -280,9 +284,38 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   });
   const parsigs = await exchange(STEP.DEPOSIT_PARTIALS, "parsig", PartialSignatureSet.encode({ partials }));
   const bySender = new Map<number, Uint8Array[]>();
+  const envelopes = new Map<number, Uint8Array>();
   for (const [s, r] of parsigs) {
     const set = decode(STEP.DEPOSIT_PARTIALS, s, r.envelope, () => PartialSignatureSet.decode(r.payload));
-    bySender.set(s, checkPartials(p, s, r.envelope, set, roots, derived.validators));
+    bySender.set(s, checkPartialShapes(s, r.envelope, set, roots));
+    envelopes.set(s, r.envelope);
+  }
+  // One blinded pairing per deposit message covers every peer's partial over it.
+  const peers = [...bySender.keys()].filter((s) => s !== p.self);
+  const groups: SameMessageGroup[] = roots.flatMap((rs, v) =>
+    rs.map((message, a) => ({
+      message,
+      pairs: peers.map((s) => ({
+        publicKey: derived.validators[v]!.publicShares[s - 1]!,
+        signature: bySender.get(s)![v * rs.length + a]!,
+      })),
+    })),
+  );
+  if (!verifyGroups(groups)) {
+    for (const s of peers) {
+      const sets: SignatureSet[] = roots.flatMap((rs, v) =>
+        rs.map((message, a) => ({
+          publicKey: derived.validators[v]!.publicShares[s - 1]!,
+          message,
+          signature: bySender.get(s)![v * rs.length + a]!,
+        })),
+      );
+      if (verifyBatch(sets)) continue;
+      const bad = sets.findIndex((x) => !verify(x.publicKey, x.message, x.signature));
+      throw fault("BAD_PARTIAL", STEP.DEPOSIT_PARTIALS, [s], `partial ${bad} does not verify under its public share`, [
+        toHex(envelopes.get(s)!),
+      ]);
+    }
   }
   const validators: CeremonyValidator[] = derived.validators.map((dv, v) => {
     const signers = [...bySender.keys()].sort((a, b) => (a === p.self ? -1 : b === p.self ? 1 : a - b)).slice(0, p.t);
@@ -320,6 +353,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   );
   const nodeSignatures: Uint8Array[] = [];
   const allShareSigs: Uint8Array[][] = derived.validators.map(() => []);
+  const lockPairs = new Map<number, { pairs: SameMessageGroup["pairs"]; envelope: Uint8Array }>();
   for (const [s, r] of [...locks].sort((a, b) => a[0] - b[0])) {
     const msg = decode(STEP.LOCK_SIGNATURES, s, r.envelope, () => LockSignature.decode(r.payload));
     if (!bytesEqual(msg.lockHash, lockHash)) {
@@ -345,18 +379,23 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
         [toHex(r.envelope)],
       );
     }
-    const sets: SignatureSet[] = [];
+    const pairs: SameMessageGroup["pairs"] = [];
     for (let v = 0; v < p.numValidators; v++) {
       const sig = msg.shareSignatures.subarray(v * 96, (v + 1) * 96);
-      sets.push({ publicKey: derived.validators[v]!.publicShares[s - 1]!, message: lockHash, signature: sig });
+      pairs.push({ publicKey: derived.validators[v]!.publicShares[s - 1]!, signature: sig });
       allShareSigs[v]!.push(sig);
     }
-    if (s !== p.self && !safeBatch(sets)) {
+    if (s !== p.self) lockPairs.set(s, { pairs, envelope: r.envelope });
+    nodeSignatures.push(msg.signature);
+  }
+  // Every share signature is over lock_hash: one blinded pairing checks them all.
+  if (!safeGroups([{ message: lockHash, pairs: [...lockPairs.values()].flatMap((x) => x.pairs) }])) {
+    for (const [s, { pairs, envelope }] of lockPairs) {
+      if (safeGroups([{ message: lockHash, pairs }])) continue;
       throw fault("BAD_PARTIAL", STEP.LOCK_SIGNATURES, [s], "share signature over lock_hash does not verify", [
-        toHex(r.envelope),
+        toHex(envelope),
       ]);
     }
-    nodeSignatures.push(msg.signature);
   }
   const result: CeremonyResult = {
     shares: derived.shares,
@@ -390,22 +429,24 @@ function allPeers(p: CeremonyParams): ShareIndex[] {
   return Array.from({ length: p.n }, (_, i) => (i + 1) as ShareIndex).filter((i) => i !== p.self);
 }
 
-function safeBatch(sets: SignatureSet[]): boolean {
+function safeGroups(groups: SameMessageGroup[]): boolean {
   try {
-    return verifyBatch(sets);
+    return verifyGroups(groups);
   } catch {
     return false;
   }
 }
 
-/** Validates one sender's deposit partial signatures. @returns them in (validator, amount) order */
-function checkPartials(
-  p: CeremonyParams,
+/**
+ * Checks the shape of one sender's deposit partials: one per (validator, amount) in order, each
+ * over the expected root, each a valid G2 point. Signatures are verified by the caller.
+ * @returns the signatures in (validator, amount) order
+ */
+function checkPartialShapes(
   sender: number,
   envelope: Uint8Array,
   set: PartialSignatureSet,
   roots: Root[][],
-  validators: { publicShares: BlsPublicKey[] }[],
 ): Uint8Array[] {
   const expected = roots.reduce((n, r) => n + r.length, 0);
   const ev = [toHex(envelope)];
@@ -418,7 +459,7 @@ function checkPartials(
       ev,
     );
   }
-  const sets: SignatureSet[] = [];
+  const out: Uint8Array[] = [];
   let k = 0;
   for (let v = 0; v < roots.length; v++) {
     for (const root of roots[v]!) {
@@ -432,26 +473,14 @@ function checkPartials(
           ev,
         );
       }
-      let sig: Uint8Array;
       try {
-        sig = parseSignature(ps.signature, `partials[${k - 1}]`);
+        out.push(parseSignature(ps.signature, `partials[${k - 1}]`));
       } catch (err) {
         throw fault("BAD_PARTIAL", STEP.DEPOSIT_PARTIALS, [sender], (err as Error).message, ev);
       }
-      sets.push({ publicKey: validators[v]!.publicShares[sender - 1]!, message: root, signature: sig });
     }
   }
-  if (sender !== p.self && !verifyBatch(sets)) {
-    const bad = sets.findIndex((s) => !verify(s.publicKey, s.message, s.signature));
-    throw fault(
-      "BAD_PARTIAL",
-      STEP.DEPOSIT_PARTIALS,
-      [sender],
-      `partial ${bad} does not verify under its public share`,
-      ev,
-    );
-  }
-  return sets.map((s) => s.signature);
+  return out;
 }
 
 /** Maps a transport failure to a DkgError naming the peers. */
