@@ -90,6 +90,11 @@ export interface BlockHistory {
   atSlot(slot: Slot): readonly SignedBlockRecord[];
   /** The minimum slot of all records, or null when there are none. */
   watermark(): BlockWatermark | null;
+  /**
+   * Optional fast path: the maximum slot of all records, or null when there are none. A slot above it is allowed
+   * without the other queries.
+   */
+  maxSlot?(): Slot | null;
 }
 
 /** The attestation history of one validator, as the rules query it. Implemented over SQLite by the store. */
@@ -102,6 +107,12 @@ export interface AttestationHistory {
   findSurroundedBy(sourceEpoch: Epoch, targetEpoch: Epoch): SignedAttestationRecord | null;
   /** A record that would surround the candidate: source < `sourceEpoch` and target > `targetEpoch`; null if none. */
   findSurrounding(sourceEpoch: Epoch, targetEpoch: Epoch): SignedAttestationRecord | null;
+  /**
+   * Optional fast path: maximum source and maximum target over all records (independently), or null when there are
+   * none. A candidate with target above the maximum target and source at or above the maximum source is allowed
+   * without the other queries: it can repeat, conflict with, surround or be surrounded by no record.
+   */
+  maxima?(): { maxSourceEpoch: Epoch; maxTargetEpoch: Epoch } | null;
 }
 
 /**
@@ -118,6 +129,8 @@ export type Verdict = { allowed: true; repeat: boolean } | { allowed: false; ref
  * @returns a {@link Verdict}; refusal codes `DOUBLE_PROPOSAL`, `BELOW_LOW_WATERMARK`.
  */
 export function checkBlock(pubkey: BlsPublicKey, candidate: SignedBlockRecord, history: BlockHistory): Verdict {
+  const maxSlot = history.maxSlot?.();
+  if (maxSlot != null && candidate.slot > maxSlot) return { allowed: true, repeat: false };
   const same = history.atSlot(candidate.slot);
   if (same.length > 0) {
     const conflict = same.find((r) => !sameRoot(r.signingRoot, candidate.signingRoot));
@@ -135,7 +148,8 @@ export function checkBlock(pubkey: BlsPublicKey, candidate: SignedBlockRecord, h
  * Checks an attestation against the validator's history (EIP-3076 complete strategy with low watermarks), in this
  * order: source ≤ target; no other attestation with the same target (an exact repeat, same source and same known
  * signing root, is allowed and not recorded again); source ≥ min source and target > min target; it surrounds no
- * record; no record surrounds it.
+ * record; no record surrounds it. When the history offers `maxima`, a candidate beyond every record (the usual case
+ * at the head of the chain) is allowed after that one query.
  * @returns a {@link Verdict}; refusal codes `SOURCE_EXCEEDS_TARGET`, `DOUBLE_VOTE`, `BELOW_LOW_WATERMARK`,
  * `SURROUNDING_VOTE`, `SURROUNDED_VOTE`.
  */
@@ -147,6 +161,10 @@ export function checkAttestation(
   const { sourceEpoch, targetEpoch } = candidate;
   if (sourceEpoch > targetEpoch) {
     return { allowed: false, refusal: { code: "SOURCE_EXCEEDS_TARGET", pubkey, candidate } };
+  }
+  const maxima = history.maxima?.();
+  if (maxima != null && targetEpoch > maxima.maxTargetEpoch && sourceEpoch >= maxima.maxSourceEpoch) {
+    return { allowed: true, repeat: false };
   }
   const same = history.atTarget(targetEpoch);
   if (same.length > 0) {
@@ -174,7 +192,10 @@ function sameRoot(stored: Root | null, candidate: Root | null): boolean {
   return stored !== null && candidate !== null && bytesEqual(stored, candidate);
 }
 
-/** In-memory {@link BlockHistory} over an array of records (reference implementation for tests and tools). */
+/**
+ * In-memory {@link BlockHistory} over an array of records (reference implementation for tests and tools). It has
+ * no fast path, so it exercises the full rules.
+ */
 export function blockHistoryOf(records: readonly SignedBlockRecord[]): BlockHistory {
   return {
     atSlot: (slot) => records.filter((r) => r.slot === slot),
@@ -182,7 +203,10 @@ export function blockHistoryOf(records: readonly SignedBlockRecord[]): BlockHist
   };
 }
 
-/** In-memory {@link AttestationHistory} over an array of records (reference implementation for tests and tools). */
+/**
+ * In-memory {@link AttestationHistory} over an array of records (reference implementation for tests and tools). It
+ * has no fast path, so it exercises the full rules.
+ */
 export function attestationHistoryOf(records: readonly SignedAttestationRecord[]): AttestationHistory {
   return {
     atTarget: (t) => records.filter((r) => r.targetEpoch === t),

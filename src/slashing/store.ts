@@ -28,6 +28,12 @@ export const SLASHING_DB_FILE = "slashing-protection.sqlite";
 /** How long a transaction waits for another process's write lock before failing, in milliseconds. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 
+/**
+ * SQLite page cache per connection, in KiB. A check touches the newest pages of one validator in three b-trees, so
+ * the cache must hold those of every active validator: 32 MiB covers thousands of them.
+ */
+export const DEFAULT_CACHE_SIZE_KIB = 32 * 1024;
+
 /** Schema version this code writes; a database with a newer version is refused. */
 export const SCHEMA_VERSION = 1;
 
@@ -66,6 +72,8 @@ export interface SlashingProtectionDbOpts {
   genesisValidatorsRoot?: Uint8Array | Root;
   /** Wait this long for another process's transaction instead of failing; default {@link DEFAULT_BUSY_TIMEOUT_MS}. */
   busyTimeoutMs?: number;
+  /** SQLite page cache in KiB; default {@link DEFAULT_CACHE_SIZE_KIB}. */
+  cacheSizeKiB?: number;
 }
 
 /** Collaborators of {@link SlashingProtectionDb}. */
@@ -171,6 +179,7 @@ export class SlashingProtectionDb implements SlashingProtection {
       const mode = this.db.pragma("journal_mode = WAL", { simple: true });
       if (mode !== "wal") throw new Error(`set journal_mode=WAL on ${this.file}: got ${String(mode)}`);
       this.db.pragma("synchronous = FULL");
+      this.db.pragma(`cache_size = -${Math.trunc(opts.cacheSizeKiB ?? DEFAULT_CACHE_SIZE_KIB)}`);
       this.db.defaultSafeIntegers(true);
       const version = this.migrate();
       this.stmt = prepareStatements(this.db);
@@ -476,6 +485,7 @@ export class SlashingProtectionDb implements SlashingProtection {
         const m = (s.minSlot.get(vid) as Row).m as bigint | null;
         return m === null ? null : { minSlot: m };
       },
+      maxSlot: () => (s.maxSlot.get(vid) as Row).m as bigint | null,
     };
   }
 
@@ -497,6 +507,13 @@ export class SlashingProtectionDb implements SlashingProtection {
       findSurrounding: (source, target) => {
         const row = s.surrounding.get(vid, target, source) as Row | undefined;
         return row === undefined ? null : attestationRow(row);
+      },
+      maxima: () => {
+        const maxTarget = (s.maxTarget.get(vid) as Row).m as bigint | null;
+        const maxSource = (s.maxSource.get(vid) as Row).m as bigint | null;
+        return maxTarget === null || maxSource === null
+          ? null
+          : { maxSourceEpoch: maxSource, maxTargetEpoch: maxTarget };
       },
     };
   }

@@ -269,6 +269,41 @@ function slashablePair(a: SignedAttestationRecord, b: SignedAttestationRecord): 
 }
 
 describe("properties", () => {
+  it("the fast paths (maxima) never change a verdict", () => {
+    const recordArb = fc.record({
+      source: fc.integer({ min: 0, max: 20 }),
+      target: fc.integer({ min: 0, max: 20 }),
+      root: fc.option(rootArb, { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(fc.array(recordArb, { maxLength: 8 }), recordArb, (recs, c) => {
+        const atts = recs.map((r) => att(r.source, r.target, rootOf(r.root)));
+        const candidate = att(c.source, c.target, rootOf(c.root ?? 0));
+        const slow = attestationHistoryOf(atts);
+        const fast = {
+          ...slow,
+          maxima: () =>
+            atts.length === 0
+              ? null
+              : {
+                  maxSourceEpoch: max(atts.map((a) => a.sourceEpoch))!,
+                  maxTargetEpoch: max(atts.map((a) => a.targetEpoch))!,
+                },
+        };
+        expect(checkAttestation(PK, candidate, fast)).toEqual(checkAttestation(PK, candidate, slow));
+        const blocks = recs.map((r) => blk(r.target, rootOf(r.root)));
+        const block = blk(c.target, rootOf(c.root ?? 0));
+        const slowB = blockHistoryOf(blocks);
+        const fastB = {
+          ...slowB,
+          maxSlot: () => max(blocks.map((b) => b.slot)) ?? null,
+        };
+        expect(checkBlock(PK, block, fastB)).toEqual(checkBlock(PK, block, slowB));
+      }),
+      { numRuns: 2000, seed: 7 },
+    );
+  });
+
   const db = new SlashingProtectionDb({ dataDir: `${tmp.dir}/prop`, genesisValidatorsRoot: ZERO_ROOT });
   openDbs.push(db);
   let validator = 1000;
@@ -329,6 +364,12 @@ describe("properties", () => {
 function min(xs: bigint[]): bigint | undefined {
   let m: bigint | undefined;
   for (const x of xs) if (m === undefined || x < m) m = x;
+  return m;
+}
+
+function max(xs: bigint[]): bigint | undefined {
+  let m: bigint | undefined;
+  for (const x of xs) if (m === undefined || x > m) m = x;
   return m;
 }
 
