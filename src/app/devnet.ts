@@ -14,7 +14,7 @@ import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { ensureDir, exists, writeFileAtomic } from "../lib/fs.js";
 import { createIdentity } from "../p2p/identity.js";
-import { FILES } from "./dkg.js";
+import { FILES } from "./files.js";
 
 /** Burn address used when no withdrawal address is given: devnet deposits are not for real funds. */
 export const DEVNET_BURN_ADDRESS = "0x000000000000000000000000000000000000dEaD";

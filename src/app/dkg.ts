@@ -35,16 +35,9 @@ import type { BlsPublicKey, Root, ShareIndex } from "../lib/types.js";
 import { createCeremonyTransport } from "../p2p/ceremony.js";
 import { loadIdentity, verifyIdentitySignature } from "../p2p/identity.js";
 
-/** File names inside a data directory (DESIGN.md § Identities and files). */
-export const FILES = {
-  definition: "cluster-definition.json",
-  lock: "cluster-lock.json",
-  failure: "dkg-failure.json",
-  keys: "validator_keys",
-} as const;
+import { DEFAULT_DKG_TIMEOUT_MS, FILES } from "./files.js";
 
-/** Default ceremony timeout: 10 minutes. */
-export const DEFAULT_DKG_TIMEOUT_MS = 10 * 60_000;
+export { DEFAULT_DKG_TIMEOUT_MS, FILES };
 /** Default libp2p TCP port when the definition gives this operator no address hint. */
 export const DEFAULT_P2P_PORT = 3610;
 
@@ -193,7 +186,12 @@ export async function runDkg(opts: DkgOpts, modules: DkgModules): Promise<DkgOut
         written = await writeArtifacts(opts.dataDir, def, lock, result, opts.kdf);
         const cpu = process.cpuUsage();
         log.info(
-          { lock_hash: toHex(lock.lockHash), files: written.length, cpu_user_ms: cpu.user / 1000, cpu_system_ms: cpu.system / 1000 },
+          {
+            lock_hash: toHex(lock.lockHash),
+            files: written.length,
+            cpu_user_ms: cpu.user / 1000,
+            cpu_system_ms: cpu.system / 1000,
+          },
           "artifacts written",
         );
       },

@@ -1,7 +1,6 @@
 /** `cohort devnet`: a local multi-process cluster in one command. */
 import path from "node:path";
 import type { Command } from "commander";
-import { runDevnet } from "../app/devnet.js";
 import { toHex } from "../lib/bytes.js";
 import { parseDuration, parsePositiveInt } from "./options.js";
 
@@ -33,6 +32,7 @@ export function registerDevnet(program: Command): void {
     .option("--quiet", "print only the summary")
     .action(async (flags: DevnetFlags) => {
       const nodes = parsePositiveInt(flags.nodes, "--nodes", 64);
+      const { runDevnet } = await import("../app/devnet.js");
       const result = await runDevnet(
         {
           nodes,

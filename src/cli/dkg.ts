@@ -1,12 +1,11 @@
 /** `cohort dkg`: run this operator's side of the distributed key generation. */
 import path from "node:path";
 import type { Command } from "commander";
-import { DEFAULT_DKG_TIMEOUT_MS, FILES, runDkg } from "../app/dkg.js";
+import { DEFAULT_DKG_TIMEOUT_MS, FILES } from "../app/files.js";
 import type { CeremonyProgress } from "../dkg/ceremony.js";
-import { DkgError } from "../dkg/errors.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
-import { ensureDir } from "../lib/fs.js";
+import { exists } from "../lib/fs.js";
 import { createLogger } from "../lib/logger.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
 import { parseDuration } from "./options.js";
@@ -61,8 +60,16 @@ export function registerDkg(program: Command): void {
       const timeoutMs = parseDuration(flags.timeout, "--timeout");
       if (flags.kdf !== "pbkdf2" && flags.kdf !== "scrypt")
         throw new InputError("--kdf", `--kdf must be pbkdf2 or scrypt, got "${flags.kdf}"`);
-      await ensureDir(flags.dataDir);
-      const logger = createLogger({ level: flags.logLevel, destination: path.join(flags.dataDir, "dkg.log") });
+      if (!(await exists(path.join(flags.dataDir, FILES.identity)))) {
+        throw new InputError(
+          "--data-dir",
+          `${flags.dataDir} holds no ${FILES.identity} (run "cohort identity create --data-dir ${flags.dataDir}")`,
+        );
+      }
+      const logger = createLogger({ level: flags.logLevel, destination: path.join(flags.dataDir, FILES.dkgLog) });
+      // loaded on use: libp2p, blst and mcl take a second to load
+      const { runDkg } = await import("../app/dkg.js");
+      const { DkgError } = await import("../dkg/errors.js");
       const started = Date.now();
       try {
         const out = await runDkg(

@@ -1,6 +1,5 @@
 /** `cohort identity create`: makes the operator's libp2p identity key. */
 import type { Command } from "commander";
-import { createIdentity } from "../p2p/identity.js";
 
 export const DEFAULT_DATA_DIR = "./.cohort";
 
@@ -12,6 +11,7 @@ export function registerIdentity(program: Command): void {
     .description("Create identity.key (secp256k1, mode 0600) in the data directory and print the peer ID")
     .option("--data-dir <dir>", "data directory", DEFAULT_DATA_DIR)
     .action(async (opts: { dataDir: string }) => {
+      const { createIdentity } = await import("../p2p/identity.js");
       const id = await createIdentity(opts.dataDir);
       console.log(id.peerId);
     });

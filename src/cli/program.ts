@@ -14,7 +14,9 @@ export function buildProgram(): Command {
       "Distributed-validator key management: threshold BLS DKG over libp2p and a Web3Signer-compatible signer",
     )
     .version("0.1.0")
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    // before any subcommand exists, so each inherits it: usage errors reach runCli (exit 2)
+    .exitOverride();
   registerIdentity(program);
   registerDefinition(program);
   registerLock(program);
