@@ -6,15 +6,8 @@ import { fromHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { exists, writeFileAtomic } from "../lib/fs.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
-import {
-  exportInterchange,
-  type InterchangeFormat,
-  importInterchange,
-  parseInterchangeText,
-  serializeInterchange,
-} from "../slashing/interchange.js";
+import type { Interchange, InterchangeFormat } from "../slashing/interchange.js";
 import { SlashingError } from "../slashing/rules.js";
-import { SLASHING_DB_FILE, SlashingProtectionDb } from "../slashing/store.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
 
 interface ImportOpts {
@@ -33,14 +26,10 @@ interface ExportOpts {
 export function registerSlashing(program: Command): void {
   const slashing = program
     .command("slashing")
-    .description("Slashing protection database: EIP-3076 interchange v5 import and export, while the node is stopped")
-    // runCli sets exitOverride on the root only after registration, and commander copies it at creation: without
-    // this, a usage error here would exit 1 from inside commander instead of reaching runCli (exit 2).
-    .exitOverride();
+    .description("Slashing protection database: EIP-3076 interchange v5 import and export, while the node is stopped");
 
   slashing
     .command("import")
-    .exitOverride()
     .description(
       "Merge an EIP-3076 interchange v5 file into the data directory's slashing protection database, in one " +
         "transaction: a bad file or a different genesis_validators_root changes nothing",
@@ -48,7 +37,9 @@ export function registerSlashing(program: Command): void {
     .option("--data-dir <dir>", "data directory", DEFAULT_DATA_DIR)
     .requiredOption("--file <file>", "interchange JSON file to import")
     .action(async (opts: ImportOpts) => {
-      const interchange = parseFile(opts.file, await readInput(opts.file, "file"));
+      const { importInterchange, parseInterchangeText } = await loadSlashing();
+      const interchange = parseFile(opts.file, await readInput(opts.file, "file"), parseInterchangeText);
+      const { SlashingProtectionDb } = await import("../slashing/store.js");
       const lock = await acquireDataDirLock(opts.dataDir, "cohort slashing import");
       try {
         const store = new SlashingProtectionDb({ dataDir: opts.dataDir });
@@ -70,7 +61,6 @@ export function registerSlashing(program: Command): void {
 
   slashing
     .command("export")
-    .exitOverride()
     .description("Write the data directory's slashing protection history as an EIP-3076 interchange v5 file (0600)")
     .option("--data-dir <dir>", "data directory", DEFAULT_DATA_DIR)
     .requiredOption("--file <file>", "interchange JSON file to write (replaced atomically)")
@@ -82,6 +72,8 @@ export function registerSlashing(program: Command): void {
     )
     .action(async (opts: ExportOpts) => {
       const pubkeys = opts.pubkeys === undefined ? undefined : parsePubkeys(opts.pubkeys);
+      const { exportInterchange, serializeInterchange } = await loadSlashing();
+      const { SLASHING_DB_FILE, SlashingProtectionDb } = await import("../slashing/store.js");
       if (!(await exists(path.join(opts.dataDir, SLASHING_DB_FILE)))) {
         throw new InputError("data-dir", `--data-dir ${opts.dataDir} has no ${SLASHING_DB_FILE}: nothing to export`);
       }
@@ -117,10 +109,15 @@ async function readInput(file: string, field: string): Promise<string> {
   }
 }
 
+/** Loaded on use, so that `--help` and other commands do not load zod and SQLite. */
+function loadSlashing() {
+  return import("../slashing/interchange.js");
+}
+
 /** Parses and validates interchange text; nothing is written when it is bad. */
-function parseFile(file: string, text: string) {
+function parseFile(file: string, text: string, parse: (text: string) => Interchange): Interchange {
   try {
-    return parseInterchangeText(text);
+    return parse(text);
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
     throw new InputError("file", `--file ${file}: ${err.message}; nothing was imported`, { cause: err });
