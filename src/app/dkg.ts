@@ -14,7 +14,6 @@ import {
   verifyDefinition,
 } from "../cluster/definition.js";
 import {
-  buildLock,
   type ClusterLock,
   computeLockHash,
   type DistributedValidator,
@@ -100,20 +99,39 @@ export async function prepareDkg(opts: DkgOpts): Promise<{
 
 /** Deposit signing roots and lock hash of a definition, for the ceremony. */
 export function definitionArtifacts(def: ClusterDefinition) {
-  const toDistributed = (validators: CeremonyValidator[]): DistributedValidator[] =>
-    validators.map((val, v) => ({
+  let last: { validators: CeremonyValidator[]; distributed: DistributedValidator[]; lockHash: Root } | undefined;
+  const toDistributed = (validators: CeremonyValidator[]): DistributedValidator[] => {
+    if (last?.validators === validators) return last.distributed;
+    return validators.map((val, v) => ({
       publicKey: val.publicKey,
       publicShares: val.publicShares,
       depositData: depositMessages(def, v, val.publicKey).map((m, a) =>
         buildDepositDatum(m, val.depositSignatures[a]!),
       ),
     }));
+  };
   return {
-    toDistributed,
+    /** The lock of a finished ceremony, reusing the lock_hash computed for signing. */
+    lockOf: (result: CeremonyResult): ClusterLock => {
+      const distributedValidators = toDistributed(result.validators);
+      const lockHash =
+        last?.validators === result.validators ? last.lockHash : computeLockHash(def, distributedValidators);
+      return {
+        definition: def,
+        distributedValidators,
+        lockHash,
+        signatureAggregate: result.signatureAggregate,
+        nodeSignatures: result.nodeSignatures,
+      };
+    },
     builder: {
       depositSigningRoots: (v: number, publicKey: BlsPublicKey): Root[] =>
         depositMessages(def, v, publicKey).map((m) => depositSigningRoot(m, def.network.genesisForkVersion)),
-      lockHash: (validators: CeremonyValidator[]): Root => computeLockHash(def, toDistributed(validators)),
+      lockHash: (validators: CeremonyValidator[]): Root => {
+        const distributed = toDistributed(validators);
+        last = { validators, distributed, lockHash: computeLockHash(def, distributed) };
+        return last.lockHash;
+      },
     },
   };
 }
@@ -133,7 +151,7 @@ function defaultListenAddress(def: ClusterDefinition, self: ShareIndex): string 
 export async function runDkg(opts: DkgOpts, modules: DkgModules): Promise<DkgOutcome> {
   const log = modules.logger;
   const { def, self, identity } = await prepareDkg(opts);
-  const { builder, toDistributed } = definitionArtifacts(def);
+  const { builder, lockOf } = definitionArtifacts(def);
   const transport = await createCeremonyTransport(
     {
       identity,
@@ -175,12 +193,7 @@ export async function runDkg(opts: DkgOpts, modules: DkgModules): Promise<DkgOut
       signal,
       onProgress: opts.onProgress,
       persist: async (result) => {
-        lock = buildLock({
-          definition: def,
-          distributedValidators: toDistributed(result.validators),
-          signatureAggregate: result.signatureAggregate,
-          nodeSignatures: result.nodeSignatures,
-        });
+        lock = lockOf(result);
         if (!bytesEqual(lock.lockHash, result.lockHash))
           throw new Error("lock hash changed between signing and writing");
         written = await writeArtifacts(opts.dataDir, def, lock, result, opts.kdf);

@@ -5,6 +5,7 @@
  * point is validated by blst (bls.ts) before it reaches mcl.
  */
 import { randomBytes } from "node:crypto";
+import * as blst from "@chainsafe/blst";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import * as mcl from "mcl-wasm";
 import type { BlsPublicKey, BlsSignature, ShareIndex } from "../lib/types.js";
@@ -35,7 +36,11 @@ function mclFr(x: bigint): mcl.Fr {
 
 function mclG1(bytes: Uint8Array, field: string): mcl.G1 {
   // blst validates (curve, subgroup, infinity) and decompresses; mcl takes the affine coordinates.
-  const raw = blstPublicKey(bytes, field).toBytes(false);
+  return mclFromBlst(blstPublicKey(bytes, field));
+}
+
+function mclFromBlst(pk: blst.PublicKey): mcl.G1 {
+  const raw = pk.toBytes(false);
   const p = new mcl.G1();
   p.setStr(
     `1 ${Buffer.from(raw.subarray(0, 48)).toString("hex")} ${Buffer.from(raw.subarray(48)).toString("hex")}`,
@@ -119,6 +124,18 @@ export class Polynomial {
   commitments(): BlsPublicKey[] {
     return this.#coefficients.map((a) => SecretKey.fromScalar(a).publicKey());
   }
+
+  /**
+   * The commitments both as bytes and as a ready {@link G1Vector}, from one base multiplication
+   * each: the dealer's own deal needs no decoding or validation.
+   */
+  commit(): { commitments: BlsPublicKey[]; vector: G1Vector } {
+    const points = this.#coefficients.map((a) => blst.SecretKey.fromBytes(scalarToBytes(a)).toPublicKey());
+    return {
+      commitments: points.map((p) => p.toBytes(true) as BlsPublicKey),
+      vector: G1Vector.fromBlst(points),
+    };
+  }
 }
 
 function evalPoly(coefficients: readonly bigint[], x: bigint): bigint {
@@ -151,6 +168,11 @@ export class G1Vector {
     const points: mcl.G1[] = [];
     for (let k = 0; k < count; k++) points.push(mclG1(bytes.subarray(k * 48, (k + 1) * 48), `${field}[${k}]`));
     return new G1Vector(points);
+  }
+
+  /** @internal From points blst already holds (validated or computed here). */
+  static fromBlst(points: readonly blst.PublicKey[]): G1Vector {
+    return new G1Vector(points.map(mclFromBlst));
   }
 
   /** Validates and decodes a list of 48-byte points. @throws as {@link G1Vector.fromBytes} */

@@ -4,6 +4,7 @@
  * DESIGN.md § DKG protocol, steps 1–10.
  */
 import {
+  aggregatePublicKeys,
   aggregateSignatures,
   parseSignature,
   type SameMessageGroup,
@@ -13,7 +14,7 @@ import {
   verifyBatch,
   verifyGroups,
 } from "../crypto/bls.js";
-import { combineSignatures } from "../crypto/tbls.js";
+import { combineSignatures, sumSecretKeys } from "../crypto/tbls.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
 import { CodedError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
@@ -199,7 +200,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     if (disputes.has(s)) continue;
     dealMsgs.set(s, { deal: decode(STEP.DEAL, s, r.envelope, () => Deal.decode(r.payload)), envelope: r.envelope });
   }
-  const verified = disputes.size === 0 ? verifyDeals(p, dealMsgs) : new Map();
+  const verified = disputes.size === 0 ? verifyDeals(p, dealMsgs, dealt.ownVerified) : new Map();
   const received = new Map<number, Awaited<ReturnType<typeof decodeShares>>>();
   for (const [s, r] of deals) received.set(s, s === p.self ? dealt.ownShares : decodeShares(p, r.directPayload!));
   const accusations: Complaints["accusations"] = [];
@@ -337,10 +338,9 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
 
   // 9. Lock
   const lockHash = opts.artifacts.lockHash(validators);
-  const shareSigs = new Uint8Array(p.numValidators * 96);
-  derived.shares.forEach((s, v) => {
-    shareSigs.set(s.sign(lockHash), v * 96);
-  });
+  // Σ_v sign(x_v, m) = sign(Σ_v x_v, m): one signature by the sum of this node's shares is the
+  // aggregate of its per-validator share signatures over lock_hash, checked under Σ_v X_{i,v}.
+  const shareSignatureAggregate = sumSecretKeys(derived.shares).sign(lockHash);
   const nodeSig = await opts.signer.sign(lockHash);
   const locks = await exchange(
     STEP.LOCK_SIGNATURES,
@@ -348,51 +348,45 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     LockSignature.encode({
       lockHash: lockHash as Uint8Array<ArrayBuffer>,
       signature: nodeSig as Uint8Array<ArrayBuffer>,
-      shareSignatures: shareSigs,
+      shareSignatureAggregate: shareSignatureAggregate as Uint8Array<ArrayBuffer>,
     }),
   );
   const nodeSignatures: Uint8Array[] = [];
-  const allShareSigs: Uint8Array[][] = derived.validators.map(() => []);
-  const lockPairs = new Map<number, { pairs: SameMessageGroup["pairs"]; envelope: Uint8Array }>();
+  const shareAggregates: Uint8Array[] = [];
+  const lockPairs = new Map<number, { pair: SameMessageGroup["pairs"][number]; envelope: Uint8Array }>();
   for (const [s, r] of [...locks].sort((a, b) => a[0] - b[0])) {
     const msg = decode(STEP.LOCK_SIGNATURES, s, r.envelope, () => LockSignature.decode(r.payload));
+    const ev = [toHex(r.envelope)];
     if (!bytesEqual(msg.lockHash, lockHash)) {
       throw fault(
         "LOCK_MISMATCH",
         STEP.LOCK_SIGNATURES,
         [s],
         `signed lock_hash ${toHex(msg.lockHash)}, expected ${toHex(lockHash)}`,
-        [toHex(r.envelope)],
+        ev,
       );
     }
     if (s !== p.self && !(await opts.verifier.verify(s as ShareIndex, lockHash, msg.signature))) {
-      throw fault("MALFORMED_MESSAGE", STEP.LOCK_SIGNATURES, [s], "bad identity signature over lock_hash", [
-        toHex(r.envelope),
-      ]);
+      throw fault("MALFORMED_MESSAGE", STEP.LOCK_SIGNATURES, [s], "bad identity signature over lock_hash", ev);
     }
-    if (msg.shareSignatures.length !== p.numValidators * 96) {
-      throw fault(
-        "MALFORMED_MESSAGE",
-        STEP.LOCK_SIGNATURES,
-        [s],
-        `"share_signatures" must be ${p.numValidators * 96} bytes`,
-        [toHex(r.envelope)],
-      );
+    let sig: Uint8Array;
+    try {
+      sig = parseSignature(msg.shareSignatureAggregate, "share_signature_aggregate");
+    } catch (err) {
+      throw fault("BAD_PARTIAL", STEP.LOCK_SIGNATURES, [s], (err as Error).message, ev);
     }
-    const pairs: SameMessageGroup["pairs"] = [];
-    for (let v = 0; v < p.numValidators; v++) {
-      const sig = msg.shareSignatures.subarray(v * 96, (v + 1) * 96);
-      pairs.push({ publicKey: derived.validators[v]!.publicShares[s - 1]!, signature: sig });
-      allShareSigs[v]!.push(sig);
+    if (s !== p.self) {
+      const publicKey = aggregatePublicKeys(derived.validators.map((dv) => dv.publicShares[s - 1]!));
+      lockPairs.set(s, { pair: { publicKey, signature: sig }, envelope: r.envelope });
     }
-    if (s !== p.self) lockPairs.set(s, { pairs, envelope: r.envelope });
+    shareAggregates.push(sig);
     nodeSignatures.push(msg.signature);
   }
-  // Every share signature is over lock_hash: one blinded pairing checks them all.
-  if (!safeGroups([{ message: lockHash, pairs: [...lockPairs.values()].flatMap((x) => x.pairs) }])) {
-    for (const [s, { pairs, envelope }] of lockPairs) {
-      if (safeGroups([{ message: lockHash, pairs }])) continue;
-      throw fault("BAD_PARTIAL", STEP.LOCK_SIGNATURES, [s], "share signature over lock_hash does not verify", [
+  // Every share signature is over lock_hash: one blinded pairing checks every peer's aggregate.
+  if (!safeGroups([{ message: lockHash, pairs: [...lockPairs.values()].map((x) => x.pair) }])) {
+    for (const [s, { pair, envelope }] of lockPairs) {
+      if (safeGroups([{ message: lockHash, pairs: [pair] }])) continue;
+      throw fault("BAD_PARTIAL", STEP.LOCK_SIGNATURES, [s], "share signatures over lock_hash do not verify", [
         toHex(envelope),
       ]);
     }
@@ -401,7 +395,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     shares: derived.shares,
     validators,
     lockHash,
-    signatureAggregate: aggregateSignatures(allShareSigs.flat()),
+    signatureAggregate: aggregateSignatures(shareAggregates),
     nodeSignatures,
   };
   progress(STEP.LOCK_SIGNATURES, `lock ${toHex(lockHash)} signed by all ${p.n} operators`);

@@ -44,6 +44,8 @@ export interface DealOutput {
   shares: Map<ShareIndex, Uint8Array>;
   /** f_{self,v}(self) for each validator v. */
   ownShares: SecretKey[];
+  /** This dealer's own commitments, ready for evaluation (never re-validated). */
+  ownVerified: VerifiedDeal;
 }
 
 /** Step 2: one random polynomial of degree t − 1 per validator, its commitments, PoPs and shares. */
@@ -53,9 +55,11 @@ export function createDeal(p: CeremonyParams): DealOutput {
   const pops = new Uint8Array(V * 96);
   const perReceiver = Array.from({ length: p.n }, () => new Uint8Array(V * 32));
   const ownShares: SecretKey[] = [];
+  const ownVerified: VerifiedDeal = [];
   for (let v = 0; v < V; v++) {
     const poly = Polynomial.random(p.t);
-    const cs = poly.commitments();
+    const { commitments: cs, vector } = poly.commit();
+    ownVerified.push(vector);
     cs.forEach((c, k) => {
       commitments.set(c, (v * p.t + k) * 48);
     });
@@ -70,7 +74,7 @@ export function createDeal(p: CeremonyParams): DealOutput {
   for (let j = 1; j <= p.n; j++) {
     if (j !== p.self) shares.set(j as ShareIndex, Shares.encode({ receiver: j, shares: perReceiver[j - 1]! }));
   }
-  return { deal: { numValidators: V, threshold: p.t, commitments, pops }, shares, ownShares };
+  return { deal: { numValidators: V, threshold: p.t, commitments, pops }, shares, ownShares, ownVerified };
 }
 
 /** A deal whose points and proofs of possession verified: commitments per validator. */
@@ -85,11 +89,16 @@ export type VerifiedDeal = G1Vector[];
 export function verifyDeals(
   p: CeremonyParams,
   deals: Map<number, { deal: Deal; envelope: Uint8Array }>,
+  own: VerifiedDeal,
 ): Map<number, VerifiedDeal> {
   const V = p.numValidators;
   const out = new Map<number, VerifiedDeal>();
   const popSets = new Map<number, SignatureSet[]>();
   for (const [dealer, { deal, envelope }] of [...deals].sort((a, b) => a[0] - b[0])) {
+    if (dealer === p.self) {
+      out.set(dealer, own);
+      continue;
+    }
     const bad = (detail: string) => fault("MALFORMED_DEAL", STEP.DEAL, [dealer], detail, [toHex(envelope)]);
     if (deal.numValidators !== V) throw bad(`"num_validators" must be ${V}, got ${deal.numValidators}`);
     if (deal.threshold !== p.t) throw bad(`"threshold" must be ${p.t}, got ${deal.threshold}`);

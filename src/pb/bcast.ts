@@ -1133,7 +1133,7 @@ export namespace Justifications {
 export interface LockSignature {
   lockHash: Uint8Array<ArrayBuffer>
   signature: Uint8Array<ArrayBuffer>
-  shareSignatures: Uint8Array<ArrayBuffer>
+  shareSignatureAggregate: Uint8Array<ArrayBuffer>
 }
 
 export namespace LockSignature {
@@ -1156,9 +1156,9 @@ export namespace LockSignature {
           w.bytes(obj.signature)
         }
 
-        if ((obj.shareSignatures != null && obj.shareSignatures.byteLength > 0)) {
+        if ((obj.shareSignatureAggregate != null && obj.shareSignatureAggregate.byteLength > 0)) {
           w.uint32(26)
-          w.bytes(obj.shareSignatures)
+          w.bytes(obj.shareSignatureAggregate)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -1168,7 +1168,7 @@ export namespace LockSignature {
         const obj: any = {
           lockHash: uint8ArrayAlloc(0),
           signature: uint8ArrayAlloc(0),
-          shareSignatures: uint8ArrayAlloc(0)
+          shareSignatureAggregate: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1186,7 +1186,7 @@ export namespace LockSignature {
               break
             }
             case 3: {
-              obj.shareSignatures = reader.bytes()
+              obj.shareSignatureAggregate = reader.bytes()
               break
             }
             default: {
@@ -1220,7 +1220,7 @@ export namespace LockSignature {
             }
             case 3: {
               yield {
-                field: `${prefix}.shareSignatures`,
+                field: `${prefix}.shareSignatureAggregate`,
                 value: reader.bytes()
               }
               break
@@ -1247,8 +1247,8 @@ export namespace LockSignature {
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface LockSignatureShareSignaturesFieldEvent {
-    field: '$.shareSignatures'
+  export interface LockSignatureShareSignatureAggregateFieldEvent {
+    field: '$.shareSignatureAggregate'
     value: Uint8Array<ArrayBuffer>
   }
 
@@ -1260,7 +1260,7 @@ export namespace LockSignature {
     return decodeMessage(buf, LockSignature.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LockSignature>): Generator<LockSignatureLockHashFieldEvent | LockSignatureSignatureFieldEvent | LockSignatureShareSignaturesFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LockSignature>): Generator<LockSignatureLockHashFieldEvent | LockSignatureSignatureFieldEvent | LockSignatureShareSignatureAggregateFieldEvent> {
     return streamMessage(buf, LockSignature.codec(), opts)
   }
 }
