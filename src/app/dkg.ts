@@ -29,6 +29,7 @@ import { buildDepositDatum, depositSigningRoot } from "../eth2/deposit.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { ensureDir, exists, fsyncDir, writeFileAtomic } from "../lib/fs.js";
+import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";
 import type { BlsPublicKey, Root, ShareIndex } from "../lib/types.js";
 import { createCeremonyTransport } from "../p2p/ceremony.js";
@@ -151,6 +152,22 @@ function defaultListenAddress(def: ClusterDefinition, self: ShareIndex): string 
 export async function runDkg(opts: DkgOpts, modules: DkgModules): Promise<DkgOutcome> {
   const log = modules.logger;
   const { def, self, identity } = await prepareDkg(opts);
+  // one process per data dir: a second dkg, or a running node, would race for the same files
+  const dirLock = await acquireDataDirLock(opts.dataDir, "dkg");
+  try {
+    return await ceremony(opts, log, def, self, identity);
+  } finally {
+    await dirLock.release();
+  }
+}
+
+async function ceremony(
+  opts: DkgOpts,
+  log: Logger,
+  def: ClusterDefinition,
+  self: ShareIndex,
+  identity: Awaited<ReturnType<typeof loadIdentity>>,
+): Promise<DkgOutcome> {
   const { builder, lockOf } = definitionArtifacts(def);
   const transport = await createCeremonyTransport(
     {

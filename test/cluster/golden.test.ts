@@ -9,6 +9,7 @@ import {
   serializeDefinition,
   verifyDefinition,
 } from "../../src/cluster/definition.js";
+import { computeLockHash, parseLock, serializeLock, verifyLock } from "../../src/cluster/lock.js";
 import { toHex } from "../../src/lib/bytes.js";
 import { REPO_ROOT } from "../helpers/vectors.js";
 
@@ -53,4 +54,23 @@ describe("cluster-configs golden definitions", () => {
     expect(def.depositAmounts).toEqual([1_000_000_000n, 31_000_000_000n]);
     expect(def.network.name).toBe("mainnet");
   });
+});
+
+describe("cluster-configs golden locks (made by `cohort devnet`)", () => {
+  for (const folder of folders.filter((f) => readdirSync(path.join(CONFIGS, f)).includes("cluster-lock.json"))) {
+    it(`${folder}: lock_hash recomputed from the contents matches, and every lock check passes`, async () => {
+      const text = readFileSync(path.join(CONFIGS, folder, "cluster-lock.json"), "utf8");
+      const golden = JSON.parse(readFileSync(path.join(CONFIGS, folder, "hashes.json"), "utf8")) as {
+        lock_hash: string;
+      };
+      const lock = parseLock(JSON.parse(text));
+      expect(toHex(computeLockHash(lock.definition, lock.distributedValidators))).toBe(golden.lock_hash);
+      expect(await verifyLock(lock)).toEqual({ ok: true, errors: [] });
+      expect(serializeLock(lock)).toBe(text);
+      // the lock embeds exactly the definition beside it
+      expect(serializeDefinition(lock.definition)).toBe(
+        readFileSync(path.join(CONFIGS, folder, "cluster-definition.json"), "utf8"),
+      );
+    });
+  }
 });

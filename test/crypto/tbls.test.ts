@@ -19,10 +19,6 @@ import { nonSubgroupG1 } from "../helpers/points.js";
 const ETH_DST = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
 const Fr = bls12_381.fields.Fr;
 
-function pick<T>(arr: T[], idx: number[]): T[] {
-  return idx.map((i) => arr[i]!);
-}
-
 describe("Shamir shares (fast-check)", () => {
   it("any t of n shares recover the secret, t − 1 do not", () => {
     fc.assert(

@@ -8,6 +8,7 @@ import { STEP } from "../../src/dkg/steps.js";
 import { toHex } from "../../src/lib/bytes.js";
 import type { ShareIndex } from "../../src/lib/types.js";
 import { Complaints, Deal, Echo, Envelope, Shares } from "../../src/pb/bcast.js";
+import { PartialSignatureSet } from "../../src/pb/parsig.js";
 import { identities, type NodeRun, runAll, testArtifacts, verifierFor } from "./harness.js";
 
 function expectClean(runs: NodeRun[], n: number, t: number, V: number, amounts = 1) {
@@ -213,5 +214,24 @@ describe("adversarial ceremonies (n=4, t=3, V=2)", () => {
       },
     });
     expectAbort(runs, "MALFORMED_MESSAGE", [1], [2, 3, 4]);
+  });
+});
+
+describe("adversarial deposit partials (n=4, t=3, V=2)", () => {
+  it("a peer's invalid partial signature is caught and the peer named", async () => {
+    const runs = await runAll({
+      n: 4,
+      t: 3,
+      numValidators: 2,
+      tamper: async (from, _to, step, kind, bytes) => {
+        if (from !== 3 || step !== STEP.DEPOSIT_PARTIALS || kind !== "broadcast") return bytes;
+        return resign(bytes, (p) => {
+          const set = PartialSignatureSet.decode(p);
+          set.partials[1]!.signature = SecretKey.random().sign(set.partials[1]!.signingRoot) as Uint8Array<ArrayBuffer>;
+          return PartialSignatureSet.encode(set);
+        });
+      },
+    });
+    expectAbort(runs, "BAD_PARTIAL", [3], [1, 2, 4]);
   });
 });

@@ -1,0 +1,86 @@
+// Four ceremonies over real libp2p (TCP, Noise, Yamux) on 127.0.0.1, in one process, with the real
+// cluster layer: definition hashing, deposit roots, lock hash. Multi-process runs are in test/e2e.
+
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../src/app/devnet.js";
+import { definitionArtifacts } from "../../src/app/dkg.js";
+import { type ClusterDefinition, createDefinition, signDefinition } from "../../src/cluster/definition.js";
+import { verifyLock } from "../../src/cluster/lock.js";
+import { type CeremonyOutcome, runCeremony } from "../../src/dkg/ceremony.js";
+import { DKG_PROTOCOL_VERSION } from "../../src/dkg/steps.js";
+import { resolveNetwork } from "../../src/eth2/networks.js";
+import { toHex } from "../../src/lib/bytes.js";
+import { silentLogger } from "../../src/lib/logger.js";
+import type { ShareIndex } from "../../src/lib/types.js";
+import { createCeremonyTransport } from "../../src/p2p/ceremony.js";
+import { type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
+
+const N = 4;
+let def: ClusterDefinition;
+let ids: Identity[];
+let addrs: string[];
+
+beforeAll(async () => {
+  ids = [];
+  addrs = [];
+  for (let i = 0; i < N; i++) {
+    const key = await generateKeyPair("secp256k1");
+    ids.push({ peerId: peerIdFromPrivateKey(key).toString(), privateKey: key, sign: async (m) => key.sign(m) });
+    addrs.push(`/ip4/127.0.0.1/tcp/${await freePort()}`);
+  }
+  def = createDefinition({
+    name: "integration",
+    operators: ids.map((id, i) => `${id.peerId}@${addrs[i]}`),
+    numValidators: 3,
+    network: resolveNetwork("hoodi"),
+    withdrawalAddresses: ["0x000000000000000000000000000000000000dEaD"],
+  }).definition;
+  for (const id of ids) def = await signDefinition(def, id);
+});
+
+describe("DKG over libp2p, 4 nodes on loopback", () => {
+  it("every node ends with the same verified lock", async () => {
+    const outcomes: CeremonyOutcome[] = await Promise.all(
+      ids.map(async (identity, i) => {
+        const transport = await createCeremonyTransport({
+          identity,
+          operators: def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses })),
+          session: def.definitionHash,
+          protocolVersion: DKG_PROTOCOL_VERSION,
+          listenAddress: addrs[i],
+          logger: silentLogger(),
+        });
+        const { builder } = definitionArtifacts(def);
+        try {
+          return await runCeremony({
+            params: {
+              session: def.definitionHash,
+              n: N,
+              t: def.threshold,
+              numValidators: def.numValidators,
+              self: (i + 1) as ShareIndex,
+            },
+            transport,
+            signer: identity,
+            verifier: { verify: (s, m, sig) => verifyIdentitySignature(def.operators[s - 1]!.peerId, m, sig) },
+            artifacts: builder,
+            logger: silentLogger(),
+            signal: AbortSignal.timeout(120_000),
+            persist: async () => {},
+          });
+        } finally {
+          await transport.close();
+        }
+      }),
+    );
+    const hashes = new Set(outcomes.map((o) => toHex(o.result.lockHash)));
+    expect(hashes.size).toBe(1);
+    for (const o of outcomes) expect(o.unconfirmed).toEqual([]);
+    const { lockOf } = definitionArtifacts(def);
+    const lock = lockOf(outcomes[0]!.result);
+    expect(toHex(lock.lockHash)).toBe([...hashes][0]);
+    expect(await verifyLock(lock)).toEqual({ ok: true, errors: [] });
+  }, 180_000);
+});
