@@ -5,9 +5,12 @@
  * EIP-2335 keystore that any client decrypts on its own.
  */
 import { randomBytes } from "node:crypto";
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
 import { type IKeystore, Keystore } from "@chainsafe/bls-keystore";
-import { checksum, defaultSha256Module } from "@chainsafe/bls-keystore/lib/checksum/index.js";
-import { cipherEncrypt, defaultAes128CtrModule } from "@chainsafe/bls-keystore/lib/cipher/index.js";
+import { checksum, defaultSha256Module, verifyChecksum } from "@chainsafe/bls-keystore/lib/checksum/index.js";
+import { cipherDecrypt, cipherEncrypt, defaultAes128CtrModule } from "@chainsafe/bls-keystore/lib/cipher/index.js";
 import { defaultPbkdfModule, defaultScryptModule, kdf } from "@chainsafe/bls-keystore/lib/kdf/index.js";
 import { normalizePassword } from "@chainsafe/bls-keystore/lib/password.js";
 import { SecretKey } from "./bls.js";
@@ -90,4 +93,99 @@ export async function decryptKeystore(json: unknown, password: string, field = "
     throw new RangeError(`"${field}" pubkey does not match its secret`);
   }
   return secret;
+}
+
+/** One keystore to decrypt in {@link decryptKeystores}. */
+export interface KeystoreFile {
+  /** Keystore JSON text or object. */
+  json: unknown;
+  password: string;
+  /** Name used in errors, e.g. `keystore-3.json`. */
+  field: string;
+}
+
+const KDF_WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { kdf } = require(workerData.kdfModule);
+const { normalizePassword } = require(workerData.passwordModule);
+parentPort.on("message", async ({ id, mod, password }) => {
+  try {
+    const key = await kdf(mod, normalizePassword(password));
+    parentPort.postMessage({ id, key });
+  } catch (err) {
+    parentPort.postMessage({ id, error: String(err && err.message || err) });
+  }
+});
+`;
+
+/**
+ * Decrypts many EIP-2335 keystores, deriving each distinct (KDF parameters, password) key once in
+ * a pool of worker threads: keystores written by one ceremony share their KDF and cost one
+ * derivation; unrelated keystores still decrypt, `workers` at a time. Every keystore's checksum
+ * and pubkey are checked as in {@link decryptKeystore}.
+ * @returns the secrets in input order
+ * @throws TypeError on a malformed keystore; RangeError on a wrong password, a bad secret scalar,
+ *   or a mismatched pubkey (each naming the keystore's `field`)
+ */
+export async function decryptKeystores(
+  files: readonly KeystoreFile[],
+  opts: { workers?: number } = {},
+): Promise<SecretKey[]> {
+  const parsed = files.map((f) => {
+    try {
+      return typeof f.json === "string" ? Keystore.parse(f.json) : Keystore.fromObject(f.json);
+    } catch (err) {
+      throw new TypeError(`"${f.field}" is not an EIP-2335 keystore`, { cause: err });
+    }
+  });
+  const groups = new Map<string, { mod: unknown; password: string; key?: Promise<Uint8Array> }>();
+  const groupOf = parsed.map((ks, i) => {
+    const id = JSON.stringify([ks.crypto.kdf.function, ks.crypto.kdf.params, files[i]!.password]);
+    if (!groups.has(id)) groups.set(id, { mod: ks.crypto.kdf, password: files[i]!.password });
+    return id;
+  });
+  const size = Math.max(1, Math.min(opts.workers ?? availableParallelism(), groups.size));
+  const require = createRequire(import.meta.url);
+  const workerData = {
+    kdfModule: require.resolve("@chainsafe/bls-keystore/lib/kdf/index.js"),
+    passwordModule: require.resolve("@chainsafe/bls-keystore/lib/password.js"),
+  };
+  const workers = Array.from({ length: size }, () => new Worker(KDF_WORKER, { eval: true, workerData }));
+  try {
+    let next = 0;
+    const pending = new Map<number, { resolve: (k: Uint8Array) => void; reject: (e: Error) => void }>();
+    for (const w of workers) {
+      w.on("message", (m: { id: number; key?: Uint8Array; error?: string }) => {
+        const p = pending.get(m.id);
+        pending.delete(m.id);
+        if (m.error !== undefined || m.key === undefined) p?.reject(new Error(m.error ?? "no key"));
+        else p?.resolve(new Uint8Array(m.key));
+      });
+    }
+    for (const g of groups.values()) {
+      const id = next++;
+      const worker = workers[id % size]!;
+      g.key = new Promise<Uint8Array>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.postMessage({ id, mod: g.mod, password: g.password });
+      });
+    }
+    const out: SecretKey[] = [];
+    for (const [i, ks] of parsed.entries()) {
+      const field = files[i]!.field;
+      const key = await groups.get(groupOf[i]!)!.key!;
+      const ciphertext = Buffer.from(ks.crypto.cipher.message, "hex");
+      if (!(await verifyChecksum(ks.crypto.checksum, key, ciphertext))) {
+        throw new RangeError(`decrypt ${field}: wrong password or corrupted ciphertext`);
+      }
+      const secret = SecretKey.fromBytes(await cipherDecrypt(ks.crypto.cipher, key.slice(0, 16)), `${field} secret`);
+      if (ks.pubkey !== "" && ks.pubkey.replace(/^0x/, "") !== Buffer.from(secret.publicKey()).toString("hex")) {
+        throw new RangeError(`"${field}" pubkey does not match its secret`);
+      }
+      out.push(secret);
+    }
+    return out;
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }

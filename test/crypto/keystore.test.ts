@@ -2,7 +2,7 @@
 import { Keystore } from "@chainsafe/bls-keystore";
 import { describe, expect, it } from "vitest";
 import { SecretKey } from "../../src/crypto/bls.js";
-import { decryptKeystore, encryptKeystores, randomPassword } from "../../src/crypto/keystore.js";
+import { decryptKeystore, decryptKeystores, encryptKeystores, randomPassword } from "../../src/crypto/keystore.js";
 import { readVectorJson } from "../helpers/vectors.js";
 
 const PASSWORD = "𝔱𝔢𝔰𝔱𝔭𝔞𝔰𝔰𝔴𝔬𝔯𝔡🔑";
@@ -45,5 +45,34 @@ describe("encryptKeystores", () => {
     const [k] = await encryptKeystores([{ secret, path: "" }], "pw");
     const other = { ...k!, pubkey: Buffer.from(SecretKey.random().publicKey()).toString("hex") };
     await expect(decryptKeystore(other, "pw")).rejects.toThrow(/does not match/);
+  });
+});
+
+describe("decryptKeystores (worker pool, one derivation per KDF group)", () => {
+  it("decrypts a ceremony batch and the EIP-2335 vectors together, in input order", async () => {
+    const secrets = [SecretKey.random(), SecretKey.random(), SecretKey.random()];
+    const password = randomPassword();
+    const batch = await encryptKeystores(
+      secrets.map((secret) => ({ secret, path: "" })),
+      password,
+    );
+    const files = [
+      ...batch.map((json, i) => ({ json, password, field: `keystore-${i}.json` })),
+      { json: readVectorJson("eip2335/pbkdf2.json"), password: PASSWORD, field: "pbkdf2.json" },
+      { json: JSON.stringify(readVectorJson("eip2335/scrypt.json")), password: PASSWORD, field: "scrypt.json" },
+    ];
+    const out = await decryptKeystores(files, { workers: 2 });
+    expect(out.slice(0, 3).map((s) => Buffer.from(s.toBytes()).toString("hex"))).toEqual(
+      secrets.map((s) => Buffer.from(s.toBytes()).toString("hex")),
+    );
+    expect(Buffer.from(out[3]!.toBytes()).toString("hex")).toBe(SECRET);
+    expect(Buffer.from(out[4]!.toBytes()).toString("hex")).toBe(SECRET);
+  });
+
+  it("names the keystore with a wrong password", async () => {
+    const [json] = await encryptKeystores([{ secret: SecretKey.random(), path: "" }], "right");
+    await expect(decryptKeystores([{ json, password: "wrong", field: "keystore-7.json" }])).rejects.toThrow(
+      /keystore-7\.json/,
+    );
   });
 });
