@@ -13,7 +13,7 @@ import { resolveNetwork } from "../eth2/networks.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { ensureDir, exists, writeFileAtomic } from "../lib/fs.js";
-import { createIdentity } from "../p2p/identity.js";
+import { generateIdentity, saveIdentity } from "../p2p/identity.js";
 import { FILES } from "./files.js";
 
 /** Burn address used when no withdrawal address is given: devnet deposits are not for real funds. */
@@ -114,15 +114,17 @@ export async function runDevnet(opts: DevnetOpts, modules: DevnetModules): Promi
   }
   const out = path.resolve(opts.out);
   const ports = await Promise.all(Array.from({ length: opts.nodes }, () => freePort()));
-  // Validate everything with throwaway operator IDs before touching the disk.
-  await prepareOutDir(out, opts.force);
   const nodes: DevnetNode[] = [];
   const identities = [];
   for (let i = 1; i <= opts.nodes; i++) {
-    const dataDir = path.join(out, `node-${i}`);
-    const id = await createIdentity(dataDir);
+    const id = await generateIdentity();
     identities.push(id);
-    nodes.push({ index: i, dataDir, peerId: id.peerId, p2pAddress: `/ip4/127.0.0.1/tcp/${ports[i - 1]}` });
+    nodes.push({
+      index: i,
+      dataDir: path.join(out, `node-${i}`),
+      peerId: id.peerId,
+      p2pAddress: `/ip4/127.0.0.1/tcp/${ports[i - 1]}`,
+    });
   }
   const created = createDefinition({
     name: `devnet-${opts.nodes}`,
@@ -133,6 +135,9 @@ export async function runDevnet(opts: DevnetOpts, modules: DevnetModules): Promi
     withdrawalAddresses: [opts.withdrawalAddress ?? DEVNET_BURN_ADDRESS],
     allowSmall: true,
   });
+  // the definition validated every option: only now touch the disk
+  await prepareOutDir(out, opts.force);
+  for (const [i, id] of identities.entries()) await saveIdentity(nodes[i]!.dataDir, id);
   let def = created.definition;
   for (const id of identities) def = await signDefinition(def, id);
   const defFile = path.join(out, FILES.definition);

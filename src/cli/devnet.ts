@@ -14,6 +14,8 @@ interface DevnetFlags {
   force?: boolean;
   timeout: string;
   quiet?: boolean;
+  run?: boolean;
+  signOnce?: boolean;
 }
 
 /** Registers `devnet`. */
@@ -30,6 +32,8 @@ export function registerDevnet(program: Command): void {
     .option("--force", "replace an earlier devnet in --out")
     .option("--timeout <duration>", "DKG timeout per node", "5m")
     .option("--quiet", "print only the summary")
+    .option("--run", "then start a signing node per operator, write DIR/devnet.json, and stay up until SIGINT/SIGTERM")
+    .option("--sign-once", "with --run: sign one attestation through node 1, verify it, print it, and stop")
     .action(async (flags: DevnetFlags) => {
       const nodes = parsePositiveInt(flags.nodes, "--nodes", 64);
       const { runDevnet } = await import("../app/devnet.js");
@@ -69,5 +73,42 @@ export function registerDevnet(program: Command): void {
       console.log(
         `timings: setup ${s(result.timings.setupMs)}, dkg ${s(result.timings.dkgMs)}, verify ${s(result.timings.verifyMs)}, total ${s(result.timings.totalMs)}`,
       );
+      if (!flags.run) {
+        if (flags.signOnce) console.error("warning: --sign-once needs --run");
+        return;
+      }
+      const { signOnce, startDevnetNodes } = await import("../app/devnetRun.js");
+      const cluster = await startDevnetNodes(result, (node, line) => {
+        if (!flags.quiet) console.error(`node-${node} │ ${line}`);
+      });
+      console.log("");
+      console.log(`signing nodes up (${cluster.file}):`);
+      for (const n of cluster.nodes) console.log(`  ${n.api_url}  metrics ${n.metrics_url}  pid ${n.pid}`);
+      if (flags.signOnce) {
+        try {
+          const signed = await signOnce(result, cluster);
+          console.log("");
+          console.log(
+            `signed an ATTESTATION through node 1 in ${signed.latencyMs} ms; it verifies under the validator key`,
+          );
+          console.log(`  validator     ${toHex(signed.publicKey)}`);
+          console.log(`  signing root  ${toHex(signed.root)}`);
+          console.log(`  signature     ${toHex(signed.signature)}`);
+        } finally {
+          await cluster.stop();
+        }
+        return;
+      }
+      console.log("press Ctrl-C to stop the cluster");
+      await new Promise<void>((resolve) => {
+        const shutdown = () => {
+          process.off("SIGINT", shutdown);
+          process.off("SIGTERM", shutdown);
+          console.error("devnet: stopping the nodes");
+          cluster.stop().then(resolve, resolve);
+        };
+        process.on("SIGINT", shutdown);
+        process.on("SIGTERM", shutdown);
+      });
     });
 }

@@ -9,10 +9,12 @@ import type { Connection, ConnectionGater, PeerId, Stream } from "@libp2p/interf
 import { noise } from "@libp2p/noise";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { ping } from "@libp2p/ping";
+import { prometheusMetrics } from "@libp2p/prometheus-metrics";
 import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p, type Libp2p } from "libp2p";
+import type { Registry } from "prom-client";
 import { InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { silentLogger } from "../lib/logger.js";
@@ -50,6 +52,8 @@ export interface HostOpts {
 /** Collaborators of {@link createHost}. */
 export interface HostModules {
   logger?: Logger;
+  /** When set, libp2p's own metrics (connections, streams, bytes) are registered on this prom-client registry. */
+  metricsRegistry?: Registry;
 }
 
 /** Per-handler overrides of the protocol's limits (see `PROTOCOL_LIMITS`). */
@@ -230,6 +234,9 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
     },
     peerDiscovery: [],
     services: { identify: identify(), ping: ping() },
+    ...(modules.metricsRegistry === undefined
+      ? {}
+      : { metrics: prometheusMetrics({ registry: modules.metricsRegistry, preserveExistingMetrics: true }) }),
   });
 
   let state: "new" | "started" | "stopped" = "new";

@@ -38,12 +38,25 @@ function toIdentity(privateKey: PrivateKey): Identity {
  * @throws InputError "data-dir" when an identity already exists there
  */
 export async function createIdentity(dataDir: string): Promise<Identity> {
+  const identity = await generateIdentity();
+  await saveIdentity(dataDir, identity);
+  return identity;
+}
+
+/** A new secp256k1 identity, in memory only. */
+export async function generateIdentity(): Promise<Identity> {
+  return toIdentity(await generateKeyPair("secp256k1"));
+}
+
+/**
+ * Writes `identity` as `dataDir/identity.key` (dir 0700, file 0600).
+ * @throws InputError "data-dir" when an identity already exists there
+ */
+export async function saveIdentity(dataDir: string, identity: Identity): Promise<void> {
   const file = path.join(dataDir, IDENTITY_FILE);
   if (await exists(file)) throw new InputError("data-dir", `${file} already exists; refusing to overwrite an identity`);
   await ensureDir(dataDir);
-  const key = await generateKeyPair("secp256k1");
-  await writeFileAtomic(file, privateKeyToProtobuf(key));
-  return toIdentity(key);
+  await writeFileAtomic(file, privateKeyToProtobuf(identity.privateKey));
 }
 
 /**

@@ -1,0 +1,170 @@
+/**
+ * `cohort devnet --run`: starts one `cohort run` process per devnet node, waits until the cluster
+ * can sign, writes `devnet.json`, and stops the processes on request.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { verify } from "../crypto/bls.js";
+import { parseSignRequest, requestSigningRoot } from "../eth2/requests.js";
+import { fromHex, toHex } from "../lib/bytes.js";
+import { writeFileAtomic } from "../lib/fs.js";
+import { type DevnetResult, freePort } from "./devnet.js";
+
+const CLI_ENTRY = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+/** How long the nodes get to start and connect. */
+export const DEVNET_START_TIMEOUT_MS = 60_000;
+
+/** One running node of the devnet, as written to devnet.json. */
+export interface DevnetRunningNode {
+  data_dir: string;
+  peer_id: string;
+  api_url: string;
+  metrics_url: string;
+  pid: number;
+}
+
+export interface DevnetCluster {
+  nodes: DevnetRunningNode[];
+  /** Path of devnet.json. */
+  file: string;
+  /** SIGTERM to every node, then waits for them to exit. Idempotent. */
+  stop(): Promise<void>;
+}
+
+async function until(check: () => Promise<boolean>, deadline: number, what: string, children: ChildProcess[]) {
+  for (;;) {
+    if (await check().catch(() => false)) return;
+    const dead = children.find((c) => c.exitCode !== null);
+    if (dead) throw new Error(`a node exited with code ${dead.exitCode} before ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/**
+ * Starts `cohort run` for every node of a finished devnet on free loopback ports.
+ * @param onLine receives every line a node prints (node 1-based index)
+ */
+export async function startDevnetNodes(
+  devnet: DevnetResult,
+  onLine: (node: number, line: string) => void,
+): Promise<DevnetCluster> {
+  const children: ChildProcess[] = [];
+  const nodes: DevnetRunningNode[] = [];
+  for (const n of devnet.nodes) {
+    const apiPort = await freePort();
+    const metricsPort = await freePort();
+    const child = spawn(
+      process.execPath,
+      [
+        CLI_ENTRY,
+        "run",
+        "--data-dir",
+        n.dataDir,
+        "--p2p-address",
+        n.p2pAddress,
+        "--api-address",
+        `127.0.0.1:${apiPort}`,
+        "--metrics-address",
+        `127.0.0.1:${metricsPort}`,
+        "--log-level",
+        "warn",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
+    const feed = (buf: Buffer) => {
+      for (const line of buf.toString("utf8").split("\n")) if (line.trim() !== "") onLine(n.index, line);
+    };
+    child.stdout!.on("data", feed);
+    child.stderr!.on("data", feed);
+    children.push(child);
+    nodes.push({
+      data_dir: n.dataDir,
+      peer_id: n.peerId,
+      api_url: `http://127.0.0.1:${apiPort}`,
+      metrics_url: `http://127.0.0.1:${metricsPort}/metrics`,
+      pid: child.pid ?? 0,
+    });
+  }
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            c.once("exit", () => resolve());
+            c.kill("SIGTERM");
+          }),
+      ),
+    ).then(() => undefined);
+    return stopping;
+  };
+  try {
+    const deadline = Date.now() + DEVNET_START_TIMEOUT_MS;
+    for (const node of nodes) {
+      await until(
+        async () => (await fetch(`${node.api_url}/upcheck`)).ok,
+        deadline,
+        `${node.api_url}/upcheck`,
+        children,
+      );
+    }
+    for (const node of nodes) {
+      await until(
+        async () => (await fetch(`${node.api_url}/healthcheck`)).ok,
+        deadline,
+        "every node to reach its peers",
+        children,
+      );
+    }
+    const file = path.join(devnet.dir, "devnet.json");
+    const doc = { nodes, validators: devnet.lock.distributedValidators.map((v) => toHex(v.publicKey)) };
+    await writeFileAtomic(file, `${JSON.stringify(doc, null, 2)}\n`);
+    return { nodes, file, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * Signs one ATTESTATION for the first validator through node 1's API and verifies the returned
+ * signature under the validator key, with the signing root computed here.
+ * @throws Error when the API refuses or the signature does not verify
+ */
+export async function signOnce(devnet: DevnetResult, cluster: DevnetCluster) {
+  const net = devnet.lock.definition.network;
+  const publicKey = devnet.lock.distributedValidators[0]!.publicKey;
+  const gfv = toHex(net.genesisForkVersion);
+  const body = {
+    type: "ATTESTATION",
+    fork_info: {
+      fork: { previous_version: gfv, current_version: gfv, epoch: "0" },
+      genesis_validators_root: toHex(net.genesisValidatorsRoot),
+    },
+    attestation: {
+      slot: "64",
+      index: "0",
+      beacon_block_root: `0x${"11".repeat(32)}`,
+      source: { epoch: "1", root: `0x${"22".repeat(32)}` },
+      target: { epoch: "2", root: `0x${"33".repeat(32)}` },
+    },
+  };
+  const url = `${cluster.nodes[0]!.api_url}/api/v1/eth2/sign/${toHex(publicKey)}`;
+  const started = Date.now();
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  const latencyMs = Date.now() - started;
+  const text = await res.text();
+  if (!res.ok) throw new Error(`node 1 answered ${res.status}: ${text}`);
+  const signature = fromHex((JSON.parse(text) as { signature: string }).signature, "signature", 96);
+  const root = requestSigningRoot(parseSignRequest(body), { genesisForkVersion: net.genesisForkVersion });
+  if (!verify(publicKey, root, signature))
+    throw new Error("the combined signature does not verify under the validator key");
+  return { publicKey, root, signature, latencyMs };
+}

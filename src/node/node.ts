@@ -1,0 +1,221 @@
+/**
+ * `cohort run`: the long-running signing node. It loads the lock and this node's shares, keeps
+ * connections to every peer, answers peers' partial-signature requests behind its own slashing
+ * protection, and serves the Web3Signer API to the validator client. DESIGN.md § Signing protocol.
+ */
+import { promises as fsp } from "node:fs";
+import path from "node:path";
+import { FILES } from "../app/files.js";
+import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
+import type { SecretKey } from "../crypto/bls.js";
+import { decryptKeystores } from "../crypto/keystore.js";
+import type { SignRequest } from "../eth2/requests.js";
+import { toHex } from "../lib/bytes.js";
+import { InputError } from "../lib/errors.js";
+import { acquireDataDirLock } from "../lib/lockfile.js";
+import type { Logger } from "../lib/logger.js";
+import type { BlsPublicKey, BlsSignature, ShareIndex } from "../lib/types.js";
+import { createHost, type Host, keepConnected } from "../p2p/host.js";
+import { loadIdentity } from "../p2p/identity.js";
+import { PARSIG_PROTOCOL } from "../p2p/protocols.js";
+import { type GatherOpts, gatherSignature } from "../signing/combine.js";
+import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
+import { PartialSigner } from "../signing/partial.js";
+import type { RemoteSigner, SignerHealth, SignOpts } from "../signing/types.js";
+import { SlashingProtectionDb } from "../slashing/store.js";
+import type { NodeMetrics } from "./metrics.js";
+
+/** Default signing deadline: a request without t partials by then gets a 503. */
+export const DEFAULT_SIGN_TIMEOUT_MS = 2_000;
+
+export interface NodeOpts {
+  dataDir: string;
+  /** libp2p listen multiaddr; default 127.0.0.1 on the port of this operator's address hint, else 3610. */
+  p2pAddress?: string;
+  signTimeoutMs?: number;
+}
+
+export interface NodeModules {
+  logger: Logger;
+  metrics?: NodeMetrics;
+}
+
+/** A running node's signing core; the API server and metrics are attached by the caller. */
+export interface SigningNode {
+  readonly peerId: string;
+  readonly shareIndex: ShareIndex;
+  readonly lock: ClusterLock;
+  readonly signer: RemoteSigner;
+  readonly host: Host;
+  /** Stops p2p, closes the slashing database, releases the data dir. Idempotent. */
+  stop(): Promise<void>;
+}
+
+async function loadShares(dataDir: string, lock: ClusterLock, self: ShareIndex): Promise<Map<string, SecretKey>> {
+  const dir = path.join(dataDir, FILES.keys);
+  const files = [];
+  for (let v = 0; v < lock.distributedValidators.length; v++) {
+    const field = `${FILES.keys}/keystore-${v}.json`;
+    let json: string;
+    let password: string;
+    try {
+      json = await fsp.readFile(path.join(dir, `keystore-${v}.json`), "utf8");
+      password = (await fsp.readFile(path.join(dir, `keystore-${v}.txt`), "utf8")).replace(/\r?\n$/, "");
+    } catch (err) {
+      throw new InputError(field, `cannot read ${field} or its password file`, { cause: err });
+    }
+    files.push({ json, password, field });
+  }
+  let secrets: SecretKey[];
+  try {
+    secrets = await decryptKeystores(files);
+  } catch (err) {
+    throw new InputError(FILES.keys, (err as Error).message, { cause: err });
+  }
+  const shares = new Map<string, SecretKey>();
+  secrets.forEach((secret, v) => {
+    const dv = lock.distributedValidators[v]!;
+    if (toHex(secret.publicKey()) !== toHex(dv.publicShares[self - 1]!)) {
+      throw new InputError(
+        `${FILES.keys}/keystore-${v}.json`,
+        `keystore-${v}.json is not this node's share of validator ${v}`,
+      );
+    }
+    shares.set(toHex(dv.publicKey), secret);
+  });
+  return shares;
+}
+
+function defaultListenAddress(lock: ClusterLock, self: ShareIndex): string {
+  const hint = lock.definition.operators[self - 1]!.addresses[0];
+  return `/ip4/127.0.0.1/tcp/${hint?.match(/\/tcp\/(\d+)/)?.[1] ?? "3610"}`;
+}
+
+/**
+ * Loads and checks everything, then starts p2p and the partial-signature handler.
+ * @throws InputError naming the file or field when the data dir is not usable (nothing started)
+ */
+export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Promise<SigningNode> {
+  const log = modules.logger;
+  const identity = await loadIdentity(opts.dataDir);
+  const lock = await readLockFile(path.join(opts.dataDir, FILES.lock));
+  const verdict = await verifyLock(lock);
+  if (!verdict.ok) throw new InputError("lock", `${FILES.lock} does not verify: ${verdict.errors.join("; ")}`);
+  const index = lock.definition.operators.findIndex((o) => o.peerId === identity.peerId);
+  if (index < 0) throw new InputError("data-dir", `identity ${identity.peerId} is not an operator of this lock`);
+  const self = (index + 1) as ShareIndex;
+  const dirLock = await acquireDataDirLock(opts.dataDir, "run");
+  const cleanup: (() => Promise<void> | void)[] = [() => dirLock.release()];
+  const undo = async () => {
+    for (const f of cleanup.reverse()) await f();
+  };
+  try {
+    const started = Date.now();
+    const shares = await loadShares(opts.dataDir, lock, self);
+    log.info({ validators: shares.size, ms: Date.now() - started }, "keystores decrypted");
+    const slashing = new SlashingProtectionDb(
+      { dataDir: opts.dataDir, genesisValidatorsRoot: lock.definition.network.genesisValidatorsRoot },
+      { logger: log },
+    );
+    cleanup.push(() => slashing.close());
+    const partials = new PartialSigner(
+      {
+        shareIndex: self,
+        shares,
+        genesisForkVersion: lock.definition.network.genesisForkVersion,
+        genesisValidatorsRoot: lock.definition.network.genesisValidatorsRoot,
+      },
+      { slashing, logger: log },
+    );
+    const operators = lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
+    const host = await createHost(
+      { identity, peers: operators, listenAddresses: [opts.p2pAddress ?? defaultListenAddress(lock, self)] },
+      { logger: log },
+    );
+    cleanup.push(() => host.stop());
+    const handler = createParSigHandler(
+      { lockHash: lock.lockHash },
+      { signer: partials, logger: log, onRequest: (result) => modules.metrics?.parsigServed(result) },
+    );
+    await host.handleRequest(PARSIG_PROTOCOL, async (req) => handler(req.bytes, req.peer));
+    await host.start();
+    const stopConnecting = new AbortController();
+    cleanup.push(() => stopConnecting.abort());
+    keepConnected(host, operators, { signal: stopConnecting.signal, logger: log });
+    const countPeers = () => modules.metrics?.peersConnected(host.connectedPeers().length);
+    cleanup.push(host.onPeerConnect(countPeers), host.onPeerDisconnect(countPeers));
+    const peers = operators
+      .map((o, i) => ({ ...o, index: (i + 1) as ShareIndex, label: `${i + 1} (${o.peerId})` }))
+      .filter((p) => p.index !== self);
+    const byKey = new Map(lock.distributedValidators.map((dv) => [toHex(dv.publicKey), dv]));
+    const t = lock.definition.threshold;
+    const signTimeoutMs = opts.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS;
+
+    const health = (): SignerHealth => {
+      const connected = peers.filter((p) => host.isConnected(p.peerId)).length;
+      return { peersConnected: connected, peersTotal: peers.length, threshold: t, canSign: connected + 1 >= t };
+    };
+    const signer: RemoteSigner = {
+      publicKeys: () => lock.distributedValidators.map((dv) => dv.publicKey),
+      health,
+      async sign(publicKey: BlsPublicKey, request: SignRequest, sopts: SignOpts): Promise<BlsSignature> {
+        const pkHex = toHex(publicKey);
+        const own = partials.signPartial(pkHex, request);
+        const dv = byKey.get(pkHex)!;
+        const deadline = AbortSignal.any([sopts.signal, AbortSignal.timeout(signTimeoutMs)]);
+        const payload = encodeParSigRequest(lock.lockHash, publicKey, request);
+        const gather: GatherOpts = {
+          publicKey,
+          root: own.root,
+          threshold: t,
+          publicShares: dv.publicShares,
+          own: { index: self, signature: own.signature },
+          signal: deadline,
+          peers: peers.map((p) => ({
+            index: p.index,
+            label: p.label,
+            fetch: async (signal) =>
+              decodeParSigResponse(
+                await host.request(p.peerId, PARSIG_PROTOCOL, payload, { signal, timeoutMs: signTimeoutMs }),
+                p.index,
+              ),
+          })),
+          onPartial: (i) => modules.metrics?.partialReceived(i),
+          onInvalid: (i, reason) => {
+            modules.metrics?.partialInvalid(i);
+            log.warn({ peer: i, validator: pkHex.slice(0, 12), reason }, "invalid partial signature");
+          },
+          onPeerError: (i, err) => log.debug({ peer: i, err: (err as Error).message }, "no partial from peer"),
+        };
+        return gatherSignature(gather);
+      },
+    };
+    log.info(
+      {
+        peer_id: identity.peerId,
+        share_index: self,
+        threshold: t,
+        validators: shares.size,
+        listen: host.listenAddresses(),
+      },
+      "signing node started",
+    );
+    let stopped = false;
+    return {
+      peerId: identity.peerId,
+      shareIndex: self,
+      lock,
+      signer,
+      host,
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        await undo();
+        log.info({}, "signing node stopped");
+      },
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}

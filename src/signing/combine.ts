@@ -1,0 +1,149 @@
+/**
+ * Gathering t partial signatures and combining them (DESIGN.md § Signing protocol, steps 4–5):
+ * combine the first t by Lagrange interpolation at 0 and verify under the group key; on failure
+ * verify each partial against its public share, drop the bad ones, and wait for more. Nothing
+ * unverified is ever returned.
+ */
+import { verify } from "../crypto/bls.js";
+import { combineSignatures } from "../crypto/tbls.js";
+import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
+import { SignerError } from "./types.js";
+
+/** A peer's answer to a partial-signature request. */
+export type PeerAnswer = { signature: Uint8Array } | { refusal: { code: string; message: string } };
+
+/** One peer that may contribute a partial signature. */
+export interface PartialSource {
+  index: ShareIndex;
+  /** "share_index (peer_id)" for error messages. */
+  label: string;
+  /** Asks the peer; rejects on a network failure or the signal. */
+  fetch(signal: AbortSignal): Promise<PeerAnswer>;
+}
+
+export interface GatherOpts {
+  publicKey: BlsPublicKey;
+  root: Root;
+  threshold: number;
+  /** Public shares by share index (array index i − 1), 48 bytes each. */
+  publicShares: BlsPublicKey[];
+  own: { index: ShareIndex; signature: Uint8Array };
+  peers: PartialSource[];
+  signal: AbortSignal;
+  /** Called for each partial that fails verification against its public share. */
+  onInvalid?: (index: ShareIndex, reason: string) => void;
+  onPartial?: (index: ShareIndex) => void;
+  /** Called when asking a peer failed (network error, timeout); the peer counts as missing. */
+  onPeerError?: (index: ShareIndex, err: unknown) => void;
+}
+
+/**
+ * Resolves with a combined signature that verifies under `publicKey`.
+ * @throws SignerError NOT_ENOUGH_PARTIALS naming the missing, refusing and invalid peers when t
+ *   valid partials cannot be had before `signal` fires or every peer has answered
+ */
+export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
+  const t = opts.threshold;
+  const label = new Map(opts.peers.map((p) => [p.index, p.label]));
+  const verified = new Map<number, Uint8Array>([[opts.own.index, opts.own.signature]]);
+  const unverified = new Map<number, Uint8Array>();
+  const refused: string[] = [];
+  const invalid: string[] = [];
+  const answered = new Set<number>();
+
+  const tryCombine = (): BlsSignature | undefined => {
+    while (verified.size + unverified.size >= t) {
+      const pick = [...verified, ...unverified].slice(0, t).map(([index, value]) => ({ index, value }));
+      const sig = combineSignatures(pick);
+      if (verify(opts.publicKey, opts.root, sig)) return sig;
+      // some partial is wrong: check each unverified one against its public share
+      for (const [index, value] of [...unverified]) {
+        unverified.delete(index);
+        let ok = false;
+        try {
+          ok = verify(opts.publicShares[index - 1]!, opts.root, value);
+        } catch {
+          ok = false;
+        }
+        if (ok) verified.set(index, value);
+        else {
+          invalid.push(label.get(index as ShareIndex) ?? String(index));
+          opts.onInvalid?.(index as ShareIndex, "partial signature does not verify under its public share");
+        }
+      }
+      if (verified.size >= t) {
+        const again = combineSignatures([...verified].slice(0, t).map(([index, value]) => ({ index, value })));
+        if (verify(opts.publicKey, opts.root, again)) return again;
+        throw new Error("verified partials combine to an invalid signature");
+      }
+    }
+    return undefined;
+  };
+
+  const immediate = tryCombine();
+  if (immediate) return immediate;
+
+  const local = new AbortController();
+  const onAbort = () => local.abort(opts.signal.reason);
+  opts.signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await new Promise<BlsSignature>((resolve, reject) => {
+      let settled = false;
+      const fail = () => {
+        if (settled) return;
+        settled = true;
+        const missing = opts.peers.filter((p) => !answered.has(p.index)).map((p) => p.label);
+        reject(
+          new SignerError(
+            { code: "NOT_ENOUGH_PARTIALS", missing, refused, invalid },
+            `only ${verified.size + unverified.size} of ${t} partial signatures` +
+              (missing.length ? `; no answer from ${missing.join(", ")}` : "") +
+              (refused.length ? `; refused by ${refused.join(", ")}` : "") +
+              (invalid.length ? `; invalid from ${invalid.join(", ")}` : ""),
+          ),
+        );
+      };
+      local.signal.addEventListener("abort", fail, { once: true });
+      let outstanding = opts.peers.length;
+      const settle = () => {
+        if (settled) return;
+        try {
+          const sig = tryCombine();
+          if (sig) {
+            settled = true;
+            resolve(sig);
+            return;
+          }
+        } catch (err) {
+          settled = true;
+          reject(err);
+          return;
+        }
+        // give up early once the peers still out cannot make up t
+        if (verified.size + unverified.size + outstanding < t) fail();
+      };
+      for (const peer of opts.peers) {
+        peer
+          .fetch(local.signal)
+          .then(
+            (answer) => {
+              answered.add(peer.index);
+              if ("refusal" in answer) refused.push(`${peer.label}: ${answer.refusal.code}`);
+              else {
+                opts.onPartial?.(peer.index);
+                unverified.set(peer.index, answer.signature);
+              }
+            },
+            (err: unknown) => opts.onPeerError?.(peer.index, err),
+          )
+          .finally(() => {
+            outstanding -= 1;
+            settle();
+          });
+      }
+    });
+  } finally {
+    opts.signal.removeEventListener("abort", onAbort);
+    local.abort();
+  }
+}

@@ -1,0 +1,98 @@
+// gatherSignature with real BLS shares; peers are PartialSources answering at the I/O edge.
+import { describe, expect, it } from "vitest";
+import { SecretKey, verify } from "../../src/crypto/bls.js";
+import { Polynomial } from "../../src/crypto/tbls.js";
+import { toHex } from "../../src/lib/bytes.js";
+import type { BlsPublicKey, Root, ShareIndex } from "../../src/lib/types.js";
+import { gatherSignature, type PartialSource, type PeerAnswer } from "../../src/signing/combine.js";
+import { SignerError } from "../../src/signing/types.js";
+
+const n = 4;
+const t = 3;
+const poly = Polynomial.random(t);
+const publicKey = poly.secret().publicKey();
+const shares = Array.from({ length: n }, (_, i) => poly.evaluate(i + 1));
+const publicShares = shares.map((s) => s.publicKey()) as BlsPublicKey[];
+const root = new Uint8Array(32).fill(5) as Root;
+
+type Behaviour = "good" | "garbage" | "silent" | "refuse" | "error";
+
+function peers(behaviours: Record<number, Behaviour>): PartialSource[] {
+  return [2, 3, 4].map((i) => ({
+    index: i as ShareIndex,
+    label: `${i} (peer-${i})`,
+    fetch: (signal: AbortSignal): Promise<PeerAnswer> => {
+      const b = behaviours[i] ?? "good";
+      if (b === "good") return Promise.resolve({ signature: shares[i - 1]!.sign(root) });
+      if (b === "garbage") return Promise.resolve({ signature: SecretKey.random().sign(root) });
+      if (b === "refuse") return Promise.resolve({ refusal: { code: "DOUBLE_VOTE", message: "no" } });
+      if (b === "error") return Promise.reject(new Error("connection reset"));
+      return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
+    },
+  }));
+}
+
+function run(behaviours: Record<number, Behaviour>, opts: { timeoutMs?: number; invalid?: number[] } = {}) {
+  return gatherSignature({
+    publicKey,
+    root,
+    threshold: t,
+    publicShares,
+    own: { index: 1 as ShareIndex, signature: shares[0]!.sign(root) },
+    peers: peers(behaviours),
+    signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
+    onInvalid: (i) => opts.invalid?.push(i),
+  });
+}
+
+async function failure(p: Promise<unknown>): Promise<SignerError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof SignerError) return err;
+    throw err;
+  }
+  throw new Error("expected a SignerError");
+}
+
+describe("gatherSignature", () => {
+  it("combines t partials into a signature that verifies under the group key", async () => {
+    const sig = await run({});
+    expect(verify(publicKey, root, sig)).toBe(true);
+    expect(toHex(sig)).toBe(toHex(poly.secret().sign(root)));
+  });
+
+  it("one node down: still signs", async () => {
+    expect(verify(publicKey, root, await run({ 4: "silent" }))).toBe(true);
+  });
+
+  it("a peer sending garbage: the signature is still correct and the peer is reported", async () => {
+    const invalid: number[] = [];
+    // whichever two answer first, the garbage one is caught and the third peer's partial is used
+    const sig = await run({ 2: "garbage" }, { invalid });
+    expect(verify(publicKey, root, sig)).toBe(true);
+    expect(invalid.every((i) => i === 2)).toBe(true);
+  });
+
+  it("two nodes down: NOT_ENOUGH_PARTIALS naming them", async () => {
+    const err = await failure(run({ 3: "silent", 4: "error" }, { timeoutMs: 300 }));
+    expect(err.type.code).toBe("NOT_ENOUGH_PARTIALS");
+    if (err.type.code !== "NOT_ENOUGH_PARTIALS") return;
+    expect(err.type.missing).toEqual(["3 (peer-3)", "4 (peer-4)"]);
+  });
+
+  it("refusals end the request as soon as t is out of reach, naming the refusing peers", async () => {
+    const err = await failure(run({ 2: "refuse", 3: "refuse" }));
+    expect(err.type.code).toBe("NOT_ENOUGH_PARTIALS");
+    if (err.type.code !== "NOT_ENOUGH_PARTIALS") return;
+    expect(err.type.refused).toEqual(expect.arrayContaining(["2 (peer-2): DOUBLE_VOTE", "3 (peer-3): DOUBLE_VOTE"]));
+    expect(err.message).toMatch(/refused by/);
+  });
+
+  it("garbage from two peers never yields an unverified signature", async () => {
+    const invalid: number[] = [];
+    const err = await failure(run({ 2: "garbage", 3: "garbage", 4: "silent" }, { timeoutMs: 300, invalid }));
+    expect(err.type.code).toBe("NOT_ENOUGH_PARTIALS");
+    expect(invalid.sort()).toEqual([2, 3]);
+  });
+});
