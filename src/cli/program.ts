@@ -5,6 +5,7 @@ import { registerDevnet } from "./devnet.js";
 import { registerDkg } from "./dkg.js";
 import { registerIdentity } from "./identity.js";
 import { registerLock } from "./lock.js";
+import { registerRun } from "./node.js";
 import { registerSlashing } from "./slashing.js";
 
 /** The full cohort CLI. */
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerLock(program);
   registerDkg(program);
   registerDevnet(program);
+  registerRun(program);
   registerSlashing(program);
   return program;
 }

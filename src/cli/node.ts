@@ -1,0 +1,83 @@
+/** `cohort run`: the signing node for this operator's validator client. */
+import path from "node:path";
+import type { Command } from "commander";
+import { FILES } from "../app/files.js";
+import { InputError } from "../lib/errors.js";
+import { exists } from "../lib/fs.js";
+import { createLogger } from "../lib/logger.js";
+import { DEFAULT_DATA_DIR } from "./identity.js";
+import { parseDuration } from "./options.js";
+
+interface RunFlags {
+  dataDir: string;
+  apiAddress: string;
+  metricsAddress: string;
+  p2pAddress?: string;
+  apiTokenFile?: string;
+  signTimeout: string;
+  logLevel: string;
+}
+
+/** Registers `run`. */
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description(
+      "Run this operator's signing node: the Web3Signer-compatible API for the validator client, partial signatures over libp2p, slashing protection",
+    )
+    .option(
+      "--data-dir <dir>",
+      "data directory holding identity.key, cluster-lock.json and validator_keys/",
+      DEFAULT_DATA_DIR,
+    )
+    .option("--api-address <host:port>", "Web3Signer API listen address", "127.0.0.1:9000")
+    .option("--metrics-address <host:port>", 'Prometheus /metrics listen address, or "off"', "127.0.0.1:9100")
+    .option(
+      "--p2p-address <multiaddr>",
+      "libp2p listen address (default: 127.0.0.1 on the port of this operator's address hint, else 3610)",
+    )
+    .option("--api-token-file <file>", "require Authorization: Bearer <token> with the token in this file")
+    .option("--sign-timeout <duration>", "answer 503 when t partial signatures are not in by then", "2s")
+    .option("--log-level <level>", "JSON log level (stderr)", "info")
+    .action(async (flags: RunFlags) => {
+      const { parseListenAddress, startNode } = await import("../app/run.js");
+      const api = parseListenAddress(flags.apiAddress, "--api-address");
+      const metrics =
+        flags.metricsAddress === "off" ? undefined : parseListenAddress(flags.metricsAddress, "--metrics-address");
+      const signTimeoutMs = parseDuration(flags.signTimeout, "--sign-timeout");
+      for (const f of [FILES.identity, FILES.lock]) {
+        if (!(await exists(path.join(flags.dataDir, f)))) {
+          throw new InputError("--data-dir", `${flags.dataDir} holds no ${f}`);
+        }
+      }
+      const logger = createLogger({ level: flags.logLevel });
+      const node = await startNode(
+        {
+          dataDir: flags.dataDir,
+          api,
+          metrics,
+          p2pAddress: flags.p2pAddress,
+          apiTokenFile: flags.apiTokenFile,
+          signTimeoutMs,
+        },
+        { logger },
+      );
+      console.error(`cohort run: operator ${node.shareIndex} (${node.peerId})`);
+      console.error(`  signing API  ${node.apiUrl}`);
+      if (node.metricsUrl) console.error(`  metrics      ${node.metricsUrl}/metrics`);
+      await new Promise<void>((resolve) => {
+        const shutdown = (sig: NodeJS.Signals) => {
+          console.error(`cohort run: ${sig}, stopping`);
+          process.off("SIGINT", shutdown);
+          process.off("SIGTERM", shutdown);
+          node.stop().then(resolve, (err: unknown) => {
+            console.error(`error: stop: ${(err as Error).message}`);
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.on("SIGINT", shutdown);
+        process.on("SIGTERM", shutdown);
+      });
+    });
+}
