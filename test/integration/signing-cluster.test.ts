@@ -3,10 +3,14 @@ import { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verify } from "../../src/crypto/bls.js";
+import { SecretKey, verify } from "../../src/crypto/bls.js";
 import { resolveNetwork } from "../../src/eth2/networks.js";
 import { parseSignRequest, requestSigningRoot } from "../../src/eth2/requests.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
+import { createHost, keepConnected } from "../../src/p2p/host.js";
+import { loadIdentity } from "../../src/p2p/identity.js";
+import { PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
+import { ParSigResponse } from "../../src/pb/parsig.js";
 import { allSignRequests, attestationRequest, mainnetForkInfo } from "../helpers/signRequests.js";
 import { makeCluster, sign, type TestCluster, waitForPeers } from "./cluster.js";
 
@@ -116,5 +120,41 @@ describe("signing cluster, 4 nodes, t = 3", () => {
     expect((await post(pk, `{"type":"ATTESTATION","pad":"${"x".repeat(2 * 1024 * 1024)}"}`)).status).toBe(413);
     const ok = attestation(404_000, 1);
     expectValid(await sign(cluster.apiUrl(1), pk, ok), ok);
+  }, 60_000);
+
+  it("a peer answering with garbage partials: signatures stay correct, the peer is counted, nothing unverified is returned", async () => {
+    // node 4's identity, but a parsig handler that answers with random valid G2 points
+    await cluster.stop(4);
+    const identity = await loadIdentity(path.join(cluster.dir, "node-4"));
+    const operators = cluster.lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
+    const host = await createHost({ identity, peers: operators, listenAddresses: [operators[3]!.addresses[0]!] });
+    await host.handleRequest(PARSIG_PROTOCOL, async () =>
+      ParSigResponse.encode({
+        shareIndex: 4,
+        partialSignature: SecretKey.random().sign(new Uint8Array(32)) as Uint8Array<ArrayBuffer>,
+        refusalCode: "",
+        refusalMessage: "",
+      }),
+    );
+    await host.start();
+    const connecting = new AbortController();
+    keepConnected(host, operators, { signal: connecting.signal });
+    try {
+      await waitForPeers(cluster, 1, 3);
+      const withThree = attestation(405_000, 1);
+      expectValid(await sign(cluster.apiUrl(1), pk, withThree), withThree);
+      // with node 3 gone, the garbage partial is needed: it is checked, dropped and counted
+      await cluster.stop(3);
+      const res = await sign(cluster.apiUrl(1), pk, attestation(405_001, 1));
+      expect(res.status).toBe(503);
+      expect(res.json.invalid).toEqual([`4 (${operators[3]!.peerId})`]);
+      expect(res.json.missing).toEqual([`3 (${operators[2]!.peerId})`]);
+      const metrics = await (await fetch(cluster.metricsUrl(1))).text();
+      const invalid = /cohort_partials_invalid_total\{peer="4"\} (\d+)/.exec(metrics);
+      expect(Number(invalid?.[1] ?? 0)).toBeGreaterThanOrEqual(1);
+    } finally {
+      connecting.abort();
+      await host.stop();
+    }
   }, 60_000);
 });
