@@ -65,10 +65,11 @@ async function readToken(file: string): Promise<string> {
  */
 export async function startNode(opts: RunOpts, modules: { logger: Logger }): Promise<RunningNode> {
   const bearerToken = opts.apiTokenFile === undefined ? undefined : await readToken(opts.apiTokenFile);
-  const registry = createMetricsRegistry();
+  // libp2p's prometheus-metrics registers the process and Node.js default metrics itself
+  const registry = createMetricsRegistry({ collectDefault: false });
   const node = await startSigningNode(
     { dataDir: opts.dataDir, p2pAddress: opts.p2pAddress, signTimeoutMs: opts.signTimeoutMs },
-    { logger: modules.logger, metrics: createNodeMetrics(registry) },
+    { logger: modules.logger, metrics: createNodeMetrics(registry), metricsRegistry: registry },
   );
   const api = createApiServer(
     {

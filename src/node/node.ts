@@ -5,6 +5,7 @@
  */
 import { promises as fsp } from "node:fs";
 import path from "node:path";
+import type { Registry } from "prom-client";
 import { FILES } from "../app/files.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import type { SecretKey } from "../crypto/bls.js";
@@ -38,6 +39,8 @@ export interface NodeOpts {
 export interface NodeModules {
   logger: Logger;
   metrics?: NodeMetrics;
+  /** Registry for libp2p's own metrics (connections, streams, bytes). */
+  metricsRegistry?: Registry;
 }
 
 /** A running node's signing core; the API server and metrics are attached by the caller. */
@@ -130,7 +133,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     const operators = lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
     const host = await createHost(
       { identity, peers: operators, listenAddresses: [opts.p2pAddress ?? defaultListenAddress(lock, self)] },
-      { logger: log },
+      { logger: log, metricsRegistry: modules.metricsRegistry },
     );
     cleanup.push(() => host.stop());
     const handler = createParSigHandler(
