@@ -16,6 +16,7 @@ import { InputError } from "../lib/errors.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";
 import type { BlsPublicKey, BlsSignature, ShareIndex } from "../lib/types.js";
+import { ChannelClient, serveChannel } from "../p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../p2p/host.js";
 import { loadIdentity } from "../p2p/identity.js";
 import { PARSIG_PROTOCOL } from "../p2p/protocols.js";
@@ -140,7 +141,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       { lockHash: lock.lockHash },
       { signer: partials, logger: log, onRequest: (result) => modules.metrics?.parsigServed(result) },
     );
-    await host.handleRequest(PARSIG_PROTOCOL, async (req) => handler(req.bytes, req.peer));
+    await serveChannel(host, PARSIG_PROTOCOL, async (req) => handler(req.bytes, req.peer), log);
     await host.start();
     const stopConnecting = new AbortController();
     cleanup.push(() => stopConnecting.abort());
@@ -150,6 +151,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     const peers = operators
       .map((o, i) => ({ ...o, index: (i + 1) as ShareIndex, label: `${i + 1} (${o.peerId})` }))
       .filter((p) => p.index !== self);
+    const channels = new Map(peers.map((p) => [p.index, new ChannelClient(host, p.peerId, PARSIG_PROTOCOL)]));
     const byKey = new Map(lock.distributedValidators.map((dv) => [toHex(dv.publicKey), dv]));
     const t = lock.definition.threshold;
     const signTimeoutMs = opts.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS;
@@ -178,10 +180,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
             index: p.index,
             label: p.label,
             fetch: async (signal) =>
-              decodeParSigResponse(
-                await host.request(p.peerId, PARSIG_PROTOCOL, payload, { signal, timeoutMs: signTimeoutMs }),
-                p.index,
-              ),
+              decodeParSigResponse(await channels.get(p.index)!.request(payload, { signal }), p.index),
           })),
           onPartial: (i) => modules.metrics?.partialReceived(i),
           onInvalid: (i, reason) => {

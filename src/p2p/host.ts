@@ -271,11 +271,22 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
     return () => cbs.delete(cb);
   };
 
+  // Parsing a secp256k1 peer ID decompresses its public key (a square root in JS, ~1.5 ms): the
+  // allow-list is fixed, so parse each once.
+  const peerIds = new Map<string, PeerId>();
+  const toPeerId = (peer: string): PeerId => {
+    let id = peerIds.get(peer);
+    if (id === undefined) {
+      id = peerIdFromString(peer);
+      if (allowed.has(peer)) peerIds.set(peer, id);
+    }
+    return id;
+  };
   const checkPeer = (peer: string): PeerId => {
     if (state !== "started") throw new P2pError({ code: "NOT_STARTED" }, "p2p host is not running");
     if (!allowed.has(peer))
       throw new P2pError({ code: "PEER_NOT_ALLOWED", peer }, `peer ${peer} is not in the allow-list`);
-    return peerIdFromString(peer);
+    return toPeerId(peer);
   };
 
   const host: Host = {
@@ -314,9 +325,9 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
 
     listenAddresses: () => node.getMultiaddrs().map((ma) => ma.toString()),
     isAllowed: (peer) => allowed.has(peer),
-    isConnected: (peer) => allowed.has(peer) && node.getConnections(peerIdFromString(peer)).length > 0,
+    isConnected: (peer) => allowed.has(peer) && node.getConnections(toPeerId(peer)).length > 0,
     connectedPeers: () => node.getPeers().map((p) => p.toString()),
-    connectionIds: (peer) => (allowed.has(peer) ? node.getConnections(peerIdFromString(peer)).map((c) => c.id) : []),
+    connectionIds: (peer) => (allowed.has(peer) ? node.getConnections(toPeerId(peer)).map((c) => c.id) : []),
 
     async dial(peer, addresses = [], dialOpts = {}) {
       const id = checkPeer(peer);

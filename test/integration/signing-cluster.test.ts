@@ -7,6 +7,8 @@ import { SecretKey, verify } from "../../src/crypto/bls.js";
 import { resolveNetwork } from "../../src/eth2/networks.js";
 import { parseSignRequest, requestSigningRoot } from "../../src/eth2/requests.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
+import { silentLogger } from "../../src/lib/logger.js";
+import { serveChannel } from "../../src/p2p/channel.js";
 import { createHost, keepConnected } from "../../src/p2p/host.js";
 import { loadIdentity } from "../../src/p2p/identity.js";
 import { PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
@@ -128,13 +130,17 @@ describe("signing cluster, 4 nodes, t = 3", () => {
     const identity = await loadIdentity(path.join(cluster.dir, "node-4"));
     const operators = cluster.lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
     const host = await createHost({ identity, peers: operators, listenAddresses: [operators[3]!.addresses[0]!] });
-    await host.handleRequest(PARSIG_PROTOCOL, async () =>
-      ParSigResponse.encode({
-        shareIndex: 4,
-        partialSignature: SecretKey.random().sign(new Uint8Array(32)) as Uint8Array<ArrayBuffer>,
-        refusalCode: "",
-        refusalMessage: "",
-      }),
+    await serveChannel(
+      host,
+      PARSIG_PROTOCOL,
+      async () =>
+        ParSigResponse.encode({
+          shareIndex: 4,
+          partialSignature: SecretKey.random().sign(new Uint8Array(32)) as Uint8Array<ArrayBuffer>,
+          refusalCode: "",
+          refusalMessage: "",
+        }),
+      silentLogger(),
     );
     await host.start();
     const connecting = new AbortController();

@@ -1,0 +1,216 @@
+/**
+ * `npm run bench:sign`: a 4-node cluster (t = 3) as 4 `cohort run` processes on this machine.
+ * Measures signing latency at a fixed 50 requests/s, the most combined signatures per second with
+ * many requests in flight, and CPU per node; prints them next to DESIGN.md's floor and writes
+ * bench/results/sign.json. Every signature is verified under the validator key.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { freePort } from "../src/app/devnet.js";
+import { parseLock } from "../src/cluster/lock.js";
+import { verify } from "../src/crypto/bls.js";
+import { resolveNetwork } from "../src/eth2/networks.js";
+import { parseSignRequest, requestSigningRoot } from "../src/eth2/requests.js";
+import { fromHex, toHex } from "../src/lib/bytes.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const CLI = path.join(ROOT, "dist/src/cli/main.js");
+const NODES = 4;
+const VALIDATORS = 20;
+const RATE = Number(process.env.BENCH_SIGN_RATE ?? 50);
+const RATE_SECONDS = Number(process.env.BENCH_SIGN_SECONDS ?? 20);
+const MAX_SECONDS = 10;
+const CONCURRENCY = 32;
+/** DESIGN.md § Arithmetic floor: ~0.5 ms per signing node plus combine and verify, ~3 ms CPU per signature cluster-wide. */
+const FLOOR_CPU_MS_PER_SIGNATURE = 3;
+
+const mainnet = resolveNetwork("mainnet");
+let counter = 0;
+
+function attestation() {
+  const k = counter++;
+  const v = k % VALIDATORS;
+  const target = 100_000 + Math.floor(k / VALIDATORS);
+  const hex = (b: number) => `0x${b.toString(16).padStart(2, "0").repeat(32)}`;
+  return {
+    v,
+    body: {
+      type: "ATTESTATION",
+      fork_info: {
+        fork: { previous_version: "0x04000000", current_version: "0x05000000", epoch: "364032" },
+        genesis_validators_root: toHex(mainnet.genesisValidatorsRoot),
+      },
+      attestation: {
+        slot: String(target * 32 + 3),
+        index: "0",
+        beacon_block_root: hex(k % 251),
+        source: { epoch: String(target - 1), root: hex(1) },
+        target: { epoch: String(target), root: hex(2) },
+      },
+    },
+  };
+}
+
+async function cpuSeconds(metricsUrl: string): Promise<number> {
+  const text = await (await fetch(metricsUrl)).text();
+  return Number(/^process_cpu_seconds_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "cohort-bench-sign-"));
+const children: ChildProcess[] = [];
+try {
+  process.stderr.write("creating a 4-node devnet…\n");
+  const net = path.join(tmp, "net");
+  const dkg = spawnSync(
+    process.execPath,
+    [
+      CLI,
+      "devnet",
+      "--nodes",
+      String(NODES),
+      "--validators",
+      String(VALIDATORS),
+      "--network",
+      "mainnet",
+      "--out",
+      net,
+      "--quiet",
+    ],
+    { encoding: "utf8" },
+  );
+  if (dkg.status !== 0) throw new Error(`devnet failed: ${dkg.stderr}`);
+  const lock = parseLock(JSON.parse(readFileSync(path.join(net, "node-1/cluster-lock.json"), "utf8")));
+  const keys = lock.distributedValidators.map((dv) => dv.publicKey);
+  const nodes: { api: string; metrics: string }[] = [];
+  for (let i = 1; i <= NODES; i++) {
+    const api = await freePort();
+    const metrics = await freePort();
+    children.push(
+      spawn(
+        process.execPath,
+        [
+          CLI,
+          "run",
+          "--data-dir",
+          path.join(net, `node-${i}`),
+          "--api-address",
+          `127.0.0.1:${api}`,
+          "--metrics-address",
+          `127.0.0.1:${metrics}`,
+          "--log-level",
+          "warn",
+        ],
+        { stdio: "ignore" },
+      ),
+    );
+    nodes.push({ api: `http://127.0.0.1:${api}`, metrics: `http://127.0.0.1:${metrics}/metrics` });
+  }
+  for (const n of nodes) {
+    for (;;) {
+      const ok = await fetch(`${n.api}/healthcheck`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const signOne = async (): Promise<number> => {
+    const { v, body } = attestation();
+    const started = performance.now();
+    const res = await fetch(`${nodes[0]!.api}/api/v1/eth2/sign/${toHex(keys[v]!)}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+    const ms = performance.now() - started;
+    const text = await res.text();
+    if (!res.ok) throw new Error(`sign failed ${res.status}: ${text}`);
+    const sig = fromHex((JSON.parse(text) as { signature: string }).signature, "signature", 96);
+    if (!verify(keys[v]!, requestSigningRoot(parseSignRequest(body), mainnet), sig))
+      throw new Error("invalid signature");
+    return ms;
+  };
+  // warm up
+  for (let k = 0; k < 20; k++) await signOne();
+
+  process.stderr.write(`${RATE} requests/s for ${RATE_SECONDS} s…\n`);
+  const cpu0 = await Promise.all(nodes.map((n) => cpuSeconds(n.metrics)));
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const t0 = performance.now();
+  for (let k = 0; k < RATE * RATE_SECONDS; k++) {
+    const due = t0 + (k * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    pending.push(signOne().then((ms) => void latencies.push(ms)));
+  }
+  await Promise.all(pending);
+  const rateWall = (performance.now() - t0) / 1000;
+  const cpu1 = await Promise.all(nodes.map((n) => cpuSeconds(n.metrics)));
+  latencies.sort((a, b) => a - b);
+
+  process.stderr.write(`maximum throughput, ${CONCURRENCY} in flight for ${MAX_SECONDS} s…\n`);
+  let done = 0;
+  const tMax = performance.now();
+  const endAt = tMax + MAX_SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < endAt) {
+        await signOne();
+        done++;
+      }
+    }),
+  );
+  const maxWall = (performance.now() - tMax) / 1000;
+  const cpu2 = await Promise.all(nodes.map((n) => cpuSeconds(n.metrics)));
+  const maxRate = done / maxWall;
+  const cpuPerNodeAtRate = cpu1.map((c, i) => (c - cpu0[i]!) / rateWall);
+  const cpuPerSig = cpu2.reduce((a, c, i) => a + (c - cpu1[i]!), 0) / done;
+
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: os.cpus().length,
+    nodes: NODES,
+    threshold: lock.definition.threshold,
+    rate_per_second: RATE,
+    requests_at_rate: latencies.length,
+    latency_ms: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) },
+    cpu_per_node_at_rate_percent: cpuPerNodeAtRate.map((c) => Math.round(c * 1000) / 10),
+    max_signatures_per_second: maxRate,
+    cluster_cpu_ms_per_signature_at_max: cpuPerSig * 1000,
+    floor_cluster_cpu_ms_per_signature: FLOOR_CPU_MS_PER_SIGNATURE,
+    floor_signatures_per_second_on_2_cores: 2000 / FLOOR_CPU_MS_PER_SIGNATURE,
+  };
+  console.log("");
+  console.log(
+    "cohort signing benchmark: 4 `cohort run` processes (t = 3) on this machine, requests to node 1, each signature verified",
+  );
+  console.log("measure                                   value      target   floor (DESIGN.md)");
+  console.log(`latency p50 at ${RATE}/s, ms               ${result.latency_ms.p50.toFixed(1).padStart(8)}   ≤ 10`);
+  console.log(`latency p99 at ${RATE}/s, ms               ${result.latency_ms.p99.toFixed(1).padStart(8)}   ≤ 50`);
+  console.log(
+    `CPU per node at ${RATE}/s, % of a core     ${result.cpu_per_node_at_rate_percent.join(" / ").padStart(8)}`,
+  );
+  console.log(
+    `max combined signatures/s               ${maxRate.toFixed(0).padStart(8)}   ≥ 200    ${result.floor_signatures_per_second_on_2_cores.toFixed(0)}`,
+  );
+  console.log(
+    `cluster CPU per signature at max, ms    ${result.cluster_cpu_ms_per_signature_at_max.toFixed(2).padStart(8)}            ${FLOOR_CPU_MS_PER_SIGNATURE}`,
+  );
+  mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });
+  writeFileSync(path.join(ROOT, "bench/results/sign.json"), `${JSON.stringify(result, null, 2)}\n`);
+  console.log("\nwrote bench/results/sign.json");
+} finally {
+  for (const c of children) c.kill("SIGTERM");
+  await new Promise((r) => setTimeout(r, 1500));
+  rmSync(tmp, { recursive: true, force: true });
+}
