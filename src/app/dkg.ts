@@ -34,12 +34,11 @@ import type { Logger } from "../lib/logger.js";
 import type { BlsPublicKey, Root, ShareIndex } from "../lib/types.js";
 import { createCeremonyTransport } from "../p2p/ceremony.js";
 import { loadIdentity, verifyIdentitySignature } from "../p2p/identity.js";
+import { defaultListenAddressFor } from "../p2p/protocols.js";
 
 import { DEFAULT_DKG_TIMEOUT_MS, FILES } from "./files.js";
 
 export { DEFAULT_DKG_TIMEOUT_MS, FILES };
-/** Default libp2p TCP port when the definition gives this operator no address hint. */
-export const DEFAULT_P2P_PORT = 3610;
 
 export interface DkgOpts {
   dataDir: string;
@@ -137,12 +136,6 @@ export function definitionArtifacts(def: ClusterDefinition) {
   };
 }
 
-function defaultListenAddress(def: ClusterDefinition, self: ShareIndex): string {
-  const hint = def.operators[self - 1]!.addresses[0];
-  const port = hint?.match(/\/tcp\/(\d+)/)?.[1] ?? String(DEFAULT_P2P_PORT);
-  return `/ip4/127.0.0.1/tcp/${port}`;
-}
-
 /**
  * Runs the ceremony for this node. On a fault or timeout writes only `dkg-failure.json` naming
  * the operators and rethrows; on success writes every artifact atomically.
@@ -175,7 +168,7 @@ async function ceremony(
       operators: def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses })),
       session: def.definitionHash,
       protocolVersion: DKG_PROTOCOL_VERSION,
-      listenAddress: opts.p2pAddress ?? defaultListenAddress(def, self),
+      listenAddress: opts.p2pAddress ?? defaultListenAddressFor(def.operators[self - 1]!.addresses),
       logger: log,
     },
     { logger: log },

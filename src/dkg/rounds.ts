@@ -340,6 +340,11 @@ async function settleWithEvidence(ctx: ComplaintContext, accuser: number, acc: A
   );
 }
 
+/** The validators a complaint covers: those listed, or all of them when none are. */
+function complained(p: CeremonyParams, c: PendingComplaint): number[] {
+  return c.validators.length > 0 ? c.validators : Array.from({ length: p.numValidators }, (_, v) => v);
+}
+
 /** Step 5: this dealer's justification for complaints against it: the disputed shares in the clear. */
 export function justify(
   p: CeremonyParams,
@@ -350,8 +355,7 @@ export function justify(
   for (const c of pending) {
     if (c.accused !== p.self) continue;
     const payload = Shares.decode(sharesSent.get(c.accuser as ShareIndex)!);
-    const validators = c.validators.length > 0 ? c.validators : Array.from({ length: p.numValidators }, (_, v) => v);
-    for (const v of validators)
+    for (const v of complained(p, c))
       out.push({ accuser: c.accuser, validator: v, share: payload.shares.slice(v * 32, (v + 1) * 32) });
   }
   return out;
@@ -370,7 +374,7 @@ export function judgeJustifications(
 ): void {
   for (const c of pending) {
     const j = justifications.get(c.accused);
-    const validators = c.validators.length > 0 ? c.validators : Array.from({ length: p.numValidators }, (_, v) => v);
+    const validators = complained(p, c);
     const evidence = [toHex(c.envelope), ...(j ? [toHex(j.envelope)] : [])];
     const ok = validators.every((v) => {
       const js = j?.shares.find((s) => s.accuser === c.accuser && s.validator === v);

@@ -19,7 +19,7 @@ import type { BlsPublicKey, BlsSignature, ShareIndex } from "../lib/types.js";
 import { ChannelClient, serveChannel } from "../p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../p2p/host.js";
 import { loadIdentity } from "../p2p/identity.js";
-import { PARSIG_PROTOCOL } from "../p2p/protocols.js";
+import { defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
 import { type GatherOpts, gatherSignature } from "../signing/combine.js";
 import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
@@ -90,11 +90,6 @@ async function loadShares(dataDir: string, lock: ClusterLock, self: ShareIndex):
   return shares;
 }
 
-function defaultListenAddress(lock: ClusterLock, self: ShareIndex): string {
-  const hint = lock.definition.operators[self - 1]!.addresses[0];
-  return `/ip4/127.0.0.1/tcp/${hint?.match(/\/tcp\/(\d+)/)?.[1] ?? "3610"}`;
-}
-
 /**
  * Loads and checks everything, then starts p2p and the partial-signature handler.
  * @throws InputError naming the file or field when the data dir is not usable (nothing started)
@@ -133,7 +128,11 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     );
     const operators = lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
     const host = await createHost(
-      { identity, peers: operators, listenAddresses: [opts.p2pAddress ?? defaultListenAddress(lock, self)] },
+      {
+        identity,
+        peers: operators,
+        listenAddresses: [opts.p2pAddress ?? defaultListenAddressFor(lock.definition.operators[self - 1]!.addresses)],
+      },
       { logger: log, metricsRegistry: modules.metricsRegistry },
     );
     cleanup.push(() => host.stop());

@@ -111,3 +111,15 @@ export const WAITING_REPORT_INTERVAL_MS = 5_000;
 export const PEER_RECONNECT_GRACE_MS = 2_000;
 /** How long `close()` waits for in-flight acks to flush before stopping the host, ms. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
+
+/** TCP port of a node whose operator gave no address hint. */
+export const DEFAULT_P2P_PORT = 3610;
+
+/**
+ * The default libp2p listen address of an operator: loopback (safe by default) on the port of its
+ * first address hint, or {@link DEFAULT_P2P_PORT}. Operators pass `--p2p-address` to accept others.
+ */
+export function defaultListenAddressFor(hints: readonly string[]): string {
+  const port = hints[0]?.match(/\/tcp\/(\d+)/)?.[1] ?? String(DEFAULT_P2P_PORT);
+  return `/ip4/127.0.0.1/tcp/${port}`;
+}
