@@ -49,9 +49,19 @@ function mclFromBlst(pk: blst.PublicKey): mcl.G1 {
   return p;
 }
 
-function mclG2(bytes: Uint8Array, field: string): mcl.G2 {
+function mclG2(bytes: Uint8Array, field: string, validate = true): mcl.G2 {
   // Uncompressed ZCash encoding is x.c1 ‖ x.c0 ‖ y.c1 ‖ y.c0; mcl's affine string is "1 x.c0 x.c1 y.c0 y.c1".
-  const raw = Buffer.from(blstSignature(bytes, field).toBytes(false));
+  let point: blst.Signature;
+  if (validate) point = blstSignature(bytes, field);
+  else {
+    if (bytes.length !== 96) throw new RangeError(`"${field}" must be 96 bytes, got ${bytes.length}`);
+    try {
+      point = blst.Signature.fromBytes(bytes, false);
+    } catch (err) {
+      throw new RangeError(`"${field}" is not a G2 point encoding`, { cause: err });
+    }
+  }
+  const raw = Buffer.from(point.toBytes(false));
   const h = (k: number) => raw.toString("hex", k * 48, (k + 1) * 48);
   const p = new mcl.G2();
   p.setStr(`1 ${h(1)} ${h(0)} ${h(3)} ${h(2)}`, 16);
@@ -277,15 +287,20 @@ export interface Indexed<T> {
 /**
  * Combines t partial signatures by Lagrange interpolation at 0 in G2. The caller must verify the
  * result under the group key: a wrong partial yields a wrong signature, not an error.
+ * @param opts.validate false skips the subgroup check of each partial (still decoded): only for a
+ *   result that is then verified with `verify`, which checks the combined point's subgroup
  * @throws RangeError on duplicate or invalid indices or malformed signatures
  */
-export function combineSignatures(partials: readonly Indexed<Uint8Array>[]): BlsSignature {
+export function combineSignatures(
+  partials: readonly Indexed<Uint8Array>[],
+  opts: { validate?: boolean } = {},
+): BlsSignature {
   if (partials.length === 0) throw new RangeError('"partials" must not be empty');
   for (const p of partials) checkIndex(p.index);
   if (new Set(partials.map((p) => p.index)).size !== partials.length)
     throw new RangeError('"partials" indices must be distinct');
   const ids = partials.map((p) => mclFr(BigInt(p.index)));
-  const sigs = partials.map((p, i) => mclG2(p.value, `partials[${i}]`));
+  const sigs = partials.map((p, i) => mclG2(p.value, `partials[${i}]`, opts.validate ?? true));
   return mcl.recoverG2(ids, sigs).serialize() as BlsSignature;
 }
 

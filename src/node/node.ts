@@ -164,7 +164,8 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       health,
       async sign(publicKey: BlsPublicKey, request: SignRequest, sopts: SignOpts): Promise<BlsSignature> {
         const pkHex = toHex(publicKey);
-        const own = partials.signPartial(pkHex, request);
+        // root and slashing check-and-record first; the own partial is made once peers are asked
+        const own = partials.authorize(pkHex, request);
         const dv = byKey.get(pkHex)!;
         const deadline = AbortSignal.any([sopts.signal, AbortSignal.timeout(signTimeoutMs)]);
         const payload = encodeParSigRequest(lock.lockHash, publicKey, request);
@@ -173,7 +174,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
           root: own.root,
           threshold: t,
           publicShares: dv.publicShares,
-          own: { index: self, signature: own.signature },
+          own: { index: self, sign: own.sign },
           signal: deadline,
           peers: peers.map((p) => ({
             index: p.index,

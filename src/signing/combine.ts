@@ -27,7 +27,8 @@ export interface GatherOpts {
   threshold: number;
   /** Public shares by share index (array index i − 1), 48 bytes each. */
   publicShares: BlsPublicKey[];
-  own: { index: ShareIndex; signature: Uint8Array };
+  /** This node's partial; `sign` runs after the peers have been asked, off the critical path. */
+  own: { index: ShareIndex; sign: () => Uint8Array };
   peers: PartialSource[];
   signal: AbortSignal;
   /** Called for each partial that fails verification against its public share. */
@@ -35,6 +36,14 @@ export interface GatherOpts {
   onPartial?: (index: ShareIndex) => void;
   /** Called when asking a peer failed (network error, timeout); the peer counts as missing. */
   onPeerError?: (index: ShareIndex, err: unknown) => void;
+}
+
+function safeVerify(pk: Uint8Array, root: Uint8Array, sig: Uint8Array): boolean {
+  try {
+    return verify(pk, root, sig);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -45,7 +54,7 @@ export interface GatherOpts {
 export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
   const t = opts.threshold;
   const label = new Map(opts.peers.map((p) => [p.index, p.label]));
-  const verified = new Map<number, Uint8Array>([[opts.own.index, opts.own.signature]]);
+  const verified = new Map<number, Uint8Array>();
   const unverified = new Map<number, Uint8Array>();
   const refused: string[] = [];
   const invalid: string[] = [];
@@ -54,8 +63,15 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
   const tryCombine = (): BlsSignature | undefined => {
     while (verified.size + unverified.size >= t) {
       const pick = [...verified, ...unverified].slice(0, t).map(([index, value]) => ({ index, value }));
-      const sig = combineSignatures(pick);
-      if (verify(opts.publicKey, opts.root, sig)) return sig;
+      // fast path: partials are subgroup-checked only if the combination fails; `verify` checks
+      // the combined point, so nothing outside the subgroup is ever returned
+      let sig: BlsSignature | undefined;
+      try {
+        sig = combineSignatures(pick, { validate: false });
+      } catch {
+        sig = undefined;
+      }
+      if (sig !== undefined && safeVerify(opts.publicKey, opts.root, sig)) return sig;
       // some partial is wrong: check each unverified one against its public share
       for (const [index, value] of [...unverified]) {
         unverified.delete(index);
@@ -79,9 +95,6 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
     }
     return undefined;
   };
-
-  const immediate = tryCombine();
-  if (immediate) return immediate;
 
   const local = new AbortController();
   const onAbort = () => local.abort(opts.signal.reason);
@@ -122,9 +135,12 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
         // give up early once the peers still out cannot make up t
         if (verified.size + unverified.size + outstanding < t) fail();
       };
-      for (const peer of opts.peers) {
-        peer
-          .fetch(local.signal)
+      // ask the peers first, then sign locally while they work
+      const fetches = opts.peers.map((peer) => ({ peer, answer: peer.fetch(local.signal) }));
+      verified.set(opts.own.index, opts.own.sign());
+      settle();
+      for (const { peer, answer } of fetches) {
+        answer
           .then(
             (answer) => {
               answered.add(peer.index);

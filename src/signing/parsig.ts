@@ -3,7 +3,6 @@
  * each peer recomputes the root, applies its own slashing protection and answers with its partial
  * signature or a refusal code. Requests are bound to the cluster by `session` = lock_hash.
  */
-import { parseSignature } from "../crypto/bls.js";
 import { decodeSignRequest, encodeSignRequest, type SignRequest } from "../eth2/requests.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
@@ -42,7 +41,11 @@ export function decodeParSigResponse(bytes: Uint8Array, expectedIndex: number): 
   if (res.shareIndex !== expectedIndex) {
     throw new RangeError(`partial from share index ${res.shareIndex}, expected ${expectedIndex}`);
   }
-  return { signature: parseSignature(res.partialSignature, "partial_signature") };
+  if (res.partialSignature.length !== 96) {
+    throw new RangeError(`"partial_signature" must be 96 bytes, got ${res.partialSignature.length}`);
+  }
+  // validated (subgroup) by the combiner, only when the combined signature does not verify
+  return { signature: res.partialSignature };
 }
 
 function refusal(code: string, message: string): { bytes: Uint8Array; result: string } {

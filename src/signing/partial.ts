@@ -63,6 +63,17 @@ export class PartialSigner {
    * @throws SignerError UNKNOWN_KEY, INVALID_REQUEST (field named) or SLASHING_REFUSED
    */
   signPartial(publicKeyHex: string, request: SignRequest): Partial {
+    const auth = this.authorize(publicKeyHex, request);
+    return { root: auth.root, signature: auth.sign() };
+  }
+
+  /**
+   * Everything {@link signPartial} does before signing: the signing root, its check against the
+   * request, and the slashing check-and-record (durable when this returns). `sign()` then makes
+   * (or returns the cached) partial signature, so a requester can ask its peers first.
+   * @throws SignerError UNKNOWN_KEY, INVALID_REQUEST (field named) or SLASHING_REFUSED
+   */
+  authorize(publicKeyHex: string, request: SignRequest): { root: Root; sign: () => BlsSignature } {
     const share = this.opts.shares.get(publicKeyHex);
     if (share === undefined) {
       throw new SignerError({ code: "UNKNOWN_KEY", publicKey: publicKeyHex }, `unknown validator ${publicKeyHex}`);
@@ -82,7 +93,7 @@ export class PartialSigner {
     }
     const key = `${publicKeyHex}:${toHex(root)}`;
     const cached = this.#cache.get(key);
-    if (cached !== undefined) return { root, signature: cached };
+    if (cached !== undefined) return { root, sign: () => cached };
     const check = slashingCheckOf(request);
     try {
       const pk = Buffer.from(publicKeyHex.slice(2), "hex");
@@ -100,12 +111,17 @@ export class PartialSigner {
       }
       throw err;
     }
-    const signature = share.sign(root);
-    if (this.#cache.size >= PARTIAL_CACHE_ENTRIES) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
-    }
-    this.#cache.set(key, signature);
-    return { root, signature };
+    return {
+      root,
+      sign: () => {
+        const signature = share.sign(root);
+        if (this.#cache.size >= PARTIAL_CACHE_ENTRIES) {
+          const oldest = this.#cache.keys().next().value;
+          if (oldest !== undefined) this.#cache.delete(oldest);
+        }
+        this.#cache.set(key, signature);
+        return signature;
+      },
+    };
   }
 }

@@ -38,7 +38,7 @@ function run(behaviours: Record<number, Behaviour>, opts: { timeoutMs?: number; 
     root,
     threshold: t,
     publicShares,
-    own: { index: 1 as ShareIndex, signature: shares[0]!.sign(root) },
+    own: { index: 1 as ShareIndex, sign: () => shares[0]!.sign(root) },
     peers: peers(behaviours),
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
     onInvalid: (i) => opts.invalid?.push(i),
