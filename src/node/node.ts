@@ -24,6 +24,7 @@ import { type GatherOpts, gatherSignature } from "../signing/combine.js";
 import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
 import type { RemoteSigner, SignerHealth, SignOpts } from "../signing/types.js";
+import { GroupCommit } from "../slashing/groupCommit.js";
 import { SlashingProtectionDb } from "../slashing/store.js";
 import type { NodeMetrics } from "./metrics.js";
 
@@ -124,7 +125,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         genesisForkVersion: lock.definition.network.genesisForkVersion,
         genesisValidatorsRoot: lock.definition.network.genesisValidatorsRoot,
       },
-      { slashing, logger: log },
+      { slashing: new GroupCommit(slashing), logger: log },
     );
     const operators = lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
     const host = await createHost(
@@ -165,7 +166,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       async sign(publicKey: BlsPublicKey, request: SignRequest, sopts: SignOpts): Promise<BlsSignature> {
         const pkHex = toHex(publicKey);
         // root and slashing check-and-record first; the own partial is made once peers are asked
-        const own = partials.authorize(pkHex, request);
+        const own = await partials.authorize(pkHex, request);
         const dv = byKey.get(pkHex)!;
         const deadline = AbortSignal.any([sopts.signal, AbortSignal.timeout(signTimeoutMs)]);
         const payload = encodeParSigRequest(lock.lockHash, publicKey, request);

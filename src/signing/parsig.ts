@@ -75,7 +75,7 @@ export function createParSigHandler(
 ): (bytes: Uint8Array, peer: string) => Promise<Uint8Array> {
   const log = modules.logger;
   return async (bytes, peer) => {
-    const answer = (() => {
+    const answer = await (async () => {
       let req: ParSigRequest;
       try {
         req = ParSigRequest.decode(bytes);
@@ -87,7 +87,7 @@ export function createParSigHandler(
       const pkHex = toHex(req.publicKey);
       if (!modules.signer.has(pkHex)) return refusal(REFUSAL.UNKNOWN_KEY, `unknown validator ${pkHex}`);
       try {
-        const { signature } = modules.signer.signPartial(pkHex, decodeSignRequest(req.requestJson));
+        const { signature } = await modules.signer.signPartial(pkHex, decodeSignRequest(req.requestJson));
         return {
           bytes: ParSigResponse.encode({
             shareIndex: modules.signer.shareIndex,

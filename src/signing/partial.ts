@@ -9,7 +9,8 @@ import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { BlsSignature, Root, ShareIndex } from "../lib/types.js";
-import { SlashingError, type SlashingProtection } from "../slashing/index.js";
+import type { AsyncSlashingProtection } from "../slashing/groupCommit.js";
+import { SlashingError } from "../slashing/index.js";
 import { SignerError } from "./types.js";
 
 /** Partial signatures kept per (validator, signing root), so n requesters cost one signature. */
@@ -27,7 +28,7 @@ export interface PartialSignerOpts {
 }
 
 export interface PartialSignerModules {
-  slashing: SlashingProtection;
+  slashing: AsyncSlashingProtection;
   logger: Logger;
 }
 
@@ -62,8 +63,8 @@ export class PartialSigner {
    * before the partial signature exists.
    * @throws SignerError UNKNOWN_KEY, INVALID_REQUEST (field named) or SLASHING_REFUSED
    */
-  signPartial(publicKeyHex: string, request: SignRequest): Partial {
-    const auth = this.authorize(publicKeyHex, request);
+  async signPartial(publicKeyHex: string, request: SignRequest): Promise<Partial> {
+    const auth = await this.authorize(publicKeyHex, request);
     return { root: auth.root, signature: auth.sign() };
   }
 
@@ -73,7 +74,7 @@ export class PartialSigner {
    * (or returns the cached) partial signature, so a requester can ask its peers first.
    * @throws SignerError UNKNOWN_KEY, INVALID_REQUEST (field named) or SLASHING_REFUSED
    */
-  authorize(publicKeyHex: string, request: SignRequest): { root: Root; sign: () => BlsSignature } {
+  async authorize(publicKeyHex: string, request: SignRequest): Promise<{ root: Root; sign: () => BlsSignature }> {
     const share = this.opts.shares.get(publicKeyHex);
     if (share === undefined) {
       throw new SignerError({ code: "UNKNOWN_KEY", publicKey: publicKeyHex }, `unknown validator ${publicKeyHex}`);
@@ -97,9 +98,15 @@ export class PartialSigner {
     const check = slashingCheckOf(request);
     try {
       const pk = Buffer.from(publicKeyHex.slice(2), "hex");
-      if (check?.kind === "block") this.modules.slashing.checkAndRecordBlock(pk, check.slot, root);
-      else if (check?.kind === "attestation") {
-        this.modules.slashing.checkAndRecordAttestation(pk, check.sourceEpoch, check.targetEpoch, root);
+      if (check?.kind === "block") {
+        await this.modules.slashing.checkAndRecordBlock({ pubkey: pk, slot: check.slot, signingRoot: root });
+      } else if (check?.kind === "attestation") {
+        await this.modules.slashing.checkAndRecordAttestation({
+          pubkey: pk,
+          sourceEpoch: check.sourceEpoch,
+          targetEpoch: check.targetEpoch,
+          signingRoot: root,
+        });
       }
     } catch (err) {
       if (err instanceof SlashingError) {
