@@ -132,6 +132,8 @@ export class ChannelClient {
   async request(bytes: Uint8Array, opts: { signal: AbortSignal }): Promise<Uint8Array> {
     opts.signal.throwIfAborted();
     const stream = await this.#open();
+    // the caller may have given up while the stream was opening
+    opts.signal.throwIfAborted();
     const id = this.#nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = () => {
