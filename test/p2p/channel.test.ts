@@ -1,0 +1,86 @@
+// Request/response over one long-lived stream per peer (src/p2p/channel.ts), over real libp2p on loopback.
+import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/lib/logger.js";
+import { ChannelClient, serveChannel } from "../../src/p2p/channel.js";
+import { createHost, type Host } from "../../src/p2p/host.js";
+import { generateIdentity } from "../../src/p2p/identity.js";
+import { PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
+import { freePort, tcpAddr } from "./helpers.js";
+
+const hosts: Host[] = [];
+afterEach(async () => {
+  await Promise.all(hosts.splice(0).map((h) => h.stop()));
+});
+
+async function pair(delayOdd: boolean) {
+  const a = await generateIdentity();
+  const b = await generateIdentity();
+  const addr = tcpAddr(await freePort());
+  const ha = await createHost({ identity: a, peers: [{ peerId: b.peerId, addresses: [addr] }] });
+  const makeServer = async () => {
+    const hb = await createHost({ identity: b, peers: [{ peerId: a.peerId }], listenAddresses: [addr] });
+    await serveChannel(
+      hb,
+      PARSIG_PROTOCOL,
+      async ({ bytes }) => {
+        // odd requests answer late: responses come back out of order
+        if (delayOdd && bytes[0]! % 2 === 1) await new Promise((r) => setTimeout(r, 30));
+        return Uint8Array.from([bytes[0]!, 0xff]);
+      },
+      silentLogger(),
+    );
+    await hb.start();
+    hosts.push(hb);
+    return hb;
+  };
+  const hb = await makeServer();
+  await ha.start();
+  hosts.push(ha);
+  return { ha, hb, peer: b.peerId, makeServer };
+}
+
+describe("ChannelClient / serveChannel", () => {
+  it("answers many concurrent requests on one stream, each with its own response, in any order", async () => {
+    const { ha, peer } = await pair(true);
+    const client = new ChannelClient(ha, peer, PARSIG_PROTOCOL);
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        client.request(Uint8Array.from([i]), { signal: AbortSignal.timeout(10_000) }),
+      ),
+    );
+    answers.forEach((a, i) => {
+      expect([...a]).toEqual([i, 0xff]);
+    });
+  });
+
+  it("fails pending requests when the peer goes away, then reopens the stream once it is back", async () => {
+    const { ha, hb, peer, makeServer } = await pair(false);
+    const client = new ChannelClient(ha, peer, PARSIG_PROTOCOL);
+    expect([...(await client.request(Uint8Array.from([2]), { signal: AbortSignal.timeout(10_000) }))]).toEqual([
+      2, 0xff,
+    ]);
+    await hb.stop();
+    await expect(client.request(Uint8Array.from([4]), { signal: AbortSignal.timeout(3_000) })).rejects.toBeDefined();
+    await makeServer();
+    let answer: Uint8Array | undefined;
+    for (let k = 0; k < 50 && answer === undefined; k++) {
+      answer = await client
+        .request(Uint8Array.from([6]), { signal: AbortSignal.timeout(2_000) })
+        .catch(() => undefined);
+      if (answer === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect([...(answer ?? [])]).toEqual([6, 0xff]);
+  });
+
+  it("an aborted request rejects with the signal's reason and leaves the stream usable", async () => {
+    const { ha, peer } = await pair(true);
+    const client = new ChannelClient(ha, peer, PARSIG_PROTOCOL);
+    const ctl = new AbortController();
+    const slow = client.request(Uint8Array.from([1]), { signal: ctl.signal });
+    ctl.abort(new Error("caller gave up"));
+    await expect(slow).rejects.toThrow("caller gave up");
+    expect([...(await client.request(Uint8Array.from([8]), { signal: AbortSignal.timeout(10_000) }))]).toEqual([
+      8, 0xff,
+    ]);
+  });
+});
