@@ -229,6 +229,12 @@ export interface ComplaintContext {
   complaints: Map<number, { accusations: Accusation[]; envelope: Uint8Array }>;
 }
 
+/** Opens a signed step-2 envelope (a deal or shares) carried as evidence in a complaint. */
+function openEvidence(ctx: ComplaintContext, bytes: Uint8Array) {
+  const { p } = ctx;
+  return openEnvelope(bytes, { session: p.session, step: STEP.DEAL, n: p.n, verifier: ctx.verifier });
+}
+
 /** A complaint that no evidence settled: the accused must justify. */
 export interface PendingComplaint {
   accuser: number;
@@ -257,12 +263,7 @@ export async function judgeComplaints(ctx: ComplaintContext): Promise<PendingCom
       for (const acc of accusations) {
         if (acc.accused !== dealer || acc.envelope.length === 0) continue;
         try {
-          const env = await openEnvelope(acc.envelope, {
-            session: p.session,
-            step: STEP.DEAL,
-            n: p.n,
-            verifier: ctx.verifier,
-          });
+          const env = await openEvidence(ctx, acc.envelope);
           if (env.sender === dealer) copies.set(toHex(acc.envelope), acc.envelope);
         } catch {
           // an invalid copy proves nothing against the dealer
@@ -301,12 +302,7 @@ async function settleWithEvidence(ctx: ComplaintContext, accuser: number, acc: A
   const { p } = ctx;
   let sharesPayload: Uint8Array;
   try {
-    const env = await openEnvelope(acc.envelope, {
-      session: p.session,
-      step: STEP.DEAL,
-      n: p.n,
-      verifier: ctx.verifier,
-    });
+    const env = await openEvidence(ctx, acc.envelope);
     if (env.sender !== acc.accused) throw new Error("evidence not signed by the accused");
     sharesPayload = env.payload;
   } catch (err) {

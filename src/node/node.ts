@@ -112,7 +112,8 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
   try {
     const started = Date.now();
     const shares = await loadShares(opts.dataDir, lock, self);
-    log.info({ validators: shares.size, ms: Date.now() - started }, "keystores decrypted");
+    const loaded = shares.size;
+    log.info({ validators: loaded, ms: Date.now() - started }, "keystores decrypted");
     const slashing = new SlashingProtectionDb(
       { dataDir: opts.dataDir, genesisValidatorsRoot: lock.definition.network.genesisValidatorsRoot },
       { logger: log },
