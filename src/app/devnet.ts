@@ -2,7 +2,7 @@
  * `cohort devnet`: a local n-node cluster on loopback in one command. Identities and the signed
  * definition are made in-process; each `cohort dkg` runs in its own child process.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
@@ -83,20 +83,29 @@ interface ChildResult {
   tail: string[];
 }
 
+/**
+ * Starts `cohort <args>` in a child process; every non-empty line it prints goes to `onLine`.
+ * @returns the child and the last 20 lines it printed (filled as it runs)
+ */
+export function spawnCli(args: string[], onLine: (line: string) => void): { child: ChildProcess; tail: string[] } {
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const tail: string[] = [];
+  const feed = (buf: Buffer) => {
+    for (const line of buf.toString("utf8").split("\n")) {
+      if (line.trim() === "") continue;
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      onLine(line);
+    }
+  };
+  child.stdout!.on("data", feed);
+  child.stderr!.on("data", feed);
+  return { child, tail };
+}
+
 function runChild(args: string[], node: number, onLine: DevnetModules["onLine"]): Promise<ChildResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    const tail: string[] = [];
-    const feed = (buf: Buffer) => {
-      for (const line of buf.toString("utf8").split("\n")) {
-        if (line.trim() === "") continue;
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        onLine(node, line);
-      }
-    };
-    child.stdout.on("data", feed);
-    child.stderr.on("data", feed);
+    const { child, tail } = spawnCli(args, (line) => onLine(node, line));
     child.on("close", (code) => resolve({ code, tail }));
   });
 }

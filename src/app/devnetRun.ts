@@ -2,16 +2,14 @@
  * `cohort devnet --run`: starts one `cohort run` process per devnet node, waits until the cluster
  * can sign, writes `devnet.json`, and stops the processes on request.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { verify } from "../crypto/bls.js";
 import { parseSignRequest, requestSigningRoot } from "../eth2/requests.js";
 import { fromHex, toHex } from "../lib/bytes.js";
 import { writeFileAtomic } from "../lib/fs.js";
-import { type DevnetResult, freePort } from "./devnet.js";
+import { type DevnetResult, freePort, spawnCli } from "./devnet.js";
 
-const CLI_ENTRY = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 /** How long the nodes get to start and connect. */
 export const DEVNET_START_TIMEOUT_MS = 60_000;
 
@@ -55,10 +53,8 @@ export async function startDevnetNodes(
   for (const n of devnet.nodes) {
     const apiPort = await freePort();
     const metricsPort = await freePort();
-    const child = spawn(
-      process.execPath,
+    const { child } = spawnCli(
       [
-        CLI_ENTRY,
         "run",
         "--data-dir",
         n.dataDir,
@@ -71,13 +67,8 @@ export async function startDevnetNodes(
         "--log-level",
         "warn",
       ],
-      { stdio: ["ignore", "pipe", "pipe"] },
+      (line) => onLine(n.index, line),
     );
-    const feed = (buf: Buffer) => {
-      for (const line of buf.toString("utf8").split("\n")) if (line.trim() !== "") onLine(n.index, line);
-    };
-    child.stdout!.on("data", feed);
-    child.stderr!.on("data", feed);
     children.push(child);
     nodes.push({
       data_dir: n.dataDir,

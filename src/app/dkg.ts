@@ -18,7 +18,7 @@ import {
   computeLockHash,
   type DistributedValidator,
   depositDataFiles,
-  parseLock,
+  readLockFile,
   serializeLock,
 } from "../cluster/lock.js";
 import { encryptKeystores, type KdfName, randomPassword } from "../crypto/keystore.js";
@@ -82,7 +82,7 @@ export async function prepareDkg(opts: DkgOpts): Promise<{
   if (await exists(lockFile)) {
     let same = false;
     try {
-      const lock = parseLock(JSON.parse(await fsp.readFile(lockFile, "utf8")));
+      const lock = await readLockFile(lockFile);
       same = bytesEqual(computeDefinitionHash(lock.definition), def.definitionHash);
     } catch {
       // unreadable lock: still refuse below, never overwrite it
