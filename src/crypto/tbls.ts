@@ -285,10 +285,71 @@ export interface Indexed<T> {
 }
 
 /**
- * Combines t partial signatures by Lagrange interpolation at 0 in G2. The caller must verify the
- * result under the group key: a wrong partial yields a wrong signature, not an error.
+ * How t partials with given share indices combine, as integers: λ_i = a_i / D with integer a_i and
+ * D = lcm of the reduced denominators, so σ = D⁻¹·Σ a_i·σ_i. For small share indices the a_i are
+ * a few bits long, and mcl multiplies by a short positive integer far faster than by a full-size
+ * scalar (0.01 ms against 0.55 ms for G2 here); a negative a_i becomes a point negation. Sets whose
+ * a_i are long fall back to the Lagrange coefficients mod r.
+ */
+interface CombinePlan {
+  /** |a_i| as mcl scalars and their signs, in the order of the indices; absent when a_i are long. */
+  terms?: { abs: mcl.Fr; negative: boolean }[];
+  /** D⁻¹ mod r, absent when D = 1 (then the sum is already σ). */
+  inverse?: mcl.Fr;
+  /** λ_i mod r: used when `terms` is absent. */
+  lambdas: mcl.Fr[];
+}
+
+/** Coefficients longer than this use the plain Lagrange path: beyond it the two cost the same. */
+const MAX_TERM_BITS = 128;
+const PLAN_CACHE_ENTRIES = 1024;
+const planCache = new Map<string, CombinePlan>();
+
+function gcd(a: bigint, b: bigint): bigint {
+  let x = a < 0n ? -a : a;
+  let y = b < 0n ? -b : b;
+  while (y !== 0n) [x, y] = [y, x % y];
+  return x;
+}
+
+function combinePlan(indices: readonly number[]): CombinePlan {
+  const key = indices.join(",");
+  const hit = planCache.get(key);
+  if (hit !== undefined) return hit;
+  // λ_i = Π_{j≠i} (0 − j) / (i − j), reduced with a positive denominator
+  const fractions = indices.map((i) => {
+    let num = 1n;
+    let den = 1n;
+    for (const j of indices) {
+      if (j === i) continue;
+      num *= -BigInt(j);
+      den *= BigInt(i - j);
+    }
+    if (den < 0n) [num, den] = [-num, -den];
+    const g = gcd(num, den);
+    return { num: num / g, den: den / g };
+  });
+  const D = fractions.reduce((l, f) => (l / gcd(l, f.den)) * f.den, 1n);
+  const ints = fractions.map((f) => f.num * (D / f.den));
+  const short = ints.every((a) => (a < 0n ? -a : a).toString(2).length <= MAX_TERM_BITS);
+  const plan: CombinePlan = {
+    lambdas: fractions.map((f) => mclFr(Fr.div(Fr.create(f.num), Fr.create(f.den)))),
+    terms: short ? ints.map((a) => ({ abs: mclFr(a < 0n ? -a : a), negative: a < 0n })) : undefined,
+    inverse: D === 1n ? undefined : mclFr(Fr.inv(Fr.create(D))),
+  };
+  if (planCache.size >= PLAN_CACHE_ENTRIES) planCache.delete(planCache.keys().next().value!);
+  planCache.set(key, plan);
+  return plan;
+}
+
+/**
+ * Combines t partial signatures by Lagrange interpolation at 0 in G2: σ = Σ λ_i·σ_i over the
+ * 1-based share indices i (see {@link combinePlan} for how). The caller must verify the result
+ * under the group key: a wrong partial yields a wrong signature, not an error.
+ * @param partials t 96-byte compressed G2 partial signatures with distinct share indices
  * @param opts.validate false skips the subgroup check of each partial (still decoded): only for a
  *   result that is then verified with `verify`, which checks the combined point's subgroup
+ * @returns 96-byte compressed G2 signature
  * @throws RangeError on duplicate or invalid indices or malformed signatures
  */
 export function combineSignatures(
@@ -299,9 +360,16 @@ export function combineSignatures(
   for (const p of partials) checkIndex(p.index);
   if (new Set(partials.map((p) => p.index)).size !== partials.length)
     throw new RangeError('"partials" indices must be distinct');
-  const ids = partials.map((p) => mclFr(BigInt(p.index)));
+  const plan = combinePlan(partials.map((p) => p.index));
   const sigs = partials.map((p, i) => mclG2(p.value, `partials[${i}]`, opts.validate ?? true));
-  return mcl.recoverG2(ids, sigs).serialize() as BlsSignature;
+  if (plan.terms === undefined) return mcl.mulVec(sigs, plan.lambdas).serialize() as BlsSignature;
+  let sum: mcl.G2 | undefined;
+  plan.terms.forEach((term, i) => {
+    const scaled = mcl.mul(sigs[i]!, term.abs);
+    const signed = term.negative ? mcl.neg(scaled) : scaled;
+    sum = sum === undefined ? signed : mcl.add(sum, signed);
+  });
+  return (plan.inverse === undefined ? sum! : mcl.mul(sum!, plan.inverse)).serialize() as BlsSignature;
 }
 
 /**

@@ -75,6 +75,36 @@ describe("cross-check with noble", () => {
     expect(Buffer.from(combineSignatures(partials)).toString("hex")).toBe(Buffer.from(expected).toString("hex"));
   });
 
+  it("every t-subset of 7 shares combines to the whole key's signature, byte for byte", () => {
+    // covers integer coefficients (D = 1), fractional ones (D > 1) and negative ones
+    const poly = Polynomial.random(4);
+    const msg = new Uint8Array(32).fill(9);
+    const expected = Buffer.from(poly.secret().sign(msg)).toString("hex");
+    const partials = Array.from({ length: 7 }, (_, i) => ({ index: i + 1, value: poly.evaluate(i + 1).sign(msg) }));
+    const subsets = (from: number, k: number): number[][] =>
+      k === 0 ? [[]] : from > 7 ? [] : [...subsets(from + 1, k - 1).map((s) => [from, ...s]), ...subsets(from + 1, k)];
+    const all = subsets(1, 4);
+    expect(all).toHaveLength(35);
+    for (const set of all) {
+      // in both orders: the plan is per index sequence
+      for (const order of [set, [...set].reverse()]) {
+        const sig = combineSignatures(order.map((i) => partials[i - 1]!));
+        expect(Buffer.from(sig).toString("hex"), `indices ${order}`).toBe(expected);
+      }
+    }
+  });
+
+  it("large share indices (coefficients beyond 128 bits) take the Lagrange path and agree", () => {
+    const t = 11;
+    const poly = Polynomial.random(t);
+    const msg = new Uint8Array(32).fill(3);
+    const indices = Array.from({ length: t }, (_, k) => 65535 - 7 * k);
+    const partials = indices.map((i) => ({ index: i, value: poly.evaluate(i).sign(msg) }));
+    expect(Buffer.from(combineSignatures(partials)).toString("hex")).toBe(
+      Buffer.from(poly.secret().sign(msg)).toString("hex"),
+    );
+  });
+
   it("commitment evaluation equals noble's Σ C_k·j^k", () => {
     const poly = Polynomial.random(4);
     const C = poly.commitments();
