@@ -24,6 +24,7 @@ import { type GatherOpts, gatherSignature } from "../signing/combine.js";
 import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
 import type { RemoteSigner, SignerHealth, SignOpts } from "../signing/types.js";
+import { VerifyQueue } from "../signing/verifyQueue.js";
 import { GroupCommit } from "../slashing/groupCommit.js";
 import { SlashingProtectionDb } from "../slashing/store.js";
 import type { NodeMetrics } from "./metrics.js";
@@ -156,6 +157,8 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     const byKey = new Map(lock.distributedValidators.map((dv) => [toHex(dv.publicKey), dv]));
     const t = lock.definition.threshold;
     const signTimeoutMs = opts.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS;
+    const verifier = new VerifyQueue();
+    const signTimeout = new DOMException(`no t partial signatures within ${signTimeoutMs} ms`, "TimeoutError");
 
     const health = (): SignerHealth => {
       const connected = peers.filter((p) => host.isConnected(p.peerId)).length;
@@ -166,24 +169,31 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       health,
       async sign(publicKey: BlsPublicKey, request: SignRequest, sopts: SignOpts): Promise<BlsSignature> {
         const pkHex = toHex(publicKey);
-        // root and slashing check-and-record first; the own partial is made once peers are asked
-        const own = await partials.authorize(pkHex, request);
+        // the root now; this node's slashing check runs while the peers are asked (gatherSignature)
+        const own = partials.prepare(pkHex, request);
         const dv = byKey.get(pkHex)!;
-        const deadline = AbortSignal.any([sopts.signal, AbortSignal.timeout(signTimeoutMs)]);
+        // one controller and one timer per request (AbortSignal.any and .timeout cost more)
+        const deadline = new AbortController();
+        const timer = setTimeout(() => deadline.abort(signTimeout), signTimeoutMs);
+        const onAbort = () => deadline.abort(sopts.signal.reason);
+        if (sopts.signal.aborted) onAbort();
+        else sopts.signal.addEventListener("abort", onAbort, { once: true });
         const payload = encodeParSigRequest(lock.lockHash, publicKey, request);
         const gather: GatherOpts = {
-          publicKey,
+          // the lock's bytes: their validated blst point is cached, the request's would be decoded anew
+          publicKey: dv.publicKey,
           root: own.root,
           threshold: t,
           publicShares: dv.publicShares,
           own: { index: self, sign: own.sign },
-          signal: deadline,
+          signal: deadline.signal,
           peers: peers.map((p) => ({
             index: p.index,
             label: p.label,
             fetch: async (signal) =>
               decodeParSigResponse(await channels.get(p.index)!.request(payload, { signal }), p.index),
           })),
+          verifyCombined: (pk, root, sig) => verifier.verify(pk, root, sig),
           onPartial: (i) => modules.metrics?.partialReceived(i),
           onInvalid: (i, reason) => {
             modules.metrics?.partialInvalid(i);
@@ -191,7 +201,12 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
           },
           onPeerError: (i, err) => log.debug({ peer: i, err: (err as Error).message }, "no partial from peer"),
         };
-        return gatherSignature(gather);
+        try {
+          return await gatherSignature(gather);
+        } finally {
+          clearTimeout(timer);
+          sopts.signal.removeEventListener("abort", onAbort);
+        }
       },
     };
     log.info(

@@ -9,6 +9,9 @@ import { combineSignatures } from "../crypto/tbls.js";
 import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
 import { SignerError } from "./types.js";
 
+/** Why requests still out are cancelled once a signature is had (one object: no stack per request). */
+const SETTLED = new DOMException("signature request settled", "AbortError");
+
 /** A peer's answer to a partial-signature request. */
 export type PeerAnswer = { signature: Uint8Array } | { refusal: { code: string; message: string } };
 
@@ -27,8 +30,12 @@ export interface GatherOpts {
   threshold: number;
   /** Public shares by share index (array index i − 1), 48 bytes each. */
   publicShares: BlsPublicKey[];
-  /** This node's partial; `sign` runs after the peers have been asked, off the critical path. */
-  own: { index: ShareIndex; sign: () => Uint8Array };
+  /**
+   * This node's partial. `sign` (this node's slashing check, then its signature) is called once the
+   * peers have been asked, so the two run at once; its rejection (a slashing refusal) fails the
+   * whole request with that error.
+   */
+  own: { index: ShareIndex; sign: () => Promise<Uint8Array> };
   peers: PartialSource[];
   signal: AbortSignal;
   /** Called for each partial that fails verification against its public share. */
@@ -36,6 +43,11 @@ export interface GatherOpts {
   onPartial?: (index: ShareIndex) => void;
   /** Called when asking a peer failed (network error, timeout); the peer counts as missing. */
   onPeerError?: (index: ShareIndex, err: unknown) => void;
+  /**
+   * Verifies the combined signature under `publicKey` (subgroup check included); false on a
+   * malformed point, never throws. Default: blst verify now; a node passes its {@link VerifyQueue}.
+   */
+  verifyCombined?: (publicKey: BlsPublicKey, root: Root, signature: BlsSignature) => Promise<boolean> | boolean;
 }
 
 function safeVerify(pk: Uint8Array, root: Uint8Array, sig: Uint8Array): boolean {
@@ -49,7 +61,8 @@ function safeVerify(pk: Uint8Array, root: Uint8Array, sig: Uint8Array): boolean 
 /**
  * Resolves with a combined signature that verifies under `publicKey`.
  * @throws SignerError NOT_ENOUGH_PARTIALS naming the missing, refusing and invalid peers when t
- *   valid partials cannot be had before `signal` fires or every peer has answered
+ *   valid partials cannot be had before `signal` fires or every peer has answered; whatever
+ *   `own.sign` rejects with (SLASHING_REFUSED)
  */
 export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
   const t = opts.threshold;
@@ -60,7 +73,8 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
   const invalid: string[] = [];
   const answered = new Set<number>();
 
-  const tryCombine = (): BlsSignature | undefined => {
+  const verifyCombined = opts.verifyCombined ?? safeVerify;
+  const tryCombine = async (): Promise<BlsSignature | undefined> => {
     while (verified.size + unverified.size >= t) {
       const pick = [...verified, ...unverified].slice(0, t).map(([index, value]) => ({ index, value }));
       // fast path: partials are subgroup-checked only if the combination fails; `verify` checks
@@ -71,7 +85,7 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
       } catch {
         sig = undefined;
       }
-      if (sig !== undefined && safeVerify(opts.publicKey, opts.root, sig)) return sig;
+      if (sig !== undefined && (await verifyCombined(opts.publicKey, opts.root, sig))) return sig;
       // some partial is wrong: check each unverified one against its public share
       for (const [index, value] of [...unverified]) {
         unverified.delete(index);
@@ -117,28 +131,57 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
         );
       };
       local.signal.addEventListener("abort", fail, { once: true });
-      let outstanding = opts.peers.length;
-      const settle = () => {
-        if (settled) return;
-        try {
-          const sig = tryCombine();
-          if (sig) {
-            settled = true;
-            resolve(sig);
-            return;
-          }
-        } catch (err) {
-          settled = true;
-          reject(err);
+      // peers not yet answered, and this node's own partial until it is made
+      let outstanding = opts.peers.length + 1;
+      // one combine-and-verify at a time; answers arriving meanwhile trigger another pass
+      let busy = false;
+      let again = false;
+      // nothing is combined without this node's own partial: a signature never bypasses this
+      // node's slashing protection, even when t peers would agree
+      let ownDone = false;
+      const settle = async () => {
+        if (settled || !ownDone) return;
+        if (busy) {
+          again = true;
           return;
         }
-        // give up early once the peers still out cannot make up t
-        if (verified.size + unverified.size + outstanding < t) fail();
+        busy = true;
+        try {
+          do {
+            again = false;
+            const sig = await tryCombine();
+            if (settled) return;
+            if (sig) {
+              settled = true;
+              resolve(sig);
+              return;
+            }
+          } while (again);
+          // give up early once the peers still out cannot make up t
+          if (verified.size + unverified.size + outstanding < t) fail();
+        } catch (err) {
+          if (settled) return;
+          settled = true;
+          reject(err);
+        } finally {
+          busy = false;
+        }
       };
-      // ask the peers first, then sign locally while they work
+      // ask the peers, then check and sign locally while they work
       const fetches = opts.peers.map((peer) => ({ peer, answer: peer.fetch(local.signal) }));
-      verified.set(opts.own.index, opts.own.sign());
-      settle();
+      opts.own.sign().then(
+        (signature) => {
+          outstanding -= 1;
+          ownDone = true;
+          verified.set(opts.own.index, signature);
+          void settle();
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          reject(err);
+        },
+      );
       for (const { peer, answer } of fetches) {
         answer
           .then(
@@ -154,12 +197,12 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
           )
           .finally(() => {
             outstanding -= 1;
-            settle();
+            void settle();
           });
       }
     });
   } finally {
     opts.signal.removeEventListener("abort", onAbort);
-    local.abort();
+    local.abort(SETTLED);
   }
 }

@@ -64,17 +64,18 @@ export class PartialSigner {
    * @throws SignerError UNKNOWN_KEY, INVALID_REQUEST (field named) or SLASHING_REFUSED
    */
   async signPartial(publicKeyHex: string, request: SignRequest): Promise<Partial> {
-    const auth = await this.authorize(publicKeyHex, request);
-    return { root: auth.root, signature: auth.sign() };
+    const prepared = this.prepare(publicKeyHex, request);
+    return { root: prepared.root, signature: await prepared.sign() };
   }
 
   /**
-   * Everything {@link signPartial} does before signing: the signing root, its check against the
-   * request, and the slashing check-and-record (durable when this returns). `sign()` then makes
-   * (or returns the cached) partial signature, so a requester can ask its peers first.
-   * @throws SignerError UNKNOWN_KEY, INVALID_REQUEST (field named) or SLASHING_REFUSED
+   * The synchronous half of {@link signPartial}: the signing root and its check against the
+   * request. `sign()` then does the slashing check-and-record (durable before it signs) and makes,
+   * or returns the cached, partial signature; a requester can ask its peers before calling it.
+   * @throws SignerError UNKNOWN_KEY or INVALID_REQUEST (field named); `sign()` rejects with
+   *   SignerError SLASHING_REFUSED
    */
-  async authorize(publicKeyHex: string, request: SignRequest): Promise<{ root: Root; sign: () => BlsSignature }> {
+  prepare(publicKeyHex: string, request: SignRequest): { root: Root; sign: () => Promise<BlsSignature> } {
     const share = this.opts.shares.get(publicKeyHex);
     if (share === undefined) {
       throw new SignerError({ code: "UNKNOWN_KEY", publicKey: publicKeyHex }, `unknown validator ${publicKeyHex}`);
@@ -92,9 +93,13 @@ export class PartialSigner {
       }
       throw err;
     }
+    return { root, sign: () => this.#checkAndSign(share, publicKeyHex, request, root) };
+  }
+
+  async #checkAndSign(share: SecretKey, publicKeyHex: string, request: SignRequest, root: Root): Promise<BlsSignature> {
     const key = `${publicKeyHex}:${toHex(root)}`;
     const cached = this.#cache.get(key);
-    if (cached !== undefined) return { root, sign: () => cached };
+    if (cached !== undefined) return cached;
     const check = slashingCheckOf(request);
     try {
       const pk = Buffer.from(publicKeyHex.slice(2), "hex");
@@ -118,17 +123,12 @@ export class PartialSigner {
       }
       throw err;
     }
-    return {
-      root,
-      sign: () => {
-        const signature = share.sign(root);
-        if (this.#cache.size >= PARTIAL_CACHE_ENTRIES) {
-          const oldest = this.#cache.keys().next().value;
-          if (oldest !== undefined) this.#cache.delete(oldest);
-        }
-        this.#cache.set(key, signature);
-        return signature;
-      },
-    };
+    const signature = share.sign(root);
+    if (this.#cache.size >= PARTIAL_CACHE_ENTRIES) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    this.#cache.set(key, signature);
+    return signature;
   }
 }

@@ -32,13 +32,16 @@ function peers(behaviours: Record<number, Behaviour>): PartialSource[] {
   }));
 }
 
-function run(behaviours: Record<number, Behaviour>, opts: { timeoutMs?: number; invalid?: number[] } = {}) {
+function run(
+  behaviours: Record<number, Behaviour>,
+  opts: { timeoutMs?: number; invalid?: number[]; ownSign?: () => Promise<Uint8Array> } = {},
+) {
   return gatherSignature({
     publicKey,
     root,
     threshold: t,
     publicShares,
-    own: { index: 1 as ShareIndex, sign: () => shares[0]!.sign(root) },
+    own: { index: 1 as ShareIndex, sign: opts.ownSign ?? (async () => shares[0]!.sign(root)) },
     peers: peers(behaviours),
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
     onInvalid: (i) => opts.invalid?.push(i),
@@ -94,5 +97,45 @@ describe("gatherSignature", () => {
     const err = await failure(run({ 2: "garbage", 3: "garbage", 4: "silent" }, { timeoutMs: 300, invalid }));
     expect(err.type.code).toBe("NOT_ENOUGH_PARTIALS");
     expect(invalid.sort()).toEqual([2, 3]);
+  });
+
+  it("this node's refusal fails the request even when t peers sign, and nothing is combined", async () => {
+    const refusal = new SignerError({ code: "SLASHING_REFUSED", slashingCode: "DOUBLE_VOTE" }, "double vote");
+    // the own check answers after all three peers: their t partials alone must not be combined
+    const ownSign = () => new Promise<Uint8Array>((_, reject) => setTimeout(() => reject(refusal), 50));
+    const err = await failure(run({}, { ownSign }));
+    expect(err).toBe(refusal);
+  });
+
+  it("waits for this node's partial before combining, then uses it", async () => {
+    let ownAt = 0;
+    const ownSign = () =>
+      new Promise<Uint8Array>((resolve) =>
+        setTimeout(() => {
+          ownAt = performance.now();
+          resolve(shares[0]!.sign(root));
+        }, 50),
+      );
+    const sig = await run({}, { ownSign });
+    expect(ownAt).toBeGreaterThan(0);
+    expect(toHex(sig)).toBe(toHex(poly.secret().sign(root)));
+  });
+
+  it("when the combined check fails, partials are checked one by one and the result by blst itself", async () => {
+    const seen: number[] = [];
+    const sig = await gatherSignature({
+      publicKey,
+      root,
+      threshold: t,
+      publicShares,
+      own: { index: 1 as ShareIndex, sign: async () => shares[0]!.sign(root) },
+      peers: peers({}),
+      signal: AbortSignal.timeout(10_000),
+      // a verifier that wrongly rejects every combination
+      verifyCombined: async () => false,
+      onInvalid: (i) => seen.push(i),
+    });
+    expect(seen).toEqual([]);
+    expect(verify(publicKey, root, sig)).toBe(true);
   });
 });
