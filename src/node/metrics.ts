@@ -6,6 +6,8 @@ export interface NodeMetrics {
   partialReceived(peer: number): void;
   partialInvalid(peer: number): void;
   parsigServed(result: string): void;
+  /** The remaining peers were asked: the hedge delay passed, or one of the first peers failed. */
+  hedged(reason: "timer" | "failure"): void;
   peersConnected(count: number): void;
 }
 
@@ -29,6 +31,12 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
     labelNames: ["result"],
     registers: [registry],
   });
+  const hedges = new Counter({
+    name: "cohort_parsig_hedges_total",
+    help: "Sign requests that asked the peers beyond the first t - 1, by reason (timer: no answer in time; failure)",
+    labelNames: ["reason"],
+    registers: [registry],
+  });
   const peers = new Gauge({
     name: "cohort_peers_connected",
     help: "Peers with an open connection",
@@ -38,6 +46,7 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
     partialReceived: (p) => received.inc({ peer: String(p) }),
     partialInvalid: (p) => invalid.inc({ peer: String(p) }),
     parsigServed: (r) => served.inc({ result: r }),
+    hedged: (r) => hedges.inc({ reason: r }),
     peersConnected: (n) => peers.set(n),
   };
 }

@@ -23,6 +23,7 @@ import { defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
 import { type GatherOpts, gatherSignature } from "../signing/combine.js";
 import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
+import { PeerLatency } from "../signing/peerLatency.js";
 import type { RemoteSigner, SignerHealth, SignOpts } from "../signing/types.js";
 import { VerifyQueue } from "../signing/verifyQueue.js";
 import { GroupCommit } from "../slashing/groupCommit.js";
@@ -158,6 +159,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     const t = lock.definition.threshold;
     const signTimeoutMs = opts.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS;
     const verifier = new VerifyQueue();
+    const latency = new PeerLatency();
     const signTimeout = new DOMException(`no t partial signatures within ${signTimeoutMs} ms`, "TimeoutError");
 
     const health = (): SignerHealth => {
@@ -179,6 +181,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         if (sopts.signal.aborted) onAbort();
         else sopts.signal.addEventListener("abort", onAbort, { once: true });
         const payload = encodeParSigRequest(lock.lockHash, publicKey, request);
+        const ordered = latency.order(peers, (p) => host.isConnected(p.peerId), performance.now());
         const gather: GatherOpts = {
           // the lock's bytes: their validated blst point is cached, the request's would be decoded anew
           publicKey: dv.publicKey,
@@ -187,12 +190,24 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
           publicShares: dv.publicShares,
           own: { index: self, sign: own.sign },
           signal: deadline.signal,
-          peers: peers.map((p) => ({
+          // hedged fan-out: the t − 1 best peers now, the rest after a multiple of their round trip
+          peers: ordered.map((p) => ({
             index: p.index,
             label: p.label,
-            fetch: async (signal) =>
-              decodeParSigResponse(await channels.get(p.index)!.request(payload, { signal }), p.index),
+            fetch: async (signal) => {
+              const started = performance.now();
+              try {
+                const answer = decodeParSigResponse(await channels.get(p.index)!.request(payload, { signal }), p.index);
+                latency.observe(p.index, performance.now() - started);
+                return answer;
+              } catch (err) {
+                if (!signal.aborted) latency.failed(p.index, performance.now());
+                throw err;
+              }
+            },
           })),
+          hedgeMs: latency.hedgeDelay(ordered.slice(0, t - 1), signTimeoutMs / 4),
+          onHedge: (reason) => modules.metrics?.hedged(reason),
           verifyCombined: (pk, root, sig) => verifier.verify(pk, root, sig),
           onPartial: (i) => modules.metrics?.partialReceived(i),
           onInvalid: (i, reason) => {

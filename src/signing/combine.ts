@@ -3,6 +3,11 @@
  * combine the first t by Lagrange interpolation at 0 and verify under the group key; on failure
  * verify each partial against its public share, drop the bad ones, and wait for more. Nothing
  * unverified is ever returned.
+ *
+ * Fan-out is hedged: the first t − 1 peers (in the caller's order of preference) are asked at
+ * once, and the rest only when one of those fails, refuses or sends a bad partial, or when
+ * `hedgeMs` passes without t partials. With every peer healthy this costs t − 1 peer signatures
+ * and round trips per request instead of n − 1.
  */
 import { verify } from "../crypto/bls.js";
 import { combineSignatures } from "../crypto/tbls.js";
@@ -36,7 +41,15 @@ export interface GatherOpts {
    * whole request with that error.
    */
   own: { index: ShareIndex; sign: () => Promise<Uint8Array> };
+  /** Peers in order of preference: the first t − 1 are asked first. */
   peers: PartialSource[];
+  /**
+   * How long the first t − 1 peers have before the rest are asked too, ms. Default 0: every peer
+   * is asked at once.
+   */
+  hedgeMs?: number;
+  /** Called when the remaining peers are asked (hedge timer, or a failure among the first). */
+  onHedge?: (reason: "timer" | "failure") => void;
   signal: AbortSignal;
   /** Called for each partial that fails verification against its public share. */
   onInvalid?: (index: ShareIndex, reason: string) => void;
@@ -111,6 +124,8 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
   };
 
   const local = new AbortController();
+  let clearHedge = () => {};
+  let hedge: (reason: "timer" | "failure") => void = () => {};
   const onAbort = () => local.abort(opts.signal.reason);
   opts.signal.addEventListener("abort", onAbort, { once: true });
   try {
@@ -131,8 +146,8 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
         );
       };
       local.signal.addEventListener("abort", fail, { once: true });
-      // peers not yet answered, and this node's own partial until it is made
-      let outstanding = opts.peers.length + 1;
+      // peers asked and not yet answered, and this node's own partial until it is made
+      let outstanding = 1;
       // one combine-and-verify at a time; answers arriving meanwhile trigger another pass
       let busy = false;
       let again = false;
@@ -157,6 +172,8 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
               return;
             }
           } while (again);
+          // a failure among the peers asked first: ask the rest now
+          if (verified.size + unverified.size + outstanding < t) hedge("failure");
           // give up early once the peers still out cannot make up t
           if (verified.size + unverified.size + outstanding < t) fail();
         } catch (err) {
@@ -167,23 +184,10 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
           busy = false;
         }
       };
-      // ask the peers, then check and sign locally while they work
-      const fetches = opts.peers.map((peer) => ({ peer, answer: peer.fetch(local.signal) }));
-      opts.own.sign().then(
-        (signature) => {
-          outstanding -= 1;
-          ownDone = true;
-          verified.set(opts.own.index, signature);
-          void settle();
-        },
-        (err: unknown) => {
-          if (settled) return;
-          settled = true;
-          reject(err);
-        },
-      );
-      for (const { peer, answer } of fetches) {
-        answer
+      const askPeer = (peer: PartialSource) => {
+        outstanding += 1;
+        peer
+          .fetch(local.signal)
           .then(
             (answer) => {
               answered.add(peer.index);
@@ -199,9 +203,37 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
             outstanding -= 1;
             void settle();
           });
-      }
+      };
+      // ask the first t − 1 peers (every peer without a hedge delay); the rest wait for the hedge
+      const hedgeMs = opts.hedgeMs ?? 0;
+      const first = hedgeMs > 0 ? Math.min(opts.peers.length, t - 1) : opts.peers.length;
+      const rest = opts.peers.slice(first);
+      for (const peer of opts.peers.slice(0, first)) askPeer(peer);
+      const hedgeTimer = rest.length > 0 ? setTimeout(() => hedge("timer"), hedgeMs) : undefined;
+      clearHedge = () => clearTimeout(hedgeTimer);
+      hedge = (reason) => {
+        if (rest.length === 0 || settled) return;
+        clearTimeout(hedgeTimer);
+        opts.onHedge?.(reason);
+        for (const peer of rest.splice(0)) askPeer(peer);
+      };
+      // this node's slashing check and partial, while the peers work
+      opts.own.sign().then(
+        (signature) => {
+          outstanding -= 1;
+          ownDone = true;
+          verified.set(opts.own.index, signature);
+          void settle();
+        },
+        (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          reject(err);
+        },
+      );
     });
   } finally {
+    clearHedge();
     opts.signal.removeEventListener("abort", onAbort);
     local.abort(SETTLED);
   }

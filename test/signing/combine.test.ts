@@ -17,11 +17,12 @@ const root = new Uint8Array(32).fill(5) as Root;
 
 type Behaviour = "good" | "garbage" | "silent" | "refuse" | "error";
 
-function peers(behaviours: Record<number, Behaviour>): PartialSource[] {
+function peers(behaviours: Record<number, Behaviour>, asked: number[] = []): PartialSource[] {
   return [2, 3, 4].map((i) => ({
     index: i as ShareIndex,
     label: `${i} (peer-${i})`,
     fetch: (signal: AbortSignal): Promise<PeerAnswer> => {
+      asked.push(i);
       const b = behaviours[i] ?? "good";
       if (b === "good") return Promise.resolve({ signature: shares[i - 1]!.sign(root) });
       if (b === "garbage") return Promise.resolve({ signature: SecretKey.random().sign(root) });
@@ -34,7 +35,14 @@ function peers(behaviours: Record<number, Behaviour>): PartialSource[] {
 
 function run(
   behaviours: Record<number, Behaviour>,
-  opts: { timeoutMs?: number; invalid?: number[]; ownSign?: () => Promise<Uint8Array> } = {},
+  opts: {
+    timeoutMs?: number;
+    invalid?: number[];
+    ownSign?: () => Promise<Uint8Array>;
+    hedgeMs?: number;
+    asked?: number[];
+    hedges?: string[];
+  } = {},
 ) {
   return gatherSignature({
     publicKey,
@@ -42,7 +50,9 @@ function run(
     threshold: t,
     publicShares,
     own: { index: 1 as ShareIndex, sign: opts.ownSign ?? (async () => shares[0]!.sign(root)) },
-    peers: peers(behaviours),
+    peers: peers(behaviours, opts.asked),
+    hedgeMs: opts.hedgeMs,
+    onHedge: (reason) => opts.hedges?.push(reason),
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
     onInvalid: (i) => opts.invalid?.push(i),
   });
@@ -137,5 +147,47 @@ describe("gatherSignature", () => {
     });
     expect(seen).toEqual([]);
     expect(verify(publicKey, root, sig)).toBe(true);
+  });
+
+  describe("hedged fan-out", () => {
+    it("asks only the first t − 1 peers when they answer", async () => {
+      const asked: number[] = [];
+      const hedges: string[] = [];
+      const sig = await run({}, { hedgeMs: 60_000, asked, hedges });
+      expect(toHex(sig)).toBe(toHex(poly.secret().sign(root)));
+      expect(asked.sort()).toEqual([2, 3]);
+      expect(hedges).toEqual([]);
+    });
+
+    it("a silent first peer: the rest are asked when the hedge delay passes", async () => {
+      const asked: number[] = [];
+      const hedges: string[] = [];
+      const sig = await run({ 2: "silent" }, { hedgeMs: 50, asked, hedges });
+      expect(verify(publicKey, root, sig)).toBe(true);
+      expect(asked.sort()).toEqual([2, 3, 4]);
+      expect(hedges).toEqual(["timer"]);
+    });
+
+    for (const b of ["refuse", "error", "garbage"] as const) {
+      it(`a first peer that answers "${b}": the rest are asked at once, not after the delay`, async () => {
+        const asked: number[] = [];
+        const hedges: string[] = [];
+        const invalid: number[] = [];
+        const sig = await run({ 2: b }, { hedgeMs: 60_000, asked, hedges, invalid });
+        expect(verify(publicKey, root, sig)).toBe(true);
+        expect(asked.sort()).toEqual([2, 3, 4]);
+        expect(hedges).toEqual(["failure"]);
+        expect(invalid).toEqual(b === "garbage" ? [2] : []);
+      });
+    }
+
+    it("two nodes down: NOT_ENOUGH_PARTIALS naming both, every peer asked", async () => {
+      const asked: number[] = [];
+      const err = await failure(run({ 2: "error", 4: "silent" }, { hedgeMs: 60_000, asked, timeoutMs: 300 }));
+      expect(err.type.code).toBe("NOT_ENOUGH_PARTIALS");
+      if (err.type.code !== "NOT_ENOUGH_PARTIALS") return;
+      expect(err.type.missing).toEqual(["2 (peer-2)", "4 (peer-4)"]);
+      expect(asked.sort()).toEqual([2, 3, 4]);
+    });
   });
 });

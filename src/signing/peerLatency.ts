@@ -1,0 +1,64 @@
+/**
+ * Which peers a requester asks first, and how long it gives them before asking the rest
+ * ({@link gatherSignature}'s hedged fan-out). Kept per node from the partial-signature round trips
+ * it sees: an exponentially weighted mean per peer, and the time of the peer's last failure.
+ */
+
+/** Weight of a new round trip in the mean. */
+const EWMA_ALPHA = 0.2;
+/** A peer that failed within this long is asked after the others, ms. */
+const FAILURE_MEMORY_MS = 30_000;
+/** The hedge delay is this many times the slowest first peer's mean round trip… */
+const HEDGE_FACTOR = 4;
+/** …but at least this, ms: below it, scheduling noise would ask every peer. */
+export const HEDGE_MIN_MS = 20;
+
+/** Round-trip statistics of the peers, by 1-based share index. */
+export class PeerLatency {
+  readonly #mean = new Map<number, number>();
+  readonly #failedAt = new Map<number, number>();
+
+  /** Records a partial-signature round trip of `ms` milliseconds from peer `index`. */
+  observe(index: number, ms: number): void {
+    const prev = this.#mean.get(index);
+    this.#mean.set(index, prev === undefined ? ms : prev + EWMA_ALPHA * (ms - prev));
+    this.#failedAt.delete(index);
+  }
+
+  /** Records that asking peer `index` failed (no answer, refusal aside) at `now` (ms, monotonic). */
+  failed(index: number, now: number): void {
+    this.#failedAt.set(index, now);
+  }
+
+  /** Mean round trip of peer `index`, ms; undefined before its first answer. */
+  mean(index: number): number | undefined {
+    return this.#mean.get(index);
+  }
+
+  /**
+   * `peers` in order of preference: connected before disconnected, then those without a recent
+   * failure, then by mean round trip (a peer not yet measured first, so it gets measured).
+   */
+  order<T extends { index: number }>(peers: readonly T[], connected: (peer: T) => boolean, now: number): T[] {
+    const rank = (p: T) => {
+      const failed = this.#failedAt.get(p.index);
+      return [
+        connected(p) ? 0 : 1,
+        failed !== undefined && now - failed < FAILURE_MEMORY_MS ? 1 : 0,
+        this.#mean.get(p.index) ?? 0,
+      ] as const;
+    };
+    const ranked = peers.map((p) => ({ p, r: rank(p) }));
+    ranked.sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.r[2] - b.r[2]);
+    return ranked.map((x) => x.p);
+  }
+
+  /**
+   * How long the first peers get before the rest are asked, ms: {@link HEDGE_FACTOR} times the
+   * slowest mean among `first`, at least {@link HEDGE_MIN_MS}, at most `maxMs`.
+   */
+  hedgeDelay(first: readonly { index: number }[], maxMs: number): number {
+    const slowest = Math.max(0, ...first.map((p) => this.#mean.get(p.index) ?? 0));
+    return Math.min(maxMs, Math.max(HEDGE_MIN_MS, HEDGE_FACTOR * slowest));
+  }
+}
