@@ -211,6 +211,8 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
           verifyCombined: (pk, root, sig) => verifier.verify(pk, root, sig),
           onPartial: (i) => modules.metrics?.partialReceived(i),
           onInvalid: (i, reason) => {
+            // a peer sending bad partials is asked after the others from now on
+            latency.failed(i, performance.now());
             modules.metrics?.partialInvalid(i);
             log.warn({ peer: i, validator: pkHex.slice(0, 12), reason }, "invalid partial signature");
           },

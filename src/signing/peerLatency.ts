@@ -22,10 +22,12 @@ export class PeerLatency {
   observe(index: number, ms: number): void {
     const prev = this.#mean.get(index);
     this.#mean.set(index, prev === undefined ? ms : prev + EWMA_ALPHA * (ms - prev));
-    this.#failedAt.delete(index);
   }
 
-  /** Records that asking peer `index` failed (no answer, refusal aside) at `now` (ms, monotonic). */
+  /**
+   * Records that peer `index` failed at `now` (ms, monotonic): no answer, or a partial that did not
+   * verify. It is asked after the others for {@link FAILURE_MEMORY_MS}.
+   */
   failed(index: number, now: number): void {
     this.#failedAt.set(index, now);
   }
