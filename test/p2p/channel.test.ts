@@ -1,7 +1,7 @@
 // Request/response over one long-lived stream per peer (src/p2p/channel.ts), over real libp2p on loopback.
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/lib/logger.js";
-import { ChannelClient, serveChannel } from "../../src/p2p/channel.js";
+import { ChannelClient, decodeFrame, encodeFrames, serveChannel } from "../../src/p2p/channel.js";
 import { createHost, type Host } from "../../src/p2p/host.js";
 import { generateIdentity } from "../../src/p2p/identity.js";
 import { PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
@@ -84,3 +84,49 @@ describe("ChannelClient / serveChannel", () => {
     ]);
   });
 });
+
+describe("channel: a malformed frame from a peer", () => {
+  it("ends that stream only: the server keeps answering other streams", async () => {
+    const { ha, peer } = await pair(false);
+    const raw = await ha.openStream(peer, PARSIG_PROTOCOL, { timeoutMs: 5_000 });
+    await raw.write(Uint8Array.from([0, 1, 2]));
+    await expect(raw.read({ timeoutMs: 5_000 })).rejects.toBeDefined();
+    const client = new ChannelClient(ha, peer, PARSIG_PROTOCOL);
+    expect([...(await client.request(Uint8Array.from([3]), { signal: AbortSignal.timeout(10_000) }))]).toEqual([
+      3, 0xff,
+    ]);
+  });
+});
+
+describe("channel frames", () => {
+  const entries = [
+    { id: 1n, payload: Uint8Array.from([1, 2, 3]) },
+    { id: 2n ** 63n + 5n, payload: new Uint8Array(0) },
+    { id: 7n, payload: new Uint8Array(100).fill(9) },
+  ];
+
+  it("round-trips several entries in one frame", () => {
+    const frames = encodeFrames(entries, 1 << 20);
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.ids).toEqual([1n, 2n ** 63n + 5n, 7n]);
+    const back = decodeFrame(frames[0]!.bytes);
+    expect(back.map((e) => e.id)).toEqual(entries.map((e) => e.id));
+    back.forEach((e, i) => {
+      expect([...e.payload]).toEqual([...entries[i]!.payload]);
+    });
+  });
+
+  it("splits at the frame limit, in order, and refuses an entry larger than the limit", () => {
+    const frames = encodeFrames(entries, 12 + 100);
+    expect(frames.map((f) => f.ids)).toEqual([[1n, 2n ** 63n + 5n], [7n]]);
+    expect(() => encodeFrames(entries, 50)).toThrow(RangeError);
+  });
+
+  it("rejects truncated and empty frames", () => {
+    const [f] = encodeFrames(entries, 1 << 20);
+    expect(() => decodeFrame(f!.bytes.subarray(0, f!.bytes.length - 1))).toThrow(/truncated/);
+    expect(() => decodeFrame(f!.bytes.subarray(0, 5))).toThrow(/truncated/);
+    expect(() => decodeFrame(new Uint8Array(0))).toThrow(/empty/);
+  });
+});
+
