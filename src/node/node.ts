@@ -160,7 +160,9 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     const signTimeoutMs = opts.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS;
     const verifier = new VerifyQueue();
     const latency = new PeerLatency();
+    // abort reasons made once: a DOMException per request would capture a stack each time
     const signTimeout = new DOMException(`no t partial signatures within ${signTimeoutMs} ms`, "TimeoutError");
+    const settledReason = new DOMException("signature request settled", "AbortError");
 
     const health = (): SignerHealth => {
       const connected = peers.filter((p) => host.isConnected(p.peerId)).length;
@@ -223,6 +225,8 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         } finally {
           clearTimeout(timer);
           sopts.signal.removeEventListener("abort", onAbort);
+          // cancels the peer requests still out
+          deadline.abort(settledReason);
         }
       },
     };

@@ -169,7 +169,8 @@ export async function serveChannel(host: Host, protocol: string, handler: Reques
       for (;;) {
         let bytes: Uint8Array;
         try {
-          bytes = await stream.read({ signal, timeoutMs: CHANNEL_IDLE_TIMEOUT_MS });
+          // no signal: the host's stop closes the stream, and a signal costs listeners per read
+          bytes = await stream.read({ timeoutMs: CHANNEL_IDLE_TIMEOUT_MS });
         } catch (err) {
           if (err instanceof P2pError && err.code === "STREAM_CLOSED") break;
           throw err;

@@ -160,9 +160,20 @@ export function wrapStream(stream: Stream, opts: WrapStreamOpts): P2pStream {
 
     async read(readOpts = {}) {
       const timeoutMs = readOpts.timeoutMs ?? readTimeoutMs;
-      const dl = deadline(timeoutMs, readOpts.signal);
+      // Without a caller signal, a plain timer that resets the stream bounds the read: no
+      // AbortController and no abort listeners per read (lpStream adds some per byte read).
+      const dl = readOpts.signal === undefined ? undefined : deadline(timeoutMs, readOpts.signal);
+      let timerFired = false;
+      const timer =
+        dl === undefined
+          ? setTimeout(() => {
+              timerFired = true;
+              stream.abort(new DOMException(`timed out after ${timeoutMs} ms`, "TimeoutError"));
+            }, timeoutMs)
+          : undefined;
+      timer?.unref();
       try {
-        const list = await lp.read({ signal: dl.signal });
+        const list = await lp.read(dl === undefined ? undefined : { signal: dl.signal });
         const buf = list.subarray();
         // a plain Uint8Array view, not a Node Buffer, so callers compare and re-encode uniformly
         return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -172,7 +183,7 @@ export function wrapStream(stream: Stream, opts: WrapStreamOpts): P2pStream {
             new P2pError({ code: "ABORTED", ...ids }, `read ${protocol} from ${remotePeer}: aborted`, { cause: err }),
           );
         }
-        if (dl.timedOut()) {
+        if (timerFired || dl?.timedOut()) {
           throw fail(
             new P2pError(
               { code: "READ_TIMEOUT", ...ids, timeoutMs },
@@ -204,7 +215,8 @@ export function wrapStream(stream: Stream, opts: WrapStreamOpts): P2pStream {
           }),
         );
       } finally {
-        dl.clear();
+        dl?.clear();
+        clearTimeout(timer);
       }
     },
 

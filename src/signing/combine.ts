@@ -14,9 +14,6 @@ import { combineSignatures } from "../crypto/tbls.js";
 import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
 import { SignerError } from "./types.js";
 
-/** Why requests still out are cancelled once a signature is had (one object: no stack per request). */
-const SETTLED = new DOMException("signature request settled", "AbortError");
-
 /** A peer's answer to a partial-signature request. */
 export type PeerAnswer = { signature: Uint8Array } | { refusal: { code: string; message: string } };
 
@@ -50,6 +47,10 @@ export interface GatherOpts {
   hedgeMs?: number;
   /** Called when the remaining peers are asked (hedge timer, or a failure among the first). */
   onHedge?: (reason: "timer" | "failure") => void;
+  /**
+   * Fires at the deadline (or when the client goes away). Peers' requests use it too: the caller
+   * aborts it once this settles, to cancel the requests still out.
+   */
   signal: AbortSignal;
   /** Called for each partial that fails verification against its public share. */
   onInvalid?: (index: ShareIndex, reason: string) => void;
@@ -123,11 +124,9 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
     return undefined;
   };
 
-  const local = new AbortController();
   let clearHedge = () => {};
   let hedge: (reason: "timer" | "failure") => void = () => {};
-  const onAbort = () => local.abort(opts.signal.reason);
-  opts.signal.addEventListener("abort", onAbort, { once: true });
+  let onSignal = () => {};
   try {
     return await new Promise<BlsSignature>((resolve, reject) => {
       let settled = false;
@@ -145,7 +144,9 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
           ),
         );
       };
-      local.signal.addEventListener("abort", fail, { once: true });
+      onSignal = fail;
+      if (opts.signal.aborted) fail();
+      else opts.signal.addEventListener("abort", fail, { once: true });
       // peers asked and not yet answered, and this node's own partial until it is made
       let outstanding = 1;
       // one combine-and-verify at a time; answers arriving meanwhile trigger another pass
@@ -187,7 +188,7 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
       const askPeer = (peer: PartialSource) => {
         outstanding += 1;
         peer
-          .fetch(local.signal)
+          .fetch(opts.signal)
           .then(
             (answer) => {
               answered.add(peer.index);
@@ -234,7 +235,6 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
     });
   } finally {
     clearHedge();
-    opts.signal.removeEventListener("abort", onAbort);
-    local.abort(SETTLED);
+    opts.signal.removeEventListener("abort", onSignal);
   }
 }
