@@ -207,6 +207,8 @@ interface Pending {
 /** The requesting side of a channel to one peer: opens the stream on first use and after a failure. */
 export class ChannelClient {
   #stream: Promise<{ stream: P2pStream; writer: FrameWriter }> | undefined;
+  /** The open stream's writer, once open: requests then queue synchronously (see `request`). */
+  #ready: FrameWriter | undefined;
   #nextId = 1n;
   readonly #pending = new Map<bigint, Pending>();
 
@@ -232,11 +234,15 @@ export class ChannelClient {
           { keep: (id) => this.#pending.has(id) },
         );
         void this.#readLoop(stream, opening);
+        if (this.#stream === opening) this.#ready = writer;
         return { stream, writer };
       });
     this.#stream = opening;
     opening.catch(() => {
-      if (this.#stream === opening) this.#stream = undefined;
+      if (this.#stream === opening) {
+        this.#stream = undefined;
+        this.#ready = undefined;
+      }
     });
     return opening;
   }
@@ -251,7 +257,10 @@ export class ChannelClient {
         }
       }
     } catch (err) {
-      if (this.#stream === opening) this.#stream = undefined;
+      if (this.#stream === opening) {
+        this.#stream = undefined;
+        this.#ready = undefined;
+      }
       stream.abort(err instanceof Error ? err : new Error(String(err)));
       for (const [id, p] of this.#pending) {
         this.#pending.delete(id);
@@ -262,28 +271,35 @@ export class ChannelClient {
 
   /**
    * Sends `bytes` and resolves with the peer's answer. Requests made in the same event-loop turn
-   * share one frame.
+   * share one frame. On an open stream the request is queued before this returns, so its frame is
+   * written ahead of anything the caller schedules next (a slashing-database commit, say).
    * @throws P2pError when the stream cannot be opened or fails; the signal's reason when aborted
    */
-  async request(bytes: Uint8Array, opts: { signal: AbortSignal }): Promise<Uint8Array> {
-    opts.signal.throwIfAborted();
-    const { writer } = await this.#open();
-    // the caller may have given up while the stream was opening
-    opts.signal.throwIfAborted();
+  request(bytes: Uint8Array, opts: { signal: AbortSignal }): Promise<Uint8Array> {
+    if (opts.signal.aborted) return Promise.reject(opts.signal.reason);
+    if (this.#ready !== undefined) return this.#send(this.#ready, bytes, opts.signal);
+    return this.#open().then(({ writer }) => {
+      // the caller may have given up while the stream was opening
+      opts.signal.throwIfAborted();
+      return this.#send(writer, bytes, opts.signal);
+    });
+  }
+
+  #send(writer: FrameWriter, bytes: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
     const id = this.#nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
       const onAbort = () => {
         this.#pending.delete(id);
-        reject(opts.signal.reason);
+        reject(signal.reason);
       };
-      opts.signal.addEventListener("abort", onAbort, { once: true });
+      signal.addEventListener("abort", onAbort, { once: true });
       this.#pending.set(id, {
         resolve: (b) => {
-          opts.signal.removeEventListener("abort", onAbort);
+          signal.removeEventListener("abort", onAbort);
           resolve(b);
         },
         reject: (e) => {
-          opts.signal.removeEventListener("abort", onAbort);
+          signal.removeEventListener("abort", onAbort);
           reject(e);
         },
       });
