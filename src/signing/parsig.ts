@@ -1,7 +1,8 @@
 /**
- * `/cohort/parsig/1.0.0` at runtime: a node forwards the validator client's request to every peer;
- * each peer recomputes the root, applies its own slashing protection and answers with its partial
- * signature or a refusal code. Requests are bound to the cluster by `session` = lock_hash.
+ * `/cohort/parsig/1.0.0` at runtime: a node forwards the validator client's request to its peers
+ * (t − 1 first, the rest when needed; see gatherSignature); each peer recomputes the root, applies
+ * its own slashing protection and answers with its partial signature or a refusal code. Requests
+ * are bound to the cluster by `session` = lock_hash.
  */
 import { decodeSignRequest, encodeSignRequest, type SignRequest } from "../eth2/requests.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
