@@ -42,8 +42,9 @@ export type SlashingErrorCode =
  * - `SURROUNDED_VOTE`: `existing` surrounds the candidate (existing.source < candidate.source and
  *   candidate.target < existing.target).
  * - `SOURCE_EXCEEDS_TARGET`: the candidate's source epoch is after its target epoch.
- * - `BELOW_LOW_WATERMARK`: the candidate is at or below the validator's low watermark (the minima of its records):
- *   a block slot ≤ min slot, an attestation source < min source or target ≤ min target, and not an exact repeat.
+ * - `BELOW_LOW_WATERMARK`: the candidate is at or below the validator's low watermark, the minima of its imported
+ *   interchange records (DESIGN.md § Slashing protection): a block slot ≤ min slot, an attestation source < min
+ *   source or target ≤ min target, and not an exact repeat. Records this node signed itself set no watermark.
  * - `WRONG_GENESIS_VALIDATORS_ROOT`: the database is pinned to `expected`, the caller used `actual` (32 bytes each).
  */
 export type SlashingErrorType =
@@ -73,12 +74,12 @@ export class SlashingError extends CodedError<SlashingErrorType> {
   }
 }
 
-/** Low watermark of a validator's blocks: the minimum recorded slot. */
+/** Low watermark of a validator's blocks: the minimum slot of its imported blocks. */
 export interface BlockWatermark {
   minSlot: Slot;
 }
 
-/** Low watermark of a validator's attestations: the minimum recorded source and target epochs (independently). */
+/** Low watermark of a validator's attestations: the minimum source and target epochs (independently) imported. */
 export interface AttestationWatermark {
   minSourceEpoch: Epoch;
   minTargetEpoch: Epoch;
@@ -88,7 +89,7 @@ export interface AttestationWatermark {
 export interface BlockHistory {
   /** Every record at exactly `slot`. */
   atSlot(slot: Slot): readonly SignedBlockRecord[];
-  /** The minimum slot of all records, or null when there are none. */
+  /** The low watermark set by imports, or null when no block was imported. */
   watermark(): BlockWatermark | null;
   /**
    * Optional fast path: the maximum slot of all records, or null when there are none. A slot above it is allowed
@@ -101,7 +102,7 @@ export interface BlockHistory {
 export interface AttestationHistory {
   /** Every record whose target epoch is exactly `targetEpoch`. */
   atTarget(targetEpoch: Epoch): readonly SignedAttestationRecord[];
-  /** Minimum source and minimum target over all records, or null when there are none. */
+  /** The low watermark set by imports, or null when no attestation was imported. */
   watermark(): AttestationWatermark | null;
   /** A record the candidate would surround: source > `sourceEpoch` and target < `targetEpoch`; null if none. */
   findSurroundedBy(sourceEpoch: Epoch, targetEpoch: Epoch): SignedAttestationRecord | null;
@@ -124,7 +125,7 @@ export type Verdict = { allowed: true; repeat: boolean } | { allowed: false; ref
 
 /**
  * Checks a block proposal against the validator's history (EIP-3076 complete strategy with low watermarks):
- * allowed if no record exists at its slot and its slot is above the minimum recorded slot; an exact repeat
+ * allowed if no record exists at its slot and its slot is above the imported low watermark; an exact repeat
  * (every record at the slot has the same, known signing root) is allowed and not recorded again.
  * @returns a {@link Verdict}; refusal codes `DOUBLE_PROPOSAL`, `BELOW_LOW_WATERMARK`.
  */
@@ -147,7 +148,8 @@ export function checkBlock(pubkey: BlsPublicKey, candidate: SignedBlockRecord, h
 /**
  * Checks an attestation against the validator's history (EIP-3076 complete strategy with low watermarks), in this
  * order: source ≤ target; no other attestation with the same target (an exact repeat, same source and same known
- * signing root, is allowed and not recorded again); source ≥ min source and target > min target; it surrounds no
+ * signing root, is allowed and not recorded again); source ≥ the imported min source and target > the imported min
+ * target; it surrounds no
  * record; no record surrounds it. When the history offers `maxima`, a candidate beyond every record (the usual case
  * at the head of the chain) is allowed after that one query.
  * @returns a {@link Verdict}; refusal codes `SOURCE_EXCEEDS_TARGET`, `DOUBLE_VOTE`, `BELOW_LOW_WATERMARK`,
@@ -193,30 +195,48 @@ function sameRoot(stored: Root | null, candidate: Root | null): boolean {
 }
 
 /**
- * In-memory {@link BlockHistory} over an array of records (reference implementation for tests and tools). It has
- * no fast path, so it exercises the full rules.
+ * In-memory {@link BlockHistory} over an array of records and the watermark imports set (reference
+ * implementation for tests and tools). It has no fast path, so it exercises the full rules.
  */
-export function blockHistoryOf(records: readonly SignedBlockRecord[]): BlockHistory {
+export function blockHistoryOf(
+  records: readonly SignedBlockRecord[],
+  watermark: BlockWatermark | null = null,
+): BlockHistory {
   return {
     atSlot: (slot) => records.filter((r) => r.slot === slot),
-    watermark: () => (records.length === 0 ? null : { minSlot: minOf(records.map((r) => r.slot)) }),
+    watermark: () => watermark,
   };
 }
 
+/** The low watermark an interchange's blocks set (EIP-3076): their minimum slot; null without blocks. */
+export function blockWatermarkOf(records: readonly SignedBlockRecord[]): BlockWatermark | null {
+  return records.length === 0 ? null : { minSlot: minOf(records.map((r) => r.slot)) };
+}
+
 /**
- * In-memory {@link AttestationHistory} over an array of records (reference implementation for tests and tools). It
- * has no fast path, so it exercises the full rules.
+ * The low watermark an interchange's attestations set (EIP-3076): their minimum source and minimum target
+ * epochs, taken independently; null without attestations.
  */
-export function attestationHistoryOf(records: readonly SignedAttestationRecord[]): AttestationHistory {
+export function attestationWatermarkOf(records: readonly SignedAttestationRecord[]): AttestationWatermark | null {
+  return records.length === 0
+    ? null
+    : {
+        minSourceEpoch: minOf(records.map((r) => r.sourceEpoch)),
+        minTargetEpoch: minOf(records.map((r) => r.targetEpoch)),
+      };
+}
+
+/**
+ * In-memory {@link AttestationHistory} over an array of records and the watermark imports set (reference
+ * implementation for tests and tools). It has no fast path, so it exercises the full rules.
+ */
+export function attestationHistoryOf(
+  records: readonly SignedAttestationRecord[],
+  watermark: AttestationWatermark | null = null,
+): AttestationHistory {
   return {
     atTarget: (t) => records.filter((r) => r.targetEpoch === t),
-    watermark: () =>
-      records.length === 0
-        ? null
-        : {
-            minSourceEpoch: minOf(records.map((r) => r.sourceEpoch)),
-            minTargetEpoch: minOf(records.map((r) => r.targetEpoch)),
-          },
+    watermark: () => watermark,
     findSurroundedBy: (s, t) => records.find((r) => r.sourceEpoch > s && r.targetEpoch < t) ?? null,
     findSurrounding: (s, t) => records.find((r) => r.sourceEpoch < s && r.targetEpoch > t) ?? null,
   };

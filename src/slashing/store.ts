@@ -12,7 +12,9 @@ import type { BlsPublicKey, Epoch, Root, Slot } from "../lib/types.js";
 import type { SlashingProtection } from "./index.js";
 import {
   type AttestationHistory,
+  attestationWatermarkOf,
   type BlockHistory,
+  blockWatermarkOf,
   checkAttestation,
   checkBlock,
   MAX_SLOT_OR_EPOCH,
@@ -35,7 +37,7 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 export const DEFAULT_CACHE_SIZE_KIB = 32 * 1024;
 
 /** Schema version this code writes; a database with a newer version is refused. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** Ordered schema migrations: entry i moves the database from version i to version i + 1. */
 const MIGRATIONS: readonly string[] = [
@@ -56,6 +58,22 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX signed_attestations_by_target ON signed_attestations (validator_id, target_epoch, source_epoch);
   CREATE INDEX signed_attestations_by_source ON signed_attestations (validator_id, source_epoch, target_epoch);
+  `,
+  // Low watermarks come from imports only (DESIGN.md § Slashing protection; EIP-3076). Version 1 used the minima
+  // of every record; a database written by it keeps those minima, since any of its records may have been imported.
+  `
+  CREATE TABLE watermarks (
+    validator_id INTEGER PRIMARY KEY,
+    min_slot INTEGER,
+    min_source_epoch INTEGER,
+    min_target_epoch INTEGER
+  );
+  INSERT INTO watermarks (validator_id, min_slot, min_source_epoch, min_target_epoch)
+    SELECT v.id,
+      (SELECT MIN(slot) FROM signed_blocks WHERE validator_id = v.id),
+      (SELECT MIN(source_epoch) FROM signed_attestations WHERE validator_id = v.id),
+      (SELECT MIN(target_epoch) FROM signed_attestations WHERE validator_id = v.id)
+    FROM validators v;
   `,
 ];
 
@@ -138,8 +156,9 @@ type Row = Record<string, unknown>;
  * (https://eips.ethereum.org/EIPS/eip-3076). Several processes may share the file: every check-and-record is one
  * BEGIN IMMEDIATE transaction, and a busy database is waited for up to `busyTimeoutMs`.
  *
- * The low watermarks are the minima over every stored record of a validator (imported or signed), so nothing at or
- * below the imported minima is signed except exact repeats.
+ * The low watermarks are set by imports only: per validator, the minima over every imported record (block slot,
+ * attestation source, attestation target), so nothing at or below the imported minima is signed except exact repeats. Records this node signs itself set none: an older attestation that surrounds and is surrounded by
+ * nothing is allowed.
  */
 export class SlashingProtectionDb implements SlashingProtection {
   /** Absolute path of the database file. */
@@ -307,6 +326,17 @@ export class SlashingProtectionDb implements SlashingProtection {
           if (!fresh && hasRoot(this.stmt.blockRootsAt.all(vid, b.slot), b.signingRoot)) continue;
           this.stmt.insertBlock.run(vid, b.slot, blob(b.signingRoot));
           summary.newBlocks++;
+        }
+        // EIP-3076: nothing at or below the minima of the imported records, except exact repeats
+        const bw = blockWatermarkOf(h.signedBlocks);
+        const aw = attestationWatermarkOf(h.signedAttestations);
+        if (bw !== null || aw !== null) {
+          this.stmt.lowerWatermark.run(
+            vid,
+            bw?.minSlot ?? null,
+            aw?.minSourceEpoch ?? null,
+            aw?.minTargetEpoch ?? null,
+          );
         }
         prev = -1n;
         for (const a of h.signedAttestations) {
@@ -482,8 +512,8 @@ export class SlashingProtectionDb implements SlashingProtection {
     return {
       atSlot: (slot) => (s.blocksAtSlot.all(vid, slot) as Row[]).map(blockRow),
       watermark: () => {
-        const m = (s.minSlot.get(vid) as Row).m as bigint | null;
-        return m === null ? null : { minSlot: m };
+        const m = (s.getWatermark.get(vid) as Row | undefined)?.min_slot as bigint | null | undefined;
+        return m == null ? null : { minSlot: m };
       },
       maxSlot: () => (s.maxSlot.get(vid) as Row).m as bigint | null,
     };
@@ -494,11 +524,10 @@ export class SlashingProtectionDb implements SlashingProtection {
     return {
       atTarget: (t) => (s.attestationsAtTarget.all(vid, t) as Row[]).map(attestationRow),
       watermark: () => {
-        const minTarget = (s.minTarget.get(vid) as Row).m as bigint | null;
-        const minSource = (s.minSource.get(vid) as Row).m as bigint | null;
-        return minTarget === null || minSource === null
-          ? null
-          : { minSourceEpoch: minSource, minTargetEpoch: minTarget };
+        const row = s.getWatermark.get(vid) as Row | undefined;
+        const minSource = row?.min_source_epoch as bigint | null | undefined;
+        const minTarget = row?.min_target_epoch as bigint | null | undefined;
+        return minTarget == null || minSource == null ? null : { minSourceEpoch: minSource, minTargetEpoch: minTarget };
       },
       findSurroundedBy: (source, target) => {
         const row = s.surroundedBy.get(vid, source, target) as Row | undefined;
@@ -529,7 +558,18 @@ function prepareStatements(db: Database.Database) {
     getValidator: p("SELECT id FROM validators WHERE pubkey = ?"),
     listValidators: p("SELECT pubkey FROM validators ORDER BY hex(pubkey)"),
     blocksAtSlot: p("SELECT slot, signing_root FROM signed_blocks WHERE validator_id = ? AND slot = ?"),
-    minSlot: p("SELECT MIN(slot) AS m FROM signed_blocks WHERE validator_id = ?"),
+    getWatermark: p("SELECT min_slot, min_source_epoch, min_target_epoch FROM watermarks WHERE validator_id = ?"),
+    // Each field becomes the smaller of the stored and the given value (the minima over every import, as the
+    // complete strategy keeps every imported record); NULL means "none" on either side.
+    lowerWatermark: p(
+      `INSERT INTO watermarks (validator_id, min_slot, min_source_epoch, min_target_epoch) VALUES (?, ?, ?, ?)
+       ON CONFLICT (validator_id) DO UPDATE SET
+         min_slot = MIN(COALESCE(min_slot, excluded.min_slot), COALESCE(excluded.min_slot, min_slot)),
+         min_source_epoch = MIN(COALESCE(min_source_epoch, excluded.min_source_epoch),
+                                COALESCE(excluded.min_source_epoch, min_source_epoch)),
+         min_target_epoch = MIN(COALESCE(min_target_epoch, excluded.min_target_epoch),
+                                COALESCE(excluded.min_target_epoch, min_target_epoch))`,
+    ),
     maxSlot: p("SELECT MAX(slot) AS m FROM signed_blocks WHERE validator_id = ?"),
     allBlocks: p("SELECT slot, signing_root FROM signed_blocks WHERE validator_id = ? ORDER BY slot, signing_root"),
     insertBlock: p("INSERT INTO signed_blocks (validator_id, slot, signing_root) VALUES (?, ?, ?)"),
@@ -537,14 +577,6 @@ function prepareStatements(db: Database.Database) {
     attestationsAtTarget: p(
       `SELECT ${att} FROM signed_attestations INDEXED BY signed_attestations_by_target
        WHERE validator_id = ? AND target_epoch = ?`,
-    ),
-    minTarget: p(
-      `SELECT MIN(target_epoch) AS m FROM signed_attestations INDEXED BY signed_attestations_by_target
-       WHERE validator_id = ?`,
-    ),
-    minSource: p(
-      `SELECT MIN(source_epoch) AS m FROM signed_attestations INDEXED BY signed_attestations_by_source
-       WHERE validator_id = ?`,
     ),
     maxTarget: p(
       `SELECT MAX(target_epoch) AS m FROM signed_attestations INDEXED BY signed_attestations_by_target

@@ -8,7 +8,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { BlsPublicKey, Root } from "../../src/lib/types.js";
 import {
   attestationHistoryOf,
+  attestationWatermarkOf,
   blockHistoryOf,
+  blockWatermarkOf,
   checkAttestation,
   checkBlock,
   type SignedAttestationRecord,
@@ -159,7 +161,12 @@ const blockCases: BlockCase[] = [
 describe("attestation rules", () => {
   for (const c of attCases) {
     it(`${c.name}: ${c.code}`, () => {
-      const verdict = checkAttestation(PK, c.candidate, attestationHistoryOf(c.history));
+      // the store imports the history, so its minima are the watermark
+      const verdict = checkAttestation(
+        PK,
+        c.candidate,
+        attestationHistoryOf(c.history, attestationWatermarkOf(c.history)),
+      );
       const db = storeWith([], c.history);
       const refusal = refusalOf(() =>
         db.checkAndRecordAttestation(PK, c.candidate.sourceEpoch, c.candidate.targetEpoch, c.candidate.signingRoot!),
@@ -183,7 +190,7 @@ describe("attestation rules", () => {
 describe("block rules", () => {
   for (const c of blockCases) {
     it(`${c.name}: ${c.code}`, () => {
-      const verdict = checkBlock(PK, c.candidate, blockHistoryOf(c.history));
+      const verdict = checkBlock(PK, c.candidate, blockHistoryOf(c.history, blockWatermarkOf(c.history)));
       const db = storeWith(c.history, []);
       const refusal = refusalOf(() => db.checkAndRecordBlock(PK, c.candidate.slot, c.candidate.signingRoot!));
       const recorded = db.readHistory(PK)?.signedBlocks ?? [];
@@ -326,10 +333,13 @@ describe("properties", () => {
         const minImportedSource = min(importedAtts.map((a) => a.sourceEpoch));
         const minImportedTarget = min(importedAtts.map((a) => a.targetEpoch));
         const minImportedSlot = min(refBlocks.map((b) => b.slot));
+        // only imports set low watermarks; what this node signs does not
+        const importedBlockWatermark = blockWatermarkOf(refBlocks);
+        const importedAttestationWatermark = attestationWatermarkOf(refAtts);
         for (const op of ops) {
           if (op.kind === "block") {
             const c = blk(op.slot, rootOf(op.root));
-            const v = checkBlock(pk, c, blockHistoryOf(refBlocks));
+            const v = checkBlock(pk, c, blockHistoryOf(refBlocks, importedBlockWatermark));
             const got = refusalOf(() => db.checkAndRecordBlock(pk, c.slot, c.signingRoot!));
             expect(got?.code ?? "allowed").toBe(v.allowed ? "allowed" : v.refusal.code);
             if (v.allowed && !v.repeat) {
@@ -340,7 +350,7 @@ describe("properties", () => {
             }
           } else {
             const c = att(op.source, op.target, rootOf(op.root));
-            const v = checkAttestation(pk, c, attestationHistoryOf(refAtts));
+            const v = checkAttestation(pk, c, attestationHistoryOf(refAtts, importedAttestationWatermark));
             const got = refusalOf(() => db.checkAndRecordAttestation(pk, c.sourceEpoch, c.targetEpoch, c.signingRoot!));
             expect(got?.code ?? "allowed").toBe(v.allowed ? "allowed" : v.refusal.code);
             if (v.allowed && !v.repeat) {

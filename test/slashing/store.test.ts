@@ -120,8 +120,51 @@ describe("SlashingProtectionDb", () => {
       signedAttestations: [{ sourceEpoch: 1n, targetEpoch: 2n, signingRoot: testRoot(2) }],
     });
     expect(codeOf(() => again.checkAndRecordBlock(PK, 5n, testRoot(6)))).toBe("DOUBLE_PROPOSAL");
-    expect(codeOf(() => again.checkAndRecordAttestation(PK, 0n, 3n, testRoot(3)))).toBe("BELOW_LOW_WATERMARK");
+    expect(codeOf(() => again.checkAndRecordAttestation(PK, 0n, 3n, testRoot(3)))).toBe("SURROUNDING_VOTE");
     expect(codeOf(() => again.checkAndRecordAttestation(PK, 1n, 3n, testRoot(3)))).toBe("allowed");
+  });
+
+  it("low watermarks come from imports only: an older, non-slashable message this node did not import is allowed", () => {
+    const db = open(newDir(), GVR_A);
+    const imported = testPubkey(21);
+    db.importRecords(GVR_A, [
+      {
+        pubkey: imported,
+        signedBlocks: [{ slot: 10n, signingRoot: testRoot(1) }],
+        signedAttestations: [{ sourceEpoch: 10n, targetEpoch: 20n, signingRoot: testRoot(1) }],
+      },
+    ]);
+    // signed here, then an older one that neither surrounds nor is surrounded by it
+    db.checkAndRecordBlock(PK, 10n, testRoot(1));
+    db.checkAndRecordAttestation(PK, 10n, 20n, testRoot(1));
+    expect(codeOf(() => db.checkAndRecordBlock(PK, 5n, testRoot(2)))).toBe("allowed");
+    expect(codeOf(() => db.checkAndRecordAttestation(PK, 8n, 9n, testRoot(2)))).toBe("allowed");
+    // the same after an import: at or below the imported minima is refused
+    expect(codeOf(() => db.checkAndRecordBlock(imported, 5n, testRoot(2)))).toBe("BELOW_LOW_WATERMARK");
+    expect(codeOf(() => db.checkAndRecordAttestation(imported, 8n, 9n, testRoot(2)))).toBe("BELOW_LOW_WATERMARK");
+    expect(codeOf(() => db.checkAndRecordAttestation(imported, 10n, 21n, testRoot(2)))).toBe("allowed");
+    // a second import with higher minima does not raise the watermark (complete strategy: every record is kept)
+    db.importRecords(GVR_A, [
+      { pubkey: imported, signedBlocks: [{ slot: 50n, signingRoot: testRoot(3) }], signedAttestations: [] },
+    ]);
+    expect(codeOf(() => db.checkAndRecordBlock(imported, 11n, testRoot(4)))).toBe("allowed");
+    expect(codeOf(() => db.checkAndRecordBlock(imported, 10n, testRoot(4)))).toBe("DOUBLE_PROPOSAL");
+  });
+
+  it("a version-1 database keeps the minima of all its records as watermarks when migrated", () => {
+    const dir = newDir();
+    const db = open(dir, GVR_A);
+    db.checkAndRecordBlock(PK, 10n, testRoot(1));
+    db.checkAndRecordAttestation(PK, 10n, 20n, testRoot(1));
+    db.close();
+    // make it a version-1 file: no watermarks table
+    const raw = new Database(path.join(dir, SLASHING_DB_FILE));
+    raw.exec("DROP TABLE watermarks; DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (1);");
+    raw.close();
+    const again = open(dir, GVR_A);
+    expect(codeOf(() => again.checkAndRecordBlock(PK, 5n, testRoot(2)))).toBe("BELOW_LOW_WATERMARK");
+    expect(codeOf(() => again.checkAndRecordAttestation(PK, 8n, 9n, testRoot(2)))).toBe("BELOW_LOW_WATERMARK");
+    expect(codeOf(() => again.checkAndRecordAttestation(PK, 10n, 21n, testRoot(2)))).toBe("allowed");
   });
 
   it("writes nothing on a refusal, not even the validator row", () => {
@@ -165,7 +208,7 @@ describe("SlashingProtectionDb", () => {
       "allowed",
       "DOUBLE_VOTE",
       "allowed",
-      "BELOW_LOW_WATERMARK",
+      "SURROUNDING_VOTE",
       "allowed",
       "SOURCE_EXCEEDS_TARGET",
     ]);
@@ -177,14 +220,19 @@ describe("SlashingProtectionDb", () => {
 
   it("checks a batch of blocks, and refuses a malformed batch before writing anything", () => {
     const db = open(newDir(), GVR_A);
+    db.importRecords(GVR_A, [
+      { pubkey: PK, signedBlocks: [{ slot: 2n, signingRoot: testRoot(2) }], signedAttestations: [] },
+    ]);
     const outcomes = db.checkAndRecordBlocks([
+      { pubkey: PK, slot: 4n, signingRoot: testRoot(4) },
+      { pubkey: PK, slot: 4n, signingRoot: testRoot(5) },
       { pubkey: PK, slot: 3n, signingRoot: testRoot(3) },
-      { pubkey: PK, slot: 3n, signingRoot: testRoot(4) },
-      { pubkey: PK, slot: 2n, signingRoot: testRoot(2) },
+      { pubkey: PK, slot: 1n, signingRoot: testRoot(1) },
     ]);
     expect(outcomes.map((o) => (o.allowed ? "allowed" : o.error.code))).toEqual([
       "allowed",
       "DOUBLE_PROPOSAL",
+      "allowed",
       "BELOW_LOW_WATERMARK",
     ]);
     expect(() =>
@@ -193,7 +241,7 @@ describe("SlashingProtectionDb", () => {
         { pubkey: PK, slot: 5n, signingRoot: new Uint8Array(31) },
       ]),
     ).toThrow(RangeError);
-    expect(db.readHistory(PK)?.signedBlocks).toEqual([{ slot: 3n, signingRoot: testRoot(3) }]);
+    expect(db.readHistory(PK)?.signedBlocks.map((b) => b.slot)).toEqual([2n, 3n, 4n]);
   });
 
   it("gives the same outcomes and records for a batch as for the same requests one by one", () => {
