@@ -129,4 +129,3 @@ describe("channel frames", () => {
     expect(() => decodeFrame(new Uint8Array(0))).toThrow(/empty/);
   });
 });
-
