@@ -5,21 +5,19 @@
  * bench/results/sign.json. Every signature is verified under the validator key, after each timed
  * phase and in batches, so the client's own checking does not take CPU from the nodes it measures.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { freePort } from "../src/app/devnet.js";
-import { parseLock } from "../src/cluster/lock.js";
+import { runDevnet } from "../src/app/devnet.js";
+import { type DevnetCluster, startDevnetNodes } from "../src/app/devnetRun.js";
 import { SecretKey, verify, verifyBatch } from "../src/crypto/bls.js";
 import { resolveNetwork } from "../src/eth2/networks.js";
 import { parseSignRequest, requestSigningRoot } from "../src/eth2/requests.js";
 import { fromHex, toHex } from "../src/lib/bytes.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const CLI = path.join(ROOT, "dist/src/cli/main.js");
 const NODES = 4;
 const VALIDATORS = 20;
 const RATE = Number(process.env.BENCH_SIGN_RATE ?? 50);
@@ -82,70 +80,24 @@ function percentile(sorted: number[], p: number): number {
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "cohort-bench-sign-"));
-const children: ChildProcess[] = [];
+let cluster: DevnetCluster | undefined;
 try {
   process.stderr.write("creating a 4-node devnet…\n");
-  const net = path.join(tmp, "net");
-  const dkg = spawnSync(
-    process.execPath,
-    [
-      CLI,
-      "devnet",
-      "--nodes",
-      String(NODES),
-      "--validators",
-      String(VALIDATORS),
-      "--network",
-      "mainnet",
-      "--out",
-      net,
-      "--quiet",
-    ],
-    { encoding: "utf8" },
+  const devnet = await runDevnet(
+    { nodes: NODES, validators: VALIDATORS, network: "mainnet", out: path.join(tmp, "net"), timeoutMs: 120_000 },
+    { onLine: () => {} },
   );
-  if (dkg.status !== 0) throw new Error(`devnet failed: ${dkg.stderr}`);
-  const lock = parseLock(JSON.parse(readFileSync(path.join(net, "node-1/cluster-lock.json"), "utf8")));
-  const keys = lock.distributedValidators.map((dv) => dv.publicKey);
-  const nodes: { api: string; metrics: string }[] = [];
-  for (let i = 1; i <= NODES; i++) {
-    const api = await freePort();
-    const metrics = await freePort();
-    children.push(
-      spawn(
-        process.execPath,
-        [
-          ...NODE_ARGS,
-          CLI,
-          "run",
-          "--data-dir",
-          path.join(net, `node-${i}`),
-          "--api-address",
-          `127.0.0.1:${api}`,
-          "--metrics-address",
-          `127.0.0.1:${metrics}`,
-          "--log-level",
-          "warn",
-        ],
-        {
-          // BENCH_SIGN_LOG_DIR keeps each node's output (for --trace-* flags in BENCH_SIGN_NODE_ARGS)
-          stdio: process.env.BENCH_SIGN_LOG_DIR
-            ? ["ignore", openSync(path.join(process.env.BENCH_SIGN_LOG_DIR, `node-${i}.log`), "w"), "inherit"]
-            : "ignore",
-        },
-      ),
-    );
-    nodes.push({ api: `http://127.0.0.1:${api}`, metrics: `http://127.0.0.1:${metrics}/metrics` });
-  }
-  for (const n of nodes) {
-    for (;;) {
-      const ok = await fetch(`${n.api}/healthcheck`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+  const keys = devnet.lock.distributedValidators.map((dv) => dv.publicKey);
+  // BENCH_SIGN_LOG_DIR keeps each node's output (for --trace-* flags in BENCH_SIGN_NODE_ARGS)
+  const logDir = process.env.BENCH_SIGN_LOG_DIR;
+  cluster = await startDevnetNodes(
+    devnet,
+    (node, line) => {
+      if (logDir !== undefined) appendFileSync(path.join(logDir, `node-${node}.log`), `${line}\n`);
+    },
+    { nodeArgs: NODE_ARGS },
+  );
+  const nodes = cluster.nodes.map((n) => ({ api: n.api_url, metrics: n.metrics_url }));
   const received: { publicKey: Uint8Array; body: unknown; signature: Uint8Array }[] = [];
   // node:http with keep-alive: the load generator shares the 2 cores with the nodes, and fetch
   // costs it about 2 ms of CPU per request
@@ -262,7 +214,7 @@ try {
     node: process.version,
     cpus: os.cpus().length,
     nodes: NODES,
-    threshold: lock.definition.threshold,
+    threshold: devnet.lock.definition.threshold,
     rate_per_second: RATE,
     requests_at_rate: latencies.length,
     blst_verify_ms_before: verifyBefore,
@@ -305,7 +257,6 @@ try {
   console.log(`\nall ${verified} signatures verified under their validator keys`);
   console.log("wrote bench/results/sign.json");
 } finally {
-  for (const c of children) c.kill("SIGTERM");
-  await new Promise((r) => setTimeout(r, 1500));
+  await cluster?.stop();
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -87,8 +87,12 @@ interface ChildResult {
  * Starts `cohort <args>` in a child process; every non-empty line it prints goes to `onLine`.
  * @returns the child and the last 20 lines it printed (filled as it runs)
  */
-export function spawnCli(args: string[], onLine: (line: string) => void): { child: ChildProcess; tail: string[] } {
-  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export function spawnCli(
+  args: string[],
+  onLine: (line: string) => void,
+  nodeArgs: readonly string[] = [],
+): { child: ChildProcess; tail: string[] } {
+  const child = spawn(process.execPath, [...nodeArgs, CLI_ENTRY, ...args], { stdio: ["ignore", "pipe", "pipe"] });
   const tail: string[] = [];
   const feed = (buf: Buffer) => {
     for (const line of buf.toString("utf8").split("\n")) {

@@ -43,10 +43,12 @@ async function until(check: () => Promise<boolean>, deadline: number, what: stri
 /**
  * Starts `cohort run` for every node of a finished devnet on free loopback ports.
  * @param onLine receives every line a node prints (node 1-based index)
+ * @param opts.nodeArgs flags for the Node.js runtime of each node (benchmarks: `--cpu-prof`)
  */
 export async function startDevnetNodes(
   devnet: DevnetResult,
   onLine: (node: number, line: string) => void,
+  opts: { nodeArgs?: readonly string[] } = {},
 ): Promise<DevnetCluster> {
   const children: ChildProcess[] = [];
   const nodes: DevnetRunningNode[] = [];
@@ -68,6 +70,7 @@ export async function startDevnetNodes(
         "warn",
       ],
       (line) => onLine(n.index, line),
+      opts.nodeArgs,
     );
     children.push(child);
     nodes.push({
