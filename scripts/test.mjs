@@ -12,7 +12,13 @@ let failed = 0;
 try {
   const json = JSON.parse(readFileSync(report, "utf8"));
   passed = json.numPassedTests ?? 0;
-  failed = (json.numFailedTests ?? 0) + (json.numFailedTestSuites ?? 0);
+  failed = json.numFailedTests ?? 0;
+  // a file that failed without a failing test (an import error, a failing hook) counts once;
+  // numFailedTestSuites also counts every describe block above a failed test, so it is not used
+  for (const file of json.testResults ?? []) {
+    const failedTests = (file.assertionResults ?? []).filter((a) => a.status === "failed").length;
+    if (file.status === "failed" && failedTests === 0) failed += 1;
+  }
 } catch (err) {
   console.error(`could not read ${report}: ${err.message}`);
   failed += 1;

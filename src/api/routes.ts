@@ -265,7 +265,8 @@ export function jsonError(status: number, message: string, extra: Record<string,
 
 /**
  * Maps an error to its reply. InputError → 400 naming the field; SignerError codes:
- * INVALID_REQUEST → 400, UNKNOWN_KEY → 404, SLASHING_REFUSED → 412, NOT_ENOUGH_PARTIALS → 503 with
+ * INVALID_REQUEST → 400, UNKNOWN_KEY → 404, SLASHING_REFUSED → 412 (with `refused` when peers
+ * refused), NOT_ENOUGH_PARTIALS → 503 with
  * `missing`, `refused` and `invalid` peer lists; anything else → 500 without detail. Never a stack.
  */
 export function errorReply(err: unknown): RouteReply {
@@ -277,9 +278,12 @@ export function errorReply(err: unknown): RouteReply {
       case "UNKNOWN_KEY":
         return jsonError(404, `unknown validator public key ${t.publicKey}`);
       case "SLASHING_REFUSED":
-        return jsonError(412, `slashing protection refused to sign: ${t.slashingCode}`, {
-          slashing_code: t.slashingCode,
-        });
+        return jsonError(
+          412,
+          `slashing protection refused to sign: ${t.slashingCode}` +
+            (t.refusedBy ? ` (refused by ${t.refusedBy.join(", ")})` : ""),
+          { slashing_code: t.slashingCode, ...(t.refusedBy ? { refused: t.refusedBy } : {}) },
+        );
       case "NOT_ENOUGH_PARTIALS": {
         const parts = [
           t.missing.length > 0 ? `no answer from ${t.missing.join(", ")}` : "",

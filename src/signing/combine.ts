@@ -12,6 +12,7 @@
 import { verify } from "../crypto/bls.js";
 import { combineSignatures } from "../crypto/tbls.js";
 import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
+import { SLASHING_CODES } from "../slashing/rules.js";
 import { SignerError } from "./types.js";
 
 /** A peer's answer to a partial-signature request. */
@@ -74,9 +75,13 @@ function safeVerify(pk: Uint8Array, root: Uint8Array, sig: Uint8Array): boolean 
 
 /**
  * Resolves with a combined signature that verifies under `publicKey`.
+ * @throws SignerError SLASHING_REFUSED naming the refusing peers when so many peers' slashing
+ *   protection refused that fewer than t of the n operators could sign: a definitive answer, as
+ *   this node's own refusal is (with fan-out hedged, this node may never have been asked for the
+ *   conflicting message, so its own check can pass while the cluster's fails)
  * @throws SignerError NOT_ENOUGH_PARTIALS naming the missing, refusing and invalid peers when t
- *   valid partials cannot be had before `signal` fires or every peer has answered; whatever
- *   `own.sign` rejects with (SLASHING_REFUSED)
+ *   valid partials cannot be had before `signal` fires or every peer has answered
+ * @throws whatever `own.sign` rejects with (SLASHING_REFUSED)
  */
 export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
   const t = opts.threshold;
@@ -84,6 +89,7 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
   const verified = new Map<number, Uint8Array>();
   const unverified = new Map<number, Uint8Array>();
   const refused: string[] = [];
+  const slashingRefusals: { label: string; code: string }[] = [];
   const invalid: string[] = [];
   const answered = new Set<number>();
 
@@ -134,6 +140,18 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
         if (settled) return;
         settled = true;
         const missing = opts.peers.filter((p) => !answered.has(p.index)).map((p) => p.label);
+        // slashing refusals alone leave fewer than t operators able to sign: no retry can help
+        if (slashingRefusals.length > 0 && opts.peers.length + 1 - slashingRefusals.length < t) {
+          const refusedBy = slashingRefusals.map((r) => `${r.label}: ${r.code}`);
+          reject(
+            new SignerError(
+              { code: "SLASHING_REFUSED", slashingCode: slashingRefusals[0]!.code, refusedBy },
+              `slashing protection of ${slashingRefusals.length} of ${opts.peers.length + 1} operators refused ` +
+                `(${refusedBy.join(", ")}); fewer than ${t} can sign`,
+            ),
+          );
+          return;
+        }
         reject(
           new SignerError(
             { code: "NOT_ENOUGH_PARTIALS", missing, refused, invalid },
@@ -192,8 +210,12 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
           .then(
             (answer) => {
               answered.add(peer.index);
-              if ("refusal" in answer) refused.push(`${peer.label}: ${answer.refusal.code}`);
-              else {
+              if ("refusal" in answer) {
+                refused.push(`${peer.label}: ${answer.refusal.code}`);
+                if (SLASHING_CODES.has(answer.refusal.code)) {
+                  slashingRefusals.push({ label: peer.label, code: answer.refusal.code });
+                }
+              } else {
                 opts.onPartial?.(peer.index);
                 unverified.set(peer.index, answer.signature);
               }

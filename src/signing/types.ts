@@ -14,8 +14,12 @@ export type SignerErrorType =
   | { code: "INVALID_REQUEST"; field: string }
   /** 404: no validator with this public key in the lock. */
   | { code: "UNKNOWN_KEY"; publicKey: string }
-  /** 412: this node's slashing protection refused (slashingCode is an EIP-3076 SlashingError code). */
-  | { code: "SLASHING_REFUSED"; slashingCode: string }
+  /**
+   * 412: slashing protection refused (slashingCode is an EIP-3076 SlashingError code): this node's
+   * own, or enough peers' that fewer than t operators could sign. `refusedBy` lists those peers as
+   * "share_index (peer_id): CODE"; absent when this node refused.
+   */
+  | { code: "SLASHING_REFUSED"; slashingCode: string; refusedBy?: string[] }
   /** 503: fewer than t valid partial signatures before the deadline. Peers as "share_index (peer_id)". */
   | { code: "NOT_ENOUGH_PARTIALS"; missing: string[]; refused: string[]; invalid: string[] };
 

@@ -64,6 +64,17 @@ export type SlashingErrorType =
     }
   | { code: "WRONG_GENESIS_VALIDATORS_ROOT"; expected: Root; actual: Root };
 
+/** Every {@link SlashingErrorType} code: what a peer's slashing protection can answer a partial-signature request with. */
+export const SLASHING_CODES: ReadonlySet<string> = new Set<SlashingErrorType["code"]>([
+  "DOUBLE_PROPOSAL",
+  "DOUBLE_VOTE",
+  "SURROUNDING_VOTE",
+  "SURROUNDED_VOTE",
+  "SOURCE_EXCEEDS_TARGET",
+  "BELOW_LOW_WATERMARK",
+  "WRONG_GENESIS_VALIDATORS_ROOT",
+]);
+
 /**
  * A refusal to sign (or import) because it could be slashable, per EIP-3076
  * (https://eips.ethereum.org/EIPS/eip-3076). Callers switch on `code`; `type` carries the conflicting record.

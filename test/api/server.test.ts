@@ -6,12 +6,14 @@
 import type { FastifyInstance } from "fastify";
 import type { Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { errorReply } from "../../src/api/routes.js";
 import { buildApiApp, DEFAULT_BODY_LIMIT_BYTES } from "../../src/api/server.js";
 import { verify } from "../../src/crypto/bls.js";
 import { parseSignRequest, requestSigningRoot } from "../../src/eth2/requests.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import { createApiMetrics, createMetricsRegistry } from "../../src/lib/metrics.js";
+import { SignerError } from "../../src/signing/types.js";
 import {
   allSignRequests,
   attestationRequest,
@@ -438,5 +440,28 @@ describe("bearer token", () => {
   it("checks the token before reading the body", async () => {
     const res = await post(h.app, h.pk.sign, { pad: "x".repeat(2 * DEFAULT_BODY_LIMIT_BYTES) });
     expect(res.statusCode).toBe(401);
+  });
+});
+
+describe("errorReply", () => {
+  it("412 naming the peers whose slashing protection refused, when they leave fewer than t signers", () => {
+    const refusedBy = ["2 (16Uiu2HAmPeerTwo): DOUBLE_VOTE", "3 (16Uiu2HAmPeerThree): DOUBLE_VOTE"];
+    const reply = errorReply(
+      new SignerError({ code: "SLASHING_REFUSED", slashingCode: "DOUBLE_VOTE", refusedBy }, "refused"),
+    );
+    expect(reply.status).toBe(412);
+    const body = reply.body as Record<string, unknown>;
+    expect(body.slashing_code).toBe("DOUBLE_VOTE");
+    expect(body.refused).toEqual(refusedBy);
+    for (const peer of refusedBy) expect(body.error).toContain(peer);
+  });
+
+  it("412 without a peer list when this node refused", () => {
+    const reply = errorReply(new SignerError({ code: "SLASHING_REFUSED", slashingCode: "SURROUNDING_VOTE" }, "x"));
+    expect(reply.status).toBe(412);
+    expect(reply.body).toEqual({
+      error: "slashing protection refused to sign: SURROUNDING_VOTE",
+      slashing_code: "SURROUNDING_VOTE",
+    });
   });
 });

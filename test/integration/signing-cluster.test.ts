@@ -72,9 +72,33 @@ describe("signing cluster, 4 nodes, t = 3", () => {
     expectValid(await sign(cluster.apiUrl(1), pk, first), first);
     // the exact repeat is allowed, at another node too
     expectValid(await sign(cluster.apiUrl(3), pk, first), first);
+    // fan-out is hedged, so a node may never have been asked for `first`: then its own check
+    // passes and its peers' refusals, which leave fewer than t signers, give the 412
     for (const i of [1, 2, 3, 4]) {
       const res = await sign(cluster.apiUrl(i), pk, attestation(400_000, 2));
-      expect(res.status, `node ${i}`).toBe(412);
+      expect(res.status, `node ${i}: ${JSON.stringify(res.json)}`).toBe(412);
+      expect(res.json.slashing_code, `node ${i}`).toBe("DOUBLE_VOTE");
+    }
+  }, 60_000);
+
+  it("a node that was down when a vote was signed: its peers' refusals of a conflicting vote give a 412 naming them", async () => {
+    await cluster.stop(4);
+    const first = attestation(400_500, 1);
+    expectValid(await sign(cluster.apiUrl(1), pk, first), first);
+    await cluster.start(4);
+    await waitForPeers(cluster, 4, 3);
+    // node 4's own database never saw `first`, so only its peers can refuse
+    const res = await sign(cluster.apiUrl(4), pk, attestation(400_500, 2));
+    expect(res.status, JSON.stringify(res.json)).toBe(412);
+    expect(res.json.slashing_code).toBe("DOUBLE_VOTE");
+    const refused = res.json.refused as string[];
+    expect(refused.length).toBeGreaterThanOrEqual(2);
+    const peerIds = cluster.lock.definition.operators.slice(0, 3).map((o) => o.peerId);
+    for (const entry of refused) {
+      expect(
+        peerIds.some((id) => entry.includes(id) && entry.endsWith(": DOUBLE_VOTE")),
+        entry,
+      ).toBe(true);
     }
   }, 60_000);
 

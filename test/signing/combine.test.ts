@@ -15,7 +15,7 @@ const shares = Array.from({ length: n }, (_, i) => poly.evaluate(i + 1));
 const publicShares = shares.map((s) => s.publicKey()) as BlsPublicKey[];
 const root = new Uint8Array(32).fill(5) as Root;
 
-type Behaviour = "good" | "garbage" | "silent" | "refuse" | "error";
+type Behaviour = "good" | "garbage" | "silent" | "refuse" | "unknown-key" | "error";
 
 function peers(behaviours: Record<number, Behaviour>, asked: number[] = []): PartialSource[] {
   return [2, 3, 4].map((i) => ({
@@ -27,6 +27,7 @@ function peers(behaviours: Record<number, Behaviour>, asked: number[] = []): Par
       if (b === "good") return Promise.resolve({ signature: shares[i - 1]!.sign(root) });
       if (b === "garbage") return Promise.resolve({ signature: SecretKey.random().sign(root) });
       if (b === "refuse") return Promise.resolve({ refusal: { code: "DOUBLE_VOTE", message: "no" } });
+      if (b === "unknown-key") return Promise.resolve({ refusal: { code: "UNKNOWN_KEY", message: "no" } });
       if (b === "error") return Promise.reject(new Error("connection reset"));
       return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
     },
@@ -94,11 +95,29 @@ describe("gatherSignature", () => {
     expect(err.type.missing).toEqual(["3 (peer-3)", "4 (peer-4)"]);
   });
 
-  it("refusals end the request as soon as t is out of reach, naming the refusing peers", async () => {
+  it("slashing refusals that leave fewer than t signers: SLASHING_REFUSED at once, naming the peers", async () => {
+    // this node's own check passed (it was never asked for the conflicting message), two peers refuse
     const err = await failure(run({ 2: "refuse", 3: "refuse" }));
+    expect(err.type.code).toBe("SLASHING_REFUSED");
+    if (err.type.code !== "SLASHING_REFUSED") return;
+    expect(err.type.slashingCode).toBe("DOUBLE_VOTE");
+    expect(err.type.refusedBy).toEqual(expect.arrayContaining(["2 (peer-2): DOUBLE_VOTE", "3 (peer-3): DOUBLE_VOTE"]));
+    expect(err.message).toMatch(/2 of 4 operators refused/);
+  });
+
+  it("one slashing refusal and one peer down: NOT_ENOUGH_PARTIALS, since the missing peer could have signed", async () => {
+    const err = await failure(run({ 2: "refuse", 3: "silent" }, { timeoutMs: 300 }));
     expect(err.type.code).toBe("NOT_ENOUGH_PARTIALS");
     if (err.type.code !== "NOT_ENOUGH_PARTIALS") return;
-    expect(err.type.refused).toEqual(expect.arrayContaining(["2 (peer-2): DOUBLE_VOTE", "3 (peer-3): DOUBLE_VOTE"]));
+    expect(err.type.refused).toEqual(["2 (peer-2): DOUBLE_VOTE"]);
+    expect(err.type.missing).toEqual(["3 (peer-3)"]);
+  });
+
+  it("refusals that are not slashing refusals end the request as soon as t is out of reach: NOT_ENOUGH_PARTIALS", async () => {
+    const err = await failure(run({ 2: "unknown-key", 3: "unknown-key" }));
+    expect(err.type.code).toBe("NOT_ENOUGH_PARTIALS");
+    if (err.type.code !== "NOT_ENOUGH_PARTIALS") return;
+    expect(err.type.refused).toEqual(expect.arrayContaining(["2 (peer-2): UNKNOWN_KEY", "3 (peer-3): UNKNOWN_KEY"]));
     expect(err.message).toMatch(/refused by/);
   });
 
