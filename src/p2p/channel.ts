@@ -122,19 +122,23 @@ class FrameWriter {
   #flush(): void {
     this.#scheduled = false;
     const keep = this.opts.keep;
-    const entries = keep === undefined ? this.#queue : this.#queue.filter((e) => keep(e.id));
+    const max = this.stream.maxMessageBytes;
+    const entries: ChannelEntry[] = [];
+    for (const e of this.#queue) {
+      if (keep !== undefined && !keep(e.id)) continue;
+      // an entry too large for any frame fails alone; the others still go out
+      if (ENTRY_HEADER_BYTES + e.payload.length > max) {
+        this.onError(
+          [e.id],
+          new RangeError(
+            `channel entry of ${ENTRY_HEADER_BYTES + e.payload.length} bytes exceeds the ${max}-byte frame limit`,
+          ),
+        );
+      } else entries.push(e);
+    }
     this.#queue = [];
     if (entries.length === 0) return;
-    let frames: { bytes: Uint8Array; ids: bigint[] }[];
-    try {
-      frames = encodeFrames(entries, this.stream.maxMessageBytes);
-    } catch (err) {
-      // one oversized entry: send the others on their own
-      if (entries.length > 1) for (const e of entries) this.push(e);
-      else this.onError([entries[0]!.id], err);
-      return;
-    }
-    for (const f of frames) {
+    for (const f of encodeFrames(entries, max)) {
       this.#writing = this.#writing
         .then(() => this.stream.write(f.bytes, { signal: this.opts.signal }))
         .catch((err: unknown) => this.onError(f.ids, err));

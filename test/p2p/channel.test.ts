@@ -4,7 +4,7 @@ import { silentLogger } from "../../src/lib/logger.js";
 import { ChannelClient, decodeFrame, encodeFrames, serveChannel } from "../../src/p2p/channel.js";
 import { createHost, type Host } from "../../src/p2p/host.js";
 import { generateIdentity } from "../../src/p2p/identity.js";
-import { PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
+import { PARSIG_MAX_MESSAGE_BYTES, PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
 import { freePort, tcpAddr } from "./helpers.js";
 
 const hosts: Host[] = [];
@@ -86,6 +86,17 @@ describe("ChannelClient / serveChannel", () => {
 });
 
 describe("channel: a malformed frame from a peer", () => {
+  it("a request too large for a frame fails alone; one made in the same turn is still answered", async () => {
+    const { ha, peer } = await pair(false);
+    const client = new ChannelClient(ha, peer, PARSIG_PROTOCOL);
+    // open the stream first, so both requests below queue in one event-loop turn
+    await client.request(Uint8Array.from([2]), { signal: AbortSignal.timeout(10_000) });
+    const huge = client.request(new Uint8Array(PARSIG_MAX_MESSAGE_BYTES), { signal: AbortSignal.timeout(10_000) });
+    const small = client.request(Uint8Array.from([4]), { signal: AbortSignal.timeout(10_000) });
+    await expect(huge).rejects.toThrow(/exceeds the \d+-byte frame limit/);
+    expect([...(await small)]).toEqual([4, 0xff]);
+  });
+
   it("ends that stream only: the server keeps answering other streams", async () => {
     const { ha, peer } = await pair(false);
     const raw = await ha.openStream(peer, PARSIG_PROTOCOL, { timeoutMs: 5_000 });
