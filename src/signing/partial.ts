@@ -13,7 +13,10 @@ import type { AsyncSlashingProtection } from "../slashing/groupCommit.js";
 import { SlashingError } from "../slashing/index.js";
 import { SignerError } from "./types.js";
 
-/** Partial signatures kept per (validator, signing root), so n requesters cost one signature. */
+/**
+ * Partial signatures kept per (validator, signing root), so n requesters cost one slashing check
+ * and one signature, also when they ask at once.
+ */
 export const PARTIAL_CACHE_ENTRIES = 16_384;
 
 export interface PartialSignerOpts {
@@ -41,7 +44,8 @@ export interface Partial {
 
 /** Signs with this node's shares, behind this node's slashing protection. */
 export class PartialSigner {
-  readonly #cache = new Map<string, BlsSignature>();
+  /** Made or in-flight partials; a rejected one is dropped, so a refusal is never cached. */
+  readonly #cache = new Map<string, Promise<BlsSignature>>();
 
   constructor(
     private readonly opts: PartialSignerOpts,
@@ -93,13 +97,26 @@ export class PartialSigner {
       }
       throw err;
     }
-    return { root, sign: () => this.#checkAndSign(share, publicKeyHex, request, root) };
+    return { root, sign: () => this.#cached(share, publicKeyHex, request, root) };
   }
 
-  async #checkAndSign(share: SecretKey, publicKeyHex: string, request: SignRequest, root: Root): Promise<BlsSignature> {
+  #cached(share: SecretKey, publicKeyHex: string, request: SignRequest, root: Root): Promise<BlsSignature> {
     const key = `${publicKeyHex}:${toHex(root)}`;
     const cached = this.#cache.get(key);
     if (cached !== undefined) return cached;
+    const signing = this.#checkAndSign(share, publicKeyHex, request, root);
+    if (this.#cache.size >= PARTIAL_CACHE_ENTRIES) {
+      const oldest = this.#cache.keys().next().value;
+      if (oldest !== undefined) this.#cache.delete(oldest);
+    }
+    this.#cache.set(key, signing);
+    signing.catch(() => {
+      if (this.#cache.get(key) === signing) this.#cache.delete(key);
+    });
+    return signing;
+  }
+
+  async #checkAndSign(share: SecretKey, publicKeyHex: string, request: SignRequest, root: Root): Promise<BlsSignature> {
     const check = slashingCheckOf(request);
     try {
       const pk = Buffer.from(publicKeyHex.slice(2), "hex");
@@ -123,12 +140,6 @@ export class PartialSigner {
       }
       throw err;
     }
-    const signature = share.sign(root);
-    if (this.#cache.size >= PARTIAL_CACHE_ENTRIES) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
-    }
-    this.#cache.set(key, signature);
-    return signature;
+    return share.sign(root);
   }
 }
