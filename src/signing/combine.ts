@@ -88,8 +88,7 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
   const label = new Map(opts.peers.map((p) => [p.index, p.label]));
   const verified = new Map<number, Uint8Array>();
   const unverified = new Map<number, Uint8Array>();
-  const refused: string[] = [];
-  const slashingRefusals: { label: string; code: string }[] = [];
+  const refusals: { label: string; code: string }[] = [];
   const invalid: string[] = [];
   const answered = new Set<number>();
 
@@ -140,6 +139,8 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
         if (settled) return;
         settled = true;
         const missing = opts.peers.filter((p) => !answered.has(p.index)).map((p) => p.label);
+        const refused = refusals.map((r) => `${r.label}: ${r.code}`);
+        const slashingRefusals = refusals.filter((r) => SLASHING_CODES.has(r.code));
         // slashing refusals alone leave fewer than t operators able to sign: no retry can help
         if (slashingRefusals.length > 0 && opts.peers.length + 1 - slashingRefusals.length < t) {
           const refusedBy = slashingRefusals.map((r) => `${r.label}: ${r.code}`);
@@ -210,12 +211,8 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
           .then(
             (answer) => {
               answered.add(peer.index);
-              if ("refusal" in answer) {
-                refused.push(`${peer.label}: ${answer.refusal.code}`);
-                if (SLASHING_CODES.has(answer.refusal.code)) {
-                  slashingRefusals.push({ label: peer.label, code: answer.refusal.code });
-                }
-              } else {
+              if ("refusal" in answer) refusals.push({ label: peer.label, code: answer.refusal.code });
+              else {
                 opts.onPartial?.(peer.index);
                 unverified.set(peer.index, answer.signature);
               }
