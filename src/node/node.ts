@@ -38,6 +38,10 @@ export interface NodeOpts {
   dataDir: string;
   /** libp2p listen multiaddr; default 127.0.0.1 on the port of this operator's address hint, else 3610. */
   p2pAddress?: string;
+  /**
+   * The API's signing deadline, ms: it caps the hedge delay at a quarter of it. The deadline itself
+   * is the caller's signal ({@link SignOpts}).
+   */
   signTimeoutMs?: number;
 }
 
@@ -161,8 +165,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     const signTimeoutMs = opts.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS;
     const verifier = new VerifyQueue();
     const latency = new PeerLatency();
-    // abort reasons made once: a DOMException per request would capture a stack each time
-    const signTimeout = new DOMException(`no t partial signatures within ${signTimeoutMs} ms`, "TimeoutError");
+    // made once: a DOMException per request would capture a stack each time
     const settledReason = new DOMException("signature request settled", "AbortError");
 
     const health = (): SignerHealth => {
@@ -177,9 +180,9 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         // the root now; this node's slashing check runs while the peers are asked (gatherSignature)
         const own = partials.prepare(pkHex, request);
         const dv = byKey.get(pkHex)!;
-        // one controller and one timer per request (AbortSignal.any and .timeout cost more)
+        // the caller's signal is the deadline; this controller also cancels the peer requests still
+        // out once the request settles (AbortSignal.any costs more)
         const deadline = new AbortController();
-        const timer = setTimeout(() => deadline.abort(signTimeout), signTimeoutMs);
         const onAbort = () => deadline.abort(sopts.signal.reason);
         if (sopts.signal.aborted) onAbort();
         else sopts.signal.addEventListener("abort", onAbort, { once: true });
@@ -229,7 +232,6 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         try {
           return await gatherSignature(gather);
         } finally {
-          clearTimeout(timer);
           sopts.signal.removeEventListener("abort", onAbort);
           // cancels the peer requests still out
           deadline.abort(settledReason);
