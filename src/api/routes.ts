@@ -8,7 +8,7 @@
  * every error is JSON `{"error": "<one line>"}`; with a bearer token only `/upcheck` stays open.
  */
 import { z } from "zod";
-import { parseSignRequest, SIGN_REQUEST_TYPES, type SignRequest } from "../eth2/requests.js";
+import { isSignRequestType, parseSignRequest, type SignRequest } from "../eth2/requests.js";
 import { fromHex, toHex } from "../lib/bytes.js";
 import { errorMessage, InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
@@ -255,7 +255,7 @@ function healthReply(signer: RemoteSigner, log: Logger): RouteReply {
  */
 export function requestTypeLabel(body: unknown): string {
   const type = typeof body === "object" && body !== null ? (body as { type?: unknown }).type : undefined;
-  return typeof type === "string" && (SIGN_REQUEST_TYPES as readonly string[]).includes(type) ? type : "unknown";
+  return isSignRequestType(type) ? type : "unknown";
 }
 
 /** A one-line JSON error reply: `{"error": "..."}` plus optional structured fields. */

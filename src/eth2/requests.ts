@@ -277,7 +277,8 @@ function isObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function isSignRequestType(v: unknown): v is SignRequestType {
+/** True when `v` is one of the 13 Web3Signer request type names ({@link SIGN_REQUEST_TYPES}). */
+export function isSignRequestType(v: unknown): v is SignRequestType {
   return typeof v === "string" && (SIGN_REQUEST_TYPES as readonly string[]).includes(v);
 }
 
