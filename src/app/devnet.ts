@@ -13,6 +13,7 @@ import { resolveNetwork } from "../eth2/networks.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { ensureDir, exists, writeFileAtomic } from "../lib/fs.js";
+import { acquireDataDirLock, type DataDirLock } from "../lib/lockfile.js";
 import { generateIdentity, saveIdentity } from "../p2p/identity.js";
 import { FILES } from "./files.js";
 
@@ -72,6 +73,24 @@ async function prepareOutDir(out: string, force: boolean | undefined): Promise<v
       const ours = entries.every((e) => /^node-\d+$/.test(e) || e === "devnet.json" || e === "cluster-definition.json");
       if (!force) throw new InputError("out", `${out} is not empty; pass --force to replace an earlier devnet there`);
       if (!ours) throw new InputError("out", `${out} holds files that are not a cohort devnet; refusing to replace it`);
+      // a node of the earlier devnet may still be running (`cohort run`, a DKG): never delete its data
+      const held: DataDirLock[] = [];
+      try {
+        for (const e of entries.filter((e) => /^node-\d+$/.test(e))) {
+          try {
+            held.push(await acquireDataDirLock(path.join(out, e), "devnet --force"));
+          } catch (err) {
+            if (!(err instanceof InputError)) throw err;
+            throw new InputError(
+              "out",
+              `${path.join(out, e)} is in use, so --force will not replace it: ${err.message}`,
+            );
+          }
+        }
+      } catch (err) {
+        for (const lock of held) await lock.release();
+        throw err;
+      }
       await fsp.rm(out, { recursive: true, force: true });
     }
   }

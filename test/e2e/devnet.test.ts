@@ -7,6 +7,7 @@ import { parseLock } from "../../src/cluster/lock.js";
 import { decryptKeystore } from "../../src/crypto/keystore.js";
 import { recoverSecret } from "../../src/crypto/tbls.js";
 import { toHex } from "../../src/lib/bytes.js";
+import { acquireDataDirLock } from "../../src/lib/lockfile.js";
 import { runCli } from "./cli.js";
 
 describe("cohort devnet --nodes 4 --validators 3", () => {
@@ -76,5 +77,21 @@ describe("cohort devnet --nodes 4 --validators 3", () => {
     const res = await runCli(["devnet", "--out", path.join(dir, "net")]);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/--force/);
+  });
+
+  it("--force refuses to replace a devnet whose node is in use, and deletes nothing", async () => {
+    const net = path.join(dir, "net");
+    // this process stands in for a `cohort run` still using node-2's data dir
+    const held = await acquireDataDirLock(path.join(net, "node-2"), "cohort run");
+    try {
+      const before = await fsp.readdir(net, { recursive: true });
+      const res = await runCli(["devnet", "--out", net, "--force"]);
+      expect(res.code).toBe(2);
+      expect(res.stderr).toMatch(/node-2 is in use/);
+      expect(res.stderr).toContain(String(process.pid));
+      expect((await fsp.readdir(net, { recursive: true })).sort()).toEqual(before.sort());
+    } finally {
+      await held.release();
+    }
   });
 });
