@@ -2,7 +2,9 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { toHex } from "../lib/bytes.js";
+import { InputError } from "../lib/errors.js";
 import { parseDuration, parsePositiveInt } from "./options.js";
+import { waitForShutdown } from "./run.js";
 
 interface DevnetFlags {
   nodes: string;
@@ -36,6 +38,7 @@ export function registerDevnet(program: Command): void {
     .option("--sign-once", "with --run: sign one attestation through node 1, verify it, print it, and stop")
     .action(async (flags: DevnetFlags) => {
       const nodes = parsePositiveInt(flags.nodes, "--nodes", 64);
+      if (flags.signOnce && !flags.run) throw new InputError("--sign-once", "--sign-once needs --run");
       const { runDevnet } = await import("../app/devnet.js");
       const result = await runDevnet(
         {
@@ -73,10 +76,7 @@ export function registerDevnet(program: Command): void {
       console.log(
         `timings: setup ${s(result.timings.setupMs)}, dkg ${s(result.timings.dkgMs)}, verify ${s(result.timings.verifyMs)}, total ${s(result.timings.totalMs)}`,
       );
-      if (!flags.run) {
-        if (flags.signOnce) console.error("warning: --sign-once needs --run");
-        return;
-      }
+      if (!flags.run) return;
       const { signOnce, startDevnetNodes } = await import("../app/devnetRun.js");
       const cluster = await startDevnetNodes(result, (node, line) => {
         if (!flags.quiet) console.error(`node-${node} │ ${line}`);
@@ -99,16 +99,8 @@ export function registerDevnet(program: Command): void {
         }
         return;
       }
+      const stopped = waitForShutdown("devnet", () => cluster.stop());
       console.log("press Ctrl-C to stop the cluster");
-      await new Promise<void>((resolve) => {
-        const shutdown = () => {
-          process.off("SIGINT", shutdown);
-          process.off("SIGTERM", shutdown);
-          console.error("devnet: stopping the nodes");
-          cluster.stop().then(resolve, resolve);
-        };
-        process.on("SIGINT", shutdown);
-        process.on("SIGTERM", shutdown);
-      });
+      await stopped;
     });
 }

@@ -8,7 +8,7 @@ import { InputError } from "../lib/errors.js";
 import { exists } from "../lib/fs.js";
 import { createLogger } from "../lib/logger.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
-import { parseDuration } from "./options.js";
+import { parseDuration, parseLogLevel } from "./options.js";
 import { EXIT, ExitError } from "./run.js";
 
 interface DkgFlags {
@@ -58,6 +58,7 @@ export function registerDkg(program: Command): void {
     .option("--log-level <level>", "JSON log level for <data-dir>/dkg.log", "info")
     .action(async (flags: DkgFlags) => {
       const timeoutMs = parseDuration(flags.timeout, "--timeout");
+      const logLevel = parseLogLevel(flags.logLevel, "--log-level");
       if (flags.kdf !== "pbkdf2" && flags.kdf !== "scrypt")
         throw new InputError("--kdf", `--kdf must be pbkdf2 or scrypt, got "${flags.kdf}"`);
       if (!(await exists(path.join(flags.dataDir, FILES.identity)))) {
@@ -66,7 +67,7 @@ export function registerDkg(program: Command): void {
           `${flags.dataDir} holds no ${FILES.identity} (run "cohort identity create --data-dir ${flags.dataDir}")`,
         );
       }
-      const logger = createLogger({ level: flags.logLevel, destination: path.join(flags.dataDir, FILES.dkgLog) });
+      const logger = createLogger({ level: logLevel, destination: path.join(flags.dataDir, FILES.dkgLog) });
       // loaded on use: libp2p, blst and mcl take a second to load
       const { runDkg } = await import("../app/dkg.js");
       const { DkgError } = await import("../dkg/errors.js");

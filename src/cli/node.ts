@@ -6,7 +6,8 @@ import { InputError } from "../lib/errors.js";
 import { exists } from "../lib/fs.js";
 import { createLogger } from "../lib/logger.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
-import { parseDuration } from "./options.js";
+import { parseDuration, parseLogLevel } from "./options.js";
+import { waitForShutdown } from "./run.js";
 
 interface RunFlags {
   dataDir: string;
@@ -40,17 +41,18 @@ export function registerRun(program: Command): void {
     .option("--sign-timeout <duration>", "answer 503 when t partial signatures are not in by then", "2s")
     .option("--log-level <level>", "JSON log level (stderr)", "info")
     .action(async (flags: RunFlags) => {
+      const signTimeoutMs = parseDuration(flags.signTimeout, "--sign-timeout");
+      const logLevel = parseLogLevel(flags.logLevel, "--log-level");
       const { parseListenAddress, startNode } = await import("../app/run.js");
       const api = parseListenAddress(flags.apiAddress, "--api-address");
       const metrics =
         flags.metricsAddress === "off" ? undefined : parseListenAddress(flags.metricsAddress, "--metrics-address");
-      const signTimeoutMs = parseDuration(flags.signTimeout, "--sign-timeout");
       for (const f of [FILES.identity, FILES.lock]) {
         if (!(await exists(path.join(flags.dataDir, f)))) {
           throw new InputError("--data-dir", `${flags.dataDir} holds no ${f}`);
         }
       }
-      const logger = createLogger({ level: flags.logLevel });
+      const logger = createLogger({ level: logLevel });
       const node = await startNode(
         {
           dataDir: flags.dataDir,
@@ -62,22 +64,11 @@ export function registerRun(program: Command): void {
         },
         { logger },
       );
+      // listening for signals before saying the node is up
+      const stopped = waitForShutdown("cohort run", () => node.stop());
       console.error(`cohort run: operator ${node.shareIndex} (${node.peerId})`);
       console.error(`  signing API  ${node.apiUrl}`);
       if (node.metricsUrl) console.error(`  metrics      ${node.metricsUrl}/metrics`);
-      await new Promise<void>((resolve) => {
-        const shutdown = (sig: NodeJS.Signals) => {
-          console.error(`cohort run: ${sig}, stopping`);
-          process.off("SIGINT", shutdown);
-          process.off("SIGTERM", shutdown);
-          node.stop().then(resolve, (err: unknown) => {
-            console.error(`error: stop: ${(err as Error).message}`);
-            process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.on("SIGINT", shutdown);
-        process.on("SIGTERM", shutdown);
-      });
+      await stopped;
     });
 }

@@ -3,8 +3,12 @@ import { InputError } from "../lib/errors.js";
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** Longest duration a flag takes, ms: Node's setTimeout fires at once for anything longer (2^31 − 1 ms, about 24.8 days). */
+export const MAX_DURATION_MS = 2_147_483_647;
+
 /**
- * Parses a duration such as `500ms`, `30s`, `10m` or `1h` (a bare number is seconds).
+ * Parses a duration such as `500ms`, `30s`, `10m` or `1h` (a bare number is seconds), at most
+ * {@link MAX_DURATION_MS}.
  * @returns milliseconds
  * @throws InputError naming `flag`
  */
@@ -13,7 +17,22 @@ export function parseDuration(value: string, flag: string): number {
   if (!m) throw new InputError(flag, `${flag} must be a duration like 30s, 10m or 1h, got "${value}"`);
   const ms = Number(m[1]) * UNITS[m[2] ?? "s"]!;
   if (!(ms > 0) || !Number.isFinite(ms)) throw new InputError(flag, `${flag} must be positive, got "${value}"`);
+  if (ms > MAX_DURATION_MS) throw new InputError(flag, `${flag} must be at most 24 days, got "${value}"`);
   return ms;
+}
+
+/** pino's levels, quietest last. */
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+/**
+ * Checks a log level flag against pino's levels.
+ * @throws InputError naming `flag`
+ */
+export function parseLogLevel(value: string, flag: string): string {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new InputError(flag, `${flag} must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`);
+  }
+  return value;
 }
 
 /**

@@ -46,3 +46,33 @@ function exitCodeFor(err: unknown): number {
   if (err instanceof CodedError) return EXIT.FAILURE;
   return EXIT.FAILURE;
 }
+
+/**
+ * Resolves once `stop` has finished after the first SIGINT or SIGTERM. Later signals are ignored
+ * while it runs (Ctrl-C reaches every process of the terminal's group, and a parent stopping its
+ * children sends SIGTERM on top), so shutdown is never cut short; once it has finished, one exits
+ * at once with the exit code already set. A failed stop sets exit code 1.
+ * @param name the command, for the message on stderr
+ */
+export function waitForShutdown(name: string, stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let state: "running" | "stopping" | "stopped" = "running";
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (state === "stopped") process.exit();
+      if (state === "stopping") return;
+      state = "stopping";
+      console.error(`${name}: ${sig}, stopping`);
+      stop()
+        .catch((err: unknown) => {
+          console.error(`error: stop: ${errorMessage(err)}`);
+          process.exitCode = EXIT.FAILURE;
+        })
+        .finally(() => {
+          state = "stopped";
+          resolve();
+        });
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+  });
+}

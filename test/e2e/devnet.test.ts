@@ -1,5 +1,5 @@
 // End to end through the built CLI: `cohort devnet` runs N `cohort dkg` processes over real libp2p.
-import { promises as fsp, statSync } from "node:fs";
+import { existsSync, promises as fsp, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import { decryptKeystore } from "../../src/crypto/keystore.js";
 import { recoverSecret } from "../../src/crypto/tbls.js";
 import { toHex } from "../../src/lib/bytes.js";
 import { acquireDataDirLock } from "../../src/lib/lockfile.js";
-import { runCli } from "./cli.js";
+import { runCli, startCli } from "./cli.js";
 
 describe("cohort devnet --nodes 4 --validators 3", () => {
   let dir: string;
@@ -77,6 +77,42 @@ describe("cohort devnet --nodes 4 --validators 3", () => {
     const res = await runCli(["devnet", "--out", path.join(dir, "net")]);
     expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/--force/);
+  });
+
+  it("cohort run: a second signal during shutdown does not cut it short", async () => {
+    const dataDir = path.join(dir, "net", "node-1");
+    const { child, done } = startCli(
+      ["run", "--data-dir", dataDir, "--api-address", "127.0.0.1:0", "--metrics-address", "off"],
+      (line, c) => {
+        if (!line.startsWith("  signing API")) return;
+        // Ctrl-C on `devnet --run` reaches the node, then the devnet's own SIGTERM follows
+        c.kill("SIGINT");
+        setTimeout(() => c.kill("SIGTERM"), 10);
+      },
+    );
+    const res = await done;
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.signal).toBeNull();
+    expect(res.stderr).toMatch(/signing node stopped/);
+    expect(existsSync(path.join(dataDir, "cohort.lock"))).toBe(false);
+    expect(child.exitCode).toBe(0);
+  });
+
+  it("bad flags of run and devnet exit 2 naming the flag, before anything starts", async () => {
+    const dataDir = path.join(dir, "net", "node-1");
+    for (const [args, flag] of [
+      [["run", "--data-dir", dataDir, "--log-level", "bogus"], "--log-level"],
+      [["run", "--data-dir", dataDir, "--sign-timeout", "999h"], "--sign-timeout"],
+      [["run", "--data-dir", dataDir, "--api-address", "nope"], "--api-address"],
+      [["devnet", "--out", path.join(dir, "never"), "--sign-once"], "--sign-once"],
+    ] as const) {
+      const res = await runCli([...args]);
+      expect(res.code, `${args.join(" ")}: ${res.stderr}`).toBe(2);
+      expect(res.stderr.trim().split("\n")).toHaveLength(1);
+      expect(res.stderr).toContain(flag);
+    }
+    expect(existsSync(path.join(dir, "never"))).toBe(false);
+    expect(existsSync(path.join(dataDir, "cohort.lock"))).toBe(false);
   });
 
   it("--force refuses to replace a devnet whose node is in use, and deletes nothing", async () => {
