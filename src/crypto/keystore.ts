@@ -138,10 +138,10 @@ export async function decryptKeystores(
       throw new TypeError(`"${f.field}" is not an EIP-2335 keystore`, { cause: err });
     }
   });
-  const groups = new Map<string, { mod: unknown; password: string; key?: Promise<Uint8Array> }>();
+  const groups = new Map<string, { mod: unknown; password: string; field: string; key?: Promise<Uint8Array> }>();
   const groupOf = parsed.map((ks, i) => {
     const id = JSON.stringify([ks.crypto.kdf.function, ks.crypto.kdf.params, files[i]!.password]);
-    if (!groups.has(id)) groups.set(id, { mod: ks.crypto.kdf, password: files[i]!.password });
+    if (!groups.has(id)) groups.set(id, { mod: ks.crypto.kdf, password: files[i]!.password, field: files[i]!.field });
     return id;
   });
   const size = Math.max(1, Math.min(opts.workers ?? availableParallelism(), groups.size));
@@ -154,6 +154,13 @@ export async function decryptKeystores(
   try {
     let next = 0;
     const pending = new Map<number, { resolve: (k: Uint8Array) => void; reject: (e: Error) => void }>();
+    // a worker that dies fails everything still pending, rather than leaving it waiting forever
+    const failAll = (err: Error) => {
+      for (const [id, p] of pending) {
+        pending.delete(id);
+        p.reject(err);
+      }
+    };
     for (const w of workers) {
       w.on("message", (m: { id: number; key?: Uint8Array; error?: string }) => {
         const p = pending.get(m.id);
@@ -161,14 +168,18 @@ export async function decryptKeystores(
         if (m.error !== undefined || m.key === undefined) p?.reject(new Error(m.error ?? "no key"));
         else p?.resolve(new Uint8Array(m.key));
       });
+      w.on("error", (err) => failAll(new Error(`key derivation worker failed: ${err.message}`)));
+      w.on("exit", (code) => failAll(new Error(`key derivation worker exited (code ${code})`)));
     }
     for (const g of groups.values()) {
       const id = next++;
       const worker = workers[id % size]!;
       g.key = new Promise<Uint8Array>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
+        pending.set(id, { resolve, reject: (err) => reject(new RangeError(`decrypt ${g.field}: ${err.message}`)) });
         worker.postMessage({ id, mod: g.mod, password: g.password });
       });
+      // awaited in file order below; one failing before its turn must not be an unhandled rejection
+      g.key.catch(() => {});
     }
     const out: SecretKey[] = [];
     for (const [i, ks] of parsed.entries()) {

@@ -69,6 +69,19 @@ describe("decryptKeystores (worker pool, one derivation per KDF group)", () => {
     expect(Buffer.from(out[4]!.toBytes()).toString("hex")).toBe(SECRET);
   });
 
+  it("a key derivation failing before its turn is reported by name, never as an unhandled rejection", async () => {
+    const [json] = await encryptKeystores([{ secret: SecretKey.random(), path: "" }], "right");
+    const bad = readVectorJson("eip2335/scrypt.json") as { crypto: { kdf: { params: { n: number } } } };
+    bad.crypto.kdf.params.n = 3; // not a power of two: scrypt throws at once in the worker
+    const files = [
+      { json, password: "wrong", field: "keystore-0.json" },
+      { json: JSON.stringify(bad), password: PASSWORD, field: "keystore-1.json" },
+    ];
+    // keystore-0 is awaited first and fails on its checksum, after keystore-1's derivation has failed
+    await expect(decryptKeystores(files, { workers: 2 })).rejects.toThrow(/keystore-0\.json/);
+    await expect(decryptKeystores(files.slice(1), { workers: 1 })).rejects.toThrow(/keystore-1\.json/);
+  });
+
   it("names the keystore with a wrong password", async () => {
     const [json] = await encryptKeystores([{ secret: SecretKey.random(), path: "" }], "right");
     await expect(decryptKeystores([{ json, password: "wrong", field: "keystore-7.json" }])).rejects.toThrow(
