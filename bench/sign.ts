@@ -175,14 +175,24 @@ try {
   const cpu0 = await Promise.all(nodes.map((n) => cpuSeconds(n.metrics)));
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
+  // a failed request ends the phase after the others settle, so the nodes are still stopped below
+  let failure: unknown;
   const t0 = performance.now();
-  for (let k = 0; k < RATE * RATE_SECONDS; k++) {
+  for (let k = 0; k < RATE * RATE_SECONDS && failure === undefined; k++) {
     const due = t0 + (k * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(signOne().then((ms) => void latencies.push(ms)));
+    pending.push(
+      signOne().then(
+        (ms) => void latencies.push(ms),
+        (err: unknown) => {
+          failure ??= err;
+        },
+      ),
+    );
   }
   await Promise.all(pending);
+  if (failure !== undefined) throw failure;
   const rateWall = (performance.now() - t0) / 1000;
   const cpu1 = await Promise.all(nodes.map((n) => cpuSeconds(n.metrics)));
   latencies.sort((a, b) => a - b);
