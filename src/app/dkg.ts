@@ -78,23 +78,27 @@ export async function prepareDkg(opts: DkgOpts): Promise<{
   if (index < 0) {
     throw new InputError("definition", `identity ${identity.peerId} is not an operator of definition "${def.name}"`);
   }
-  const lockFile = path.join(opts.dataDir, FILES.lock);
-  if (await exists(lockFile)) {
-    let same = false;
-    try {
-      const lock = await readLockFile(lockFile);
-      same = bytesEqual(computeDefinitionHash(lock.definition), def.definitionHash);
-    } catch {
-      // unreadable lock: still refuse below, never overwrite it
-    }
-    throw new InputError(
-      "data-dir",
-      same
-        ? `${lockFile} already holds a lock for this definition; refusing to generate new keys over it`
-        : `${lockFile} already holds a lock for another cluster; use a fresh data directory`,
-    );
-  }
+  await refuseExistingLock(opts.dataDir, def);
   return { def, self: (index + 1) as ShareIndex, identity };
+}
+
+/** @throws InputError "data-dir" when `dataDir` already holds a cluster lock (never generate keys over one) */
+async function refuseExistingLock(dataDir: string, def: ClusterDefinition): Promise<void> {
+  const lockFile = path.join(dataDir, FILES.lock);
+  if (!(await exists(lockFile))) return;
+  let same = false;
+  try {
+    const lock = await readLockFile(lockFile);
+    same = bytesEqual(computeDefinitionHash(lock.definition), def.definitionHash);
+  } catch {
+    // unreadable lock: still refuse below, never overwrite it
+  }
+  throw new InputError(
+    "data-dir",
+    same
+      ? `${lockFile} already holds a lock for this definition; refusing to generate new keys over it`
+      : `${lockFile} already holds a lock for another cluster; use a fresh data directory`,
+  );
 }
 
 /** Deposit signing roots and lock hash of a definition, for the ceremony. */
@@ -148,6 +152,8 @@ export async function runDkg(opts: DkgOpts, modules: DkgModules): Promise<DkgOut
   // one process per data dir: a second dkg, or a running node, would race for the same files
   const dirLock = await acquireDataDirLock(opts.dataDir, "dkg");
   try {
+    // again under the data-dir lock: another dkg may have finished since the check above
+    await refuseExistingLock(opts.dataDir, def);
     return await ceremony(opts, log, def, self, identity);
   } finally {
     await dirLock.release();
