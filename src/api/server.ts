@@ -6,7 +6,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, fastify } from "fastify";
 import type { z } from "zod";
-import { errorMessage } from "../lib/errors.js";
+import { errorMessage, InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { ApiMetrics, HttpService } from "../lib/metrics.js";
 import type { RemoteSigner } from "../signing/types.js";
@@ -67,6 +67,7 @@ export interface ApiServerModules {
  * 413 body over `bodyLimitBytes`; 415 a `Content-Type` other than application/json (a missing one
  * is read as JSON); 500 internal error; 503 not enough partial signatures (body names the peers),
  * deadline passed, or server closing. Every error body is `{"error": "<one line>"}`.
+ * `start()` throws InputError "--api-address" when the address cannot be listened on.
  */
 export function createApiServer(opts: ApiServerOpts, modules: ApiServerModules): HttpService {
   const app = buildApiApp(opts, modules);
@@ -82,7 +83,13 @@ export function createApiServer(opts: ApiServerOpts, modules: ApiServerModules):
       try {
         url = await app.listen({ host, port: opts.port });
       } catch (err) {
-        throw new Error(`listen for the signing API on ${host}:${opts.port}`, { cause: err });
+        throw new InputError(
+          "--api-address",
+          `cannot listen for the signing API on ${host}:${opts.port}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        );
       }
       log.info({ url, auth: opts.bearerToken !== undefined }, "signing API listening");
       return { url };

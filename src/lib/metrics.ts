@@ -5,6 +5,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Counter, collectDefaultMetrics, Histogram, Registry } from "prom-client";
+import { errorMessage, InputError } from "./errors.js";
 import type { Logger } from "./logger.js";
 
 /** Options for {@link createMetricsRegistry}. */
@@ -87,7 +88,10 @@ export interface MetricsServerOpts {
 
 /** A started-on-demand HTTP server. */
 export interface HttpService {
-  /** Listens; resolves with the base URL, e.g. `http://127.0.0.1:9100`. */
+  /**
+   * Listens; resolves with the base URL, e.g. `http://127.0.0.1:9100`.
+   * @throws InputError naming the address flag when the address cannot be listened on (EADDRINUSE, …)
+   */
   start(): Promise<{ url: string }>;
   /** Stops listening and closes idle connections; resolves when the server has closed. */
   stop(): Promise<void>;
@@ -144,7 +148,13 @@ export function createMetricsServer(
         });
       } catch (err) {
         server = undefined;
-        throw new Error(`listen for metrics on ${host}:${opts.port}`, { cause: err });
+        throw new InputError(
+          "--metrics-address",
+          `cannot listen for metrics on ${host}:${opts.port}: ${errorMessage(err)}`,
+          {
+            cause: err,
+          },
+        );
       }
       const addr = s.address() as AddressInfo;
       const url = `http://${addr.family === "IPv6" ? `[${addr.address}]` : addr.address}:${addr.port}`;

@@ -85,7 +85,7 @@ describe("metrics server", () => {
     await expect(server.start()).rejects.toThrow(/already started/);
     const port = Number(new URL(url).port);
     const clash = createMetricsServer({ port }, { registry, logger: silentLogger() });
-    await expect(clash.start()).rejects.toThrow(/listen for metrics/);
+    await expect(clash.start()).rejects.toThrow(/listen for metrics .*EADDRINUSE/);
     await server.stop();
     await expect(get(`${url}/metrics`)).rejects.toThrow();
     await server.stop();
