@@ -16,17 +16,6 @@ export interface ListenAddress {
   port: number;
 }
 
-/**
- * Parses `host:port` (IPv4, hostname, or `[v6]:port`).
- * @throws InputError naming `flag`
- */
-export function parseListenAddress(value: string, flag: string): ListenAddress {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[2]) : Number.NaN;
-  if (!m || port > 65535) throw new InputError(flag, `${flag} must be host:port, e.g. 127.0.0.1:9000, got "${value}"`);
-  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
-}
-
 export interface RunOpts {
   dataDir: string;
   api: ListenAddress;

@@ -6,7 +6,7 @@ import { InputError } from "../lib/errors.js";
 import { exists } from "../lib/fs.js";
 import { createLogger } from "../lib/logger.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
-import { parseDuration, parseLogLevel } from "./options.js";
+import { parseDuration, parseListenAddress, parseLogLevel } from "./options.js";
 import { waitForShutdown } from "./run.js";
 
 interface RunFlags {
@@ -43,7 +43,6 @@ export function registerRun(program: Command): void {
     .action(async (flags: RunFlags) => {
       const signTimeoutMs = parseDuration(flags.signTimeout, "--sign-timeout");
       const logLevel = parseLogLevel(flags.logLevel, "--log-level");
-      const { parseListenAddress, startNode } = await import("../app/run.js");
       const api = parseListenAddress(flags.apiAddress, "--api-address");
       const metrics =
         flags.metricsAddress === "off" ? undefined : parseListenAddress(flags.metricsAddress, "--metrics-address");
@@ -53,6 +52,8 @@ export function registerRun(program: Command): void {
         }
       }
       const logger = createLogger({ level: logLevel });
+      // loaded on use: libp2p, blst, fastify and SQLite take a second to load
+      const { startNode } = await import("../app/run.js");
       const node = await startNode(
         {
           dataDir: flags.dataDir,

@@ -1,4 +1,5 @@
 /** Shared CLI option parsers: each throws InputError naming the flag. */
+import type { ListenAddress } from "../app/run.js";
 import { InputError } from "../lib/errors.js";
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -44,4 +45,15 @@ export function parsePositiveInt(value: string, flag: string, max = 1_000_000): 
   const n = Number(value);
   if (n < 1 || n > max) throw new InputError(flag, `${flag} must be between 1 and ${max}, got ${n}`);
   return n;
+}
+
+/**
+ * Parses `host:port` (IPv4, hostname, or `[v6]:port`).
+ * @throws InputError naming `flag`
+ */
+export function parseListenAddress(value: string, flag: string): ListenAddress {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || port > 65535) throw new InputError(flag, `${flag} must be host:port, e.g. 127.0.0.1:9000, got "${value}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
