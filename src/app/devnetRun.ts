@@ -30,11 +30,22 @@ export interface DevnetCluster {
   stop(): Promise<void>;
 }
 
-async function until(check: () => Promise<boolean>, deadline: number, what: string, children: ChildProcess[]) {
+async function until(
+  check: () => Promise<boolean>,
+  deadline: number,
+  what: string,
+  children: { child: ChildProcess; tail: string[] }[],
+) {
   for (;;) {
     if (await check().catch(() => false)) return;
-    const dead = children.find((c) => c.exitCode !== null);
-    if (dead) throw new Error(`a node exited with code ${dead.exitCode} before ${what}`);
+    const dead = children.findIndex(({ child: c }) => c.exitCode !== null || c.signalCode !== null);
+    if (dead >= 0) {
+      const { child, tail } = children[dead]!;
+      throw new Error(
+        `node-${dead + 1} exited (${child.exitCode ?? child.signalCode}) before ${what}` +
+          (tail.length > 0 ? `: ${tail.at(-1)}` : ""),
+      );
+    }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -50,12 +61,12 @@ export async function startDevnetNodes(
   onLine: (node: number, line: string) => void,
   opts: { nodeArgs?: readonly string[] } = {},
 ): Promise<DevnetCluster> {
-  const children: ChildProcess[] = [];
+  const spawned: { child: ChildProcess; tail: string[] }[] = [];
   const nodes: DevnetRunningNode[] = [];
   for (const n of devnet.nodes) {
     const apiPort = await freePort();
     const metricsPort = await freePort();
-    const { child } = spawnCli(
+    const { child, tail } = spawnCli(
       [
         "run",
         "--data-dir",
@@ -72,7 +83,7 @@ export async function startDevnetNodes(
       (line) => onLine(n.index, line),
       opts.nodeArgs,
     );
-    children.push(child);
+    spawned.push({ child, tail });
     nodes.push({
       data_dir: n.dataDir,
       peer_id: n.peerId,
@@ -84,8 +95,8 @@ export async function startDevnetNodes(
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= Promise.all(
-      children.map(
-        (c) =>
+      spawned.map(
+        ({ child: c }) =>
           new Promise<void>((resolve) => {
             if (c.exitCode !== null || c.signalCode !== null) return resolve();
             c.once("exit", () => resolve());
@@ -99,18 +110,18 @@ export async function startDevnetNodes(
     const deadline = Date.now() + DEVNET_START_TIMEOUT_MS;
     for (const node of nodes) {
       await until(
-        async () => (await fetch(`${node.api_url}/upcheck`)).ok,
+        async () => (await fetch(`${node.api_url}/upcheck`, { signal: AbortSignal.timeout(1000) })).ok,
         deadline,
         `${node.api_url}/upcheck`,
-        children,
+        spawned,
       );
     }
     for (const node of nodes) {
       await until(
-        async () => (await fetch(`${node.api_url}/healthcheck`)).ok,
+        async () => (await fetch(`${node.api_url}/healthcheck`, { signal: AbortSignal.timeout(1000) })).ok,
         deadline,
         "every node to reach its peers",
-        children,
+        spawned,
       );
     }
     const file = path.join(devnet.dir, "devnet.json");
