@@ -290,12 +290,34 @@ export function errorReply(err: unknown): RouteReply {
           t.refused.length > 0 ? `refused by ${t.refused.join(", ")}` : "",
           t.invalid.length > 0 ? `invalid partial from ${t.invalid.join(", ")}` : "",
         ].filter((p) => p !== "");
-        return jsonError(503, `not enough partial signatures${parts.length > 0 ? `: ${parts.join("; ")}` : ""}`, {
-          missing: t.missing,
-          refused: t.refused,
-          invalid: t.invalid,
-        });
+        const consent =
+          t.consentNeeded !== undefined ? `at least ${t.consentNeeded} more operator(s) must consent; ` : "";
+        return jsonError(
+          503,
+          `${consent}not enough partial signatures${parts.length > 0 ? `: ${parts.join("; ")}` : ""}`,
+          {
+            missing: t.missing,
+            refused: t.refused,
+            invalid: t.invalid,
+            ...(t.consentNeeded !== undefined ? { consent_needed: t.consentNeeded } : {}),
+          },
+        );
       }
+      case "NO_AGREEMENT":
+        return jsonError(
+          503,
+          `no agreement on duty ${t.duty} before the deadline` +
+            (t.silent.length > 0 ? `; nothing from ${t.silent.join(", ")}` : ""),
+          { duty: t.duty, silent: t.silent },
+        );
+      case "DECIDED_OTHER":
+        return jsonError(
+          t.slashable ? 412 : 409,
+          `the cluster agreed on another value for duty ${t.duty} (signing root ${t.decidedSigningRoot}); this node signs only that one`,
+          { decided_signing_root: t.decidedSigningRoot, duty: t.duty },
+        );
+      case "NO_CONSENT":
+        return jsonError(403, `this operator does not consent: ${t.reason}`);
     }
   }
   if (err instanceof InputError) return jsonError(400, withField(err.type.field, err.message));
@@ -322,6 +344,10 @@ function resultOf(status: number): SignResult {
       return "unknown_key";
     case 412:
       return "slashing_refused";
+    case 409:
+      return "decided_other";
+    case 403:
+      return "no_consent";
     case 503:
       return "unavailable";
     default:

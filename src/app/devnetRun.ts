@@ -5,6 +5,7 @@
 import type { ChildProcess } from "node:child_process";
 import path from "node:path";
 import { verify } from "../crypto/bls.js";
+import { genesisTimeOf, slotClock } from "../eth2/clock.js";
 import { parseSignRequest, requestSigningRoot } from "../eth2/requests.js";
 import { fromHex, toHex } from "../lib/bytes.js";
 import { writeFileAtomic } from "../lib/fs.js";
@@ -135,41 +136,59 @@ export async function startDevnetNodes(
 }
 
 /**
- * Signs one ATTESTATION for the first validator through node 1's API and verifies the returned
- * signature under the validator key, with the signing root computed here.
- * @throws Error when the API refuses or the signature does not verify
+ * An ATTESTATION body for the duty at the wall-clock slot of the devnet's network (its window
+ * refuses any other), with `fork_info` for the network's genesis fork.
  */
-export async function signOnce(devnet: DevnetResult, cluster: DevnetCluster) {
+export function currentAttestation(devnet: DevnetResult, tag = 0x11): Record<string, unknown> {
   const net = devnet.lock.definition.network;
-  const publicKey = devnet.lock.distributedValidators[0]!.publicKey;
+  const slot = slotClock(genesisTimeOf(net.name)).currentSlot();
+  const epoch = Math.floor(slot / 32);
   const gfv = toHex(net.genesisForkVersion);
-  const body = {
+  return {
     type: "ATTESTATION",
     fork_info: {
       fork: { previous_version: gfv, current_version: gfv, epoch: "0" },
       genesis_validators_root: toHex(net.genesisValidatorsRoot),
     },
     attestation: {
-      slot: "64",
+      slot: String(slot),
       index: "0",
-      beacon_block_root: `0x${"11".repeat(32)}`,
-      source: { epoch: "1", root: `0x${"22".repeat(32)}` },
-      target: { epoch: "2", root: `0x${"33".repeat(32)}` },
+      beacon_block_root: `0x${tag.toString(16).padStart(2, "0").repeat(32)}`,
+      source: { epoch: String(Math.max(0, epoch - 1)), root: `0x${"22".repeat(32)}` },
+      target: { epoch: String(epoch), root: `0x${"33".repeat(32)}` },
     },
   };
-  const url = `${cluster.nodes[0]!.api_url}/api/v1/eth2/sign/${toHex(publicKey)}`;
+}
+
+/**
+ * Signs one ATTESTATION for the first validator the way n validator clients do: the same request
+ * to every node at once. Every node must answer with the same signature, and it must verify under
+ * the validator key with the signing root computed here.
+ * @returns the slowest node's latency
+ * @throws Error when a node refuses, the signatures differ, or the signature does not verify
+ */
+export async function signOnce(devnet: DevnetResult, cluster: DevnetCluster) {
+  const net = devnet.lock.definition.network;
+  const publicKey = devnet.lock.distributedValidators[0]!.publicKey;
+  const body = currentAttestation(devnet);
   const started = Date.now();
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", accept: "application/json" },
-    body: JSON.stringify(body),
-  });
+  const answers = await Promise.all(
+    cluster.nodes.map(async (node, i) => {
+      const res = await fetch(`${node.api_url}/api/v1/eth2/sign/${toHex(publicKey)}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`node ${i + 1} answered ${res.status}: ${text}`);
+      return (JSON.parse(text) as { signature: string }).signature;
+    }),
+  );
   const latencyMs = Date.now() - started;
-  const text = await res.text();
-  if (!res.ok) throw new Error(`node 1 answered ${res.status}: ${text}`);
-  const signature = fromHex((JSON.parse(text) as { signature: string }).signature, "signature", 96);
+  if (new Set(answers).size !== 1) throw new Error(`the nodes returned different signatures: ${answers.join(", ")}`);
+  const signature = fromHex(answers[0]!, "signature", 96);
   const root = requestSigningRoot(parseSignRequest(body), { genesisForkVersion: net.genesisForkVersion });
   if (!verify(publicKey, root, signature))
     throw new Error("the combined signature does not verify under the validator key");
-  return { publicKey, root, signature, latencyMs };
+  return { publicKey, root, signature, latencyMs, nodes: answers.length };
 }

@@ -24,6 +24,8 @@ export interface RunOpts {
   p2pAddress?: string;
   apiTokenFile?: string;
   signTimeoutMs?: number;
+  /** Genesis time of a custom network, unix seconds. */
+  genesisTimeSec?: number;
 }
 
 /** A running `cohort run`. */
@@ -57,7 +59,12 @@ export async function startNode(opts: RunOpts, modules: { logger: Logger }): Pro
   // libp2p's prometheus-metrics registers the process and Node.js default metrics itself
   const registry = createMetricsRegistry({ collectDefault: false });
   const node = await startSigningNode(
-    { dataDir: opts.dataDir, p2pAddress: opts.p2pAddress, signTimeoutMs: opts.signTimeoutMs },
+    {
+      dataDir: opts.dataDir,
+      p2pAddress: opts.p2pAddress,
+      signTimeoutMs: opts.signTimeoutMs,
+      genesisTimeSec: opts.genesisTimeSec,
+    },
     { logger: modules.logger, metrics: createNodeMetrics(registry), metricsRegistry: registry },
   );
   const api = createApiServer(

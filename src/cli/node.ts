@@ -16,6 +16,7 @@ interface RunFlags {
   p2pAddress?: string;
   apiTokenFile?: string;
   signTimeout: string;
+  genesisTime?: string;
   logLevel: string;
 }
 
@@ -38,11 +39,22 @@ export function registerRun(program: Command): void {
       "libp2p listen address (default: 127.0.0.1 on the port of this operator's address hint, else 3610)",
     )
     .option("--api-token-file <file>", "require Authorization: Bearer <token> with the token in this file")
-    .option("--sign-timeout <duration>", "answer 503 when t partial signatures are not in by then", "2s")
+    .option("--sign-timeout <duration>", "answer 503 when no signature is combined by then", "4s")
+    .option(
+      "--genesis-time <unix-seconds>",
+      "genesis time of a custom network (presets know theirs): every duty must lie in a window around the wall-clock slot",
+    )
     .option("--log-level <level>", "JSON log level (stderr)", "info")
     .action(async (flags: RunFlags) => {
       const signTimeoutMs = parseDuration(flags.signTimeout, "--sign-timeout");
       const logLevel = parseLogLevel(flags.logLevel, "--log-level");
+      let genesisTimeSec: number | undefined;
+      if (flags.genesisTime !== undefined) {
+        if (!/^\d{1,12}$/.test(flags.genesisTime)) {
+          throw new InputError("--genesis-time", `--genesis-time must be unix seconds, got "${flags.genesisTime}"`);
+        }
+        genesisTimeSec = Number(flags.genesisTime);
+      }
       const api = parseListenAddress(flags.apiAddress, "--api-address");
       const metrics =
         flags.metricsAddress === "off" ? undefined : parseListenAddress(flags.metricsAddress, "--metrics-address");
@@ -62,6 +74,7 @@ export function registerRun(program: Command): void {
           p2pAddress: flags.p2pAddress,
           apiTokenFile: flags.apiTokenFile,
           signTimeoutMs,
+          genesisTimeSec,
         },
         { logger },
       );

@@ -30,7 +30,15 @@ export function createMetricsRegistry(opts: MetricsRegistryOpts = {}): Registry 
  * ok → 200, bad_request → 400/413/415, unknown_key → 404, slashing_refused → 412,
  * unavailable → 503 (not enough partial signatures or deadline), error → 500.
  */
-export type SignResult = "ok" | "bad_request" | "unknown_key" | "slashing_refused" | "unavailable" | "error";
+export type SignResult =
+  | "ok"
+  | "bad_request"
+  | "unknown_key"
+  | "slashing_refused"
+  | "decided_other"
+  | "no_consent"
+  | "unavailable"
+  | "error";
 
 /** What the HTTP API reports about sign requests (src/api/server.ts calls it). */
 export interface ApiMetrics {

@@ -8,31 +8,38 @@ import path from "node:path";
 import type { Registry } from "prom-client";
 import { FILES } from "../app/files.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
+import { DutyAgreement } from "../consensus/engine.js";
 import type { SecretKey } from "../crypto/bls.js";
 import { decryptKeystores } from "../crypto/keystore.js";
-import { combinesCheaply } from "../crypto/tbls.js";
-import type { SignRequest } from "../eth2/requests.js";
+import { genesisTimeOf, type NowMs, slotClock } from "../eth2/clock.js";
+import { dutyDescriptor } from "../eth2/duties.js";
+import { decodeSignRequest, requestSigningRoot } from "../eth2/requests.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";
-import type { BlsPublicKey, BlsSignature, ShareIndex } from "../lib/types.js";
+import type { ShareIndex } from "../lib/types.js";
 import { ChannelClient, serveChannel } from "../p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../p2p/host.js";
-import { loadIdentity } from "../p2p/identity.js";
-import { defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
-import { type GatherOpts, gatherSignature } from "../signing/combine.js";
+import { identityVerifier, loadIdentity } from "../p2p/identity.js";
+import { CONSENSUS_PROTOCOL, defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
 import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
 import { PeerLatency } from "../signing/peerLatency.js";
-import type { RemoteSigner, SignerHealth, SignOpts } from "../signing/types.js";
+import { type SignerPeer, ThresholdSigner } from "../signing/threshold.js";
+import type { RemoteSigner } from "../signing/types.js";
 import { VerifyQueue } from "../signing/verifyQueue.js";
 import { GroupCommit } from "../slashing/groupCommit.js";
 import { SlashingProtectionDb } from "../slashing/store.js";
 import type { NodeMetrics } from "./metrics.js";
 
-/** Default signing deadline: a request without t partials by then gets a 503. */
-export const DEFAULT_SIGN_TIMEOUT_MS = 2_000;
+/**
+ * Default signing deadline, ms: a request without a signature by then gets a 503. An attestation
+ * has until 4 s into its slot; agreement with a silent leader needs one round change (1 s timer).
+ */
+export const DEFAULT_SIGN_TIMEOUT_MS = 4_000;
+/** How long one agreement batch may take to reach a peer before it is given up, ms. */
+export const CONSENSUS_SEND_TIMEOUT_MS = 10_000;
 
 export interface NodeOpts {
   dataDir: string;
@@ -43,6 +50,10 @@ export interface NodeOpts {
    * is the caller's signal ({@link SignOpts}).
    */
   signTimeoutMs?: number;
+  /** Genesis time of a custom network, unix seconds (presets know theirs). */
+  genesisTimeSec?: number;
+  /** Wall clock, unix ms (tests inject one); default `Date.now`. */
+  now?: NowMs;
 }
 
 export interface NodeModules {
@@ -126,15 +137,15 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       { logger: log },
     );
     cleanup.push(() => slashing.close());
+    const network = {
+      genesisForkVersion: lock.definition.network.genesisForkVersion,
+      genesisValidatorsRoot: lock.definition.network.genesisValidatorsRoot,
+    };
     const partials = new PartialSigner(
-      {
-        shareIndex: self,
-        shares,
-        genesisForkVersion: lock.definition.network.genesisForkVersion,
-        genesisValidatorsRoot: lock.definition.network.genesisValidatorsRoot,
-      },
+      { shareIndex: self, shares, ...network },
       { slashing: new GroupCommit(slashing), logger: log },
     );
+    const clock = slotClock(genesisTimeOf(lock.definition.network.name, opts.genesisTimeSec), opts.now);
     const operators = lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
     const host = await createHost(
       {
@@ -145,99 +156,101 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       { logger: log, metricsRegistry: modules.metricsRegistry },
     );
     cleanup.push(() => host.stop());
+    const indexOf = new Map(operators.map((o, i) => [o.peerId, i + 1]));
+    const peerList = operators
+      .map((o, i) => ({ ...o, index: (i + 1) as ShareIndex, label: `${i + 1} (${o.peerId})` }))
+      .filter((p) => p.index !== self);
+    const t = lock.definition.threshold;
+    const validatorIndex = new Map(lock.distributedValidators.map((dv, i) => [toHex(dv.publicKey), i]));
+    const consensusChannels = peerList.map((p) => ({ p, ch: new ChannelClient(host, p.peerId, CONSENSUS_PROTOCOL) }));
+    const agreement = new DutyAgreement(
+      {
+        n: operators.length,
+        self,
+        lockHash: lock.lockHash,
+        validatorIndex,
+        learnerUpToSlot: slashing.participationSlot(),
+      },
+      {
+        broadcast: (bytes) => {
+          for (const { p, ch } of consensusChannels) {
+            if (!host.isConnected(p.peerId)) continue;
+            ch.request(bytes, { signal: AbortSignal.timeout(CONSENSUS_SEND_TIMEOUT_MS) }).catch((err: unknown) =>
+              log.debug({ peer: p.index, err: (err as Error).message }, "agreement batch not delivered"),
+            );
+          }
+        },
+        signBatch: (bytes) => identity.signSync(bytes),
+        verifyIdentity: identityVerifier(operators.map((o) => o.peerId)),
+        rootOf: (_pkHex, dutyKey, json) => {
+          try {
+            const req = decodeSignRequest(json);
+            if (dutyDescriptor(req).duty(req).key !== dutyKey) return undefined;
+            return requestSigningRoot(req, network);
+          } catch {
+            return undefined;
+          }
+        },
+        raiseParticipationSlot: (slot) => slashing.raiseParticipationSlot(slot),
+        logger: log,
+        now: opts.now,
+      },
+    );
+    cleanup.push(() => agreement.stop());
+    const parsigChannels = new Map(peerList.map((p) => [p.index, new ChannelClient(host, p.peerId, PARSIG_PROTOCOL)]));
+    const peers: SignerPeer[] = peerList.map((p) => ({
+      index: p.index,
+      label: p.label,
+      isConnected: () => host.isConnected(p.peerId),
+      requestPartial: async (req, signal) =>
+        decodeParSigResponse(
+          await parsigChannels.get(p.index)!.request(encodeParSigRequest(lock.lockHash, req), { signal }),
+          p.index,
+        ),
+    }));
+    const signer = new ThresholdSigner(
+      {
+        shareIndex: self,
+        threshold: t,
+        validators: lock.distributedValidators,
+        feeRecipients: lock.definition.validators.map((v) => v.feeRecipient),
+        network,
+        signTimeoutMs: opts.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS,
+      },
+      {
+        partials,
+        agreement,
+        store: slashing,
+        peers,
+        clock,
+        verifier: new VerifyQueue(),
+        latency: new PeerLatency(),
+        logger: log,
+        metrics: modules.metrics,
+      },
+    );
     const handler = createParSigHandler(
       { lockHash: lock.lockHash },
-      { signer: partials, logger: log, onRequest: (result) => modules.metrics?.parsigServed(result) },
+      { signer, logger: log, onRequest: (result) => modules.metrics?.parsigServed(result) },
     );
-    await serveChannel(host, PARSIG_PROTOCOL, async (req) => handler(req.bytes, req.peer), log);
+    await serveChannel(host, PARSIG_PROTOCOL, async (req, ctx) => handler(req.bytes, req.peer, ctx.signal), log);
+    const ACK = new Uint8Array(0);
+    await serveChannel(
+      host,
+      CONSENSUS_PROTOCOL,
+      async (req) => {
+        const from = indexOf.get(req.peer);
+        if (from !== undefined) agreement.receive(from, req.bytes);
+        return ACK;
+      },
+      log,
+    );
     await host.start();
     const stopConnecting = new AbortController();
     cleanup.push(() => stopConnecting.abort());
     keepConnected(host, operators, { signal: stopConnecting.signal, logger: log });
     const countPeers = () => modules.metrics?.peersConnected(host.connectedPeers().length);
     cleanup.push(host.onPeerConnect(countPeers), host.onPeerDisconnect(countPeers));
-    const peers = operators
-      .map((o, i) => ({ ...o, index: (i + 1) as ShareIndex, label: `${i + 1} (${o.peerId})` }))
-      .filter((p) => p.index !== self);
-    const channels = new Map(peers.map((p) => [p.index, new ChannelClient(host, p.peerId, PARSIG_PROTOCOL)]));
-    const byKey = new Map(lock.distributedValidators.map((dv) => [toHex(dv.publicKey), dv]));
-    const t = lock.definition.threshold;
-    const signTimeoutMs = opts.signTimeoutMs ?? DEFAULT_SIGN_TIMEOUT_MS;
-    const verifier = new VerifyQueue();
-    const latency = new PeerLatency();
-    // made once: a DOMException per request would capture a stack each time
-    const settledReason = new DOMException("signature request settled", "AbortError");
-
-    const health = (): SignerHealth => {
-      const connected = peers.filter((p) => host.isConnected(p.peerId)).length;
-      return { peersConnected: connected, peersTotal: peers.length, threshold: t, canSign: connected + 1 >= t };
-    };
-    const signer: RemoteSigner = {
-      publicKeys: () => lock.distributedValidators.map((dv) => dv.publicKey),
-      health,
-      async sign(publicKey: BlsPublicKey, request: SignRequest, sopts: SignOpts): Promise<BlsSignature> {
-        const pkHex = toHex(publicKey);
-        // the root now; this node's slashing check runs while the peers are asked (gatherSignature)
-        const own = partials.prepare(pkHex, request);
-        const dv = byKey.get(pkHex)!;
-        // the caller's signal is the deadline; this controller also cancels the peer requests still
-        // out once the request settles (AbortSignal.any costs more)
-        const deadline = new AbortController();
-        const onAbort = () => deadline.abort(sopts.signal.reason);
-        if (sopts.signal.aborted) onAbort();
-        else sopts.signal.addEventListener("abort", onAbort, { once: true });
-        const payload = encodeParSigRequest(lock.lockHash, publicKey, request);
-        // the t − 1 fastest peers, unless a set nearly as fast combines without a full scalar multiplication
-        const ordered = latency.preferCheap(
-          latency.order(peers, (p) => host.isConnected(p.peerId), performance.now()),
-          t - 1,
-          (first) => combinesCheaply([self, ...first.map((p) => p.index)]),
-        );
-        const gather: GatherOpts = {
-          // the lock's bytes: their validated blst point is cached, the request's would be decoded anew
-          publicKey: dv.publicKey,
-          root: own.root,
-          threshold: t,
-          publicShares: dv.publicShares,
-          own: { index: self, sign: own.sign },
-          signal: deadline.signal,
-          // hedged fan-out: the t − 1 best peers now, the rest after a multiple of their round trip
-          peers: ordered.map((p) => ({
-            index: p.index,
-            label: p.label,
-            fetch: async (signal) => {
-              const started = performance.now();
-              try {
-                const answer = decodeParSigResponse(await channels.get(p.index)!.request(payload, { signal }), p.index);
-                latency.observe(p.index, performance.now() - started);
-                return answer;
-              } catch (err) {
-                if (!signal.aborted) latency.failed(p.index, performance.now());
-                throw err;
-              }
-            },
-          })),
-          hedgeMs: latency.hedgeDelay(ordered.slice(0, t - 1), signTimeoutMs / 4),
-          onHedge: (reason) => modules.metrics?.hedged(reason),
-          verifyCombined: (pk, root, sig) => verifier.verify(pk, root, sig),
-          onPartial: (i) => modules.metrics?.partialReceived(i),
-          onInvalid: (i, reason) => {
-            // a peer sending bad partials is asked after the others from now on
-            latency.failed(i, performance.now());
-            modules.metrics?.partialInvalid(i);
-            log.warn({ peer: i, validator: pkHex.slice(0, 12), reason }, "invalid partial signature");
-          },
-          onPeerError: (i, err) => log.debug({ peer: i, err: (err as Error).message }, "no partial from peer"),
-        };
-        try {
-          return await gatherSignature(gather);
-        } finally {
-          sopts.signal.removeEventListener("abort", onAbort);
-          // cancels the peer requests still out
-          deadline.abort(settledReason);
-        }
-      },
-    };
     log.info(
       {
         peer_id: identity.peerId,

@@ -24,9 +24,9 @@ import { createHost, type Host } from "./host.js";
 import { type Identity, parsePeerId, verifyIdentitySignature } from "./identity.js";
 import {
   DKG_BCAST_PROTOCOL,
+  DKG_PARSIG_PROTOCOL,
   DKG_SHARE_MAX_MESSAGE_BYTES,
   DKG_SHARE_PROTOCOL,
-  PARSIG_PROTOCOL,
   PEER_RECONNECT_GRACE_MS,
   protocolLimits,
   RETRY_MAX_DELAY_MS,
@@ -132,7 +132,7 @@ interface ActiveExchange {
   fail(err: TransportError): void;
 }
 
-const CHANNEL_PROTOCOL: Record<Channel, string> = { bcast: DKG_BCAST_PROTOCOL, parsig: PARSIG_PROTOCOL };
+const CHANNEL_PROTOCOL: Record<Channel, string> = { bcast: DKG_BCAST_PROTOCOL, parsig: DKG_PARSIG_PROTOCOL };
 
 function digestOf(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -415,7 +415,7 @@ export async function createCeremonyTransport(
       }
     };
   await host.handle(DKG_BCAST_PROTOCOL, envelopeHandler("broadcast"));
-  await host.handle(PARSIG_PROTOCOL, envelopeHandler("broadcast"));
+  await host.handle(DKG_PARSIG_PROTOCOL, envelopeHandler("broadcast"));
   await host.handle(DKG_SHARE_PROTOCOL, envelopeHandler("direct"));
 
   host.onStreamError(({ peer: peerId, protocol, error }) => {

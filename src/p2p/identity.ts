@@ -3,11 +3,13 @@
  * `identity.key` (mode 0600). The peer ID is the operator's name in definitions and locks, and
  * the key signs `config_hash`, ceremony envelopes and `lock_hash`.
  */
+import { createPrivateKey, createPublicKey, type KeyObject, sign as nodeSign, verify as nodeVerify } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
+import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { InputError } from "../lib/errors.js";
 import { ensureDir, exists, writeFileAtomic } from "../lib/fs.js";
 
@@ -22,14 +24,72 @@ export interface Identity {
   readonly privateKey: PrivateKey;
   /** secp256k1 ECDSA signature (libp2p format: sha256 prehash, DER) over `msg`. */
   sign(msg: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The same signature, made synchronously by OpenSSL (node:crypto), with low S as libp2p's verifier
+   * requires: about 4× faster than {@link sign}, for messages signed on a hot path (agreement batches).
+   */
+  signSync(msg: Uint8Array): Uint8Array;
+}
+
+const b64url = (b: Uint8Array) => Buffer.from(b).toString("base64url");
+const SECP256K1_N = secp256k1.Point.Fn.ORDER;
+
+/** A node:crypto public key object for a 33- or 65-byte secp256k1 public key. */
+function secpPublicKeyObject(raw: Uint8Array): KeyObject {
+  const p = secp256k1.Point.fromBytes(raw).toBytes(false);
+  return createPublicKey({
+    key: { kty: "EC", crv: "secp256k1", x: b64url(p.subarray(1, 33)), y: b64url(p.subarray(33)) },
+    format: "jwk",
+  });
 }
 
 function toIdentity(privateKey: PrivateKey): Identity {
   const peerId = peerIdFromPrivateKey(privateKey).toString();
+  let native: KeyObject | undefined;
   return {
     peerId,
     privateKey,
     sign: async (msg) => await privateKey.sign(msg),
+    signSync(msg) {
+      if (native === undefined) {
+        const d = privateKey.raw;
+        const p = secp256k1.getPublicKey(d, false);
+        native = createPrivateKey({
+          key: { kty: "EC", crv: "secp256k1", d: b64url(d), x: b64url(p.subarray(1, 33)), y: b64url(p.subarray(33)) },
+          format: "jwk",
+        });
+      }
+      const der = nodeSign("sha256", msg, native);
+      const sig = secp256k1.Signature.fromBytes(der, "der");
+      return sig.hasHighS() ? new secp256k1.Signature(sig.r, SECP256K1_N - sig.s).toBytes("der") : new Uint8Array(der);
+    },
+  };
+}
+
+/**
+ * A synchronous verifier of identity signatures by the given operators (OpenSSL through node:crypto;
+ * libp2p format: sha256 prehash, DER, low S): `verify(i, msg, sig)` checks a signature by operator i
+ * (1-based, in `peerIds` order). Returns false for a bad signature or an unknown index, never throws.
+ * @throws InputError for a malformed peer ID in `peerIds`
+ */
+export function identityVerifier(
+  peerIds: readonly string[],
+): (index: number, msg: Uint8Array, sig: Uint8Array) => boolean {
+  const keys = peerIds.map((p) => {
+    const id = peerIdFromString(parsePeerId(p, "peer_id"));
+    if (id.publicKey === undefined) throw new InputError("peer_id", `"peer_id" ${p} carries no public key`);
+    return secpPublicKeyObject(id.publicKey.raw);
+  });
+  return (index, msg, sig) => {
+    const key = keys[index - 1];
+    if (key === undefined) return false;
+    try {
+      const parsed = secp256k1.Signature.fromBytes(sig, "der");
+      if (parsed.hasHighS()) return false;
+      return nodeVerify("sha256", msg, key, sig);
+    } catch {
+      return false;
+    }
   };
 }
 

@@ -9,15 +9,21 @@ export const SYNC_PROTOCOL = "/cohort/sync/1.0.0";
 export const DKG_BCAST_PROTOCOL = "/cohort/dkg/bcast/1.0.0";
 /** Private shares, point to point (`Envelope` carrying `Shares`). */
 export const DKG_SHARE_PROTOCOL = "/cohort/dkg/share/1.0.0";
-/** Partial-signature exchange, for DKG artifacts and runtime duties (proto/parsig.proto). */
+/** Partial signatures over the DKG's artifacts (`Envelope` carrying `PartialSignatureSet`). */
+export const DKG_PARSIG_PROTOCOL = "/cohort/dkg/parsig/1.0.0";
+/** Runtime partial-signature exchange (`ParSigRequest` / `ParSigResponse`, proto/parsig.proto), bound to the lock. */
 export const PARSIG_PROTOCOL = "/cohort/parsig/1.0.0";
+/** Runtime duty agreement: signed QBFT batches (`Batch`, proto/consensus.proto), bound to the lock. */
+export const CONSENSUS_PROTOCOL = "/cohort/consensus/1.0.0";
 
-/** One of cohort's four protocol IDs. */
+/** One of cohort's protocol IDs. */
 export type ProtocolId =
   | typeof SYNC_PROTOCOL
   | typeof DKG_BCAST_PROTOCOL
   | typeof DKG_SHARE_PROTOCOL
-  | typeof PARSIG_PROTOCOL;
+  | typeof DKG_PARSIG_PROTOCOL
+  | typeof PARSIG_PROTOCOL
+  | typeof CONSENSUS_PROTOCOL;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -31,11 +37,22 @@ export const SYNC_MAX_MESSAGE_BYTES = 4 * KiB;
 export const DKG_BCAST_MAX_MESSAGE_BYTES = 16 * MiB;
 /** Largest point-to-point share message, bytes: V·32 bytes of shares (32 KB for V = 1000). */
 export const DKG_SHARE_MAX_MESSAGE_BYTES = 1 * MiB;
+/** Largest DKG partial-signature message, bytes: an artifact set is ≈ V·(amounts + 2)·(96 + 32 + 8) bytes. */
+export const DKG_PARSIG_MAX_MESSAGE_BYTES = 16 * MiB;
 /**
- * Largest partial-signature message, bytes: a DKG artifact set is ≈ V·(amounts + 2)·(96 + 32 + 8) bytes;
- * a runtime request carries one Web3Signer body (a pre-Bellatrix block can be large).
+ * Largest runtime partial-signature frame, bytes: requests made in one turn share a frame, each at most one
+ * Web3Signer body (the API caps a body at 1 MiB, so a frame holds at least one).
  */
-export const PARSIG_MAX_MESSAGE_BYTES = 16 * MiB;
+export const PARSIG_MAX_MESSAGE_BYTES = 1 * MiB + 64 * KiB;
+/**
+ * Largest agreement frame, bytes: one batch. A PRE_PREPARE carries its request JSON (under 2 KiB for every
+ * post-Bellatrix type), a justification up to 2·quorum relayed messages with their Merkle paths.
+ */
+export const CONSENSUS_MAX_MESSAGE_BYTES = 4 * MiB;
+/** Entries one agreement batch may carry; checked while decoding. */
+export const CONSENSUS_MAX_ENTRIES = 4096;
+/** Relayed messages one agreement entry may carry as justification (2·quorum for n ≤ 64). */
+export const CONSENSUS_MAX_JUSTIFICATION = 128;
 
 /** How long to wait for one sync message, ms. */
 export const SYNC_READ_TIMEOUT_MS = 10_000;
@@ -45,6 +62,8 @@ export const DKG_BCAST_READ_TIMEOUT_MS = 60_000;
 export const DKG_SHARE_READ_TIMEOUT_MS = 30_000;
 /** How long to wait for one partial-signature message or its response, ms. */
 export const PARSIG_READ_TIMEOUT_MS = 60_000;
+/** How long to wait for one agreement batch, ms. */
+export const CONSENSUS_READ_TIMEOUT_MS = 60_000;
 
 /** Streams one connection may have open on one protocol at once, inbound and outbound. */
 export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 64;
@@ -78,10 +97,20 @@ export const PROTOCOL_LIMITS: Readonly<Record<ProtocolId, ProtocolLimits>> = {
     readTimeoutMs: DKG_SHARE_READ_TIMEOUT_MS,
     maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
   },
+  [DKG_PARSIG_PROTOCOL]: {
+    maxMessageBytes: DKG_PARSIG_MAX_MESSAGE_BYTES,
+    readTimeoutMs: PARSIG_READ_TIMEOUT_MS,
+    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+  },
   [PARSIG_PROTOCOL]: {
     maxMessageBytes: PARSIG_MAX_MESSAGE_BYTES,
     readTimeoutMs: PARSIG_READ_TIMEOUT_MS,
     maxStreams: PARSIG_MAX_STREAMS_PER_CONNECTION,
+  },
+  [CONSENSUS_PROTOCOL]: {
+    maxMessageBytes: CONSENSUS_MAX_MESSAGE_BYTES,
+    readTimeoutMs: CONSENSUS_READ_TIMEOUT_MS,
+    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
   },
 };
 

@@ -267,6 +267,8 @@ export interface ParSigRequest {
   session: Uint8Array<ArrayBuffer>
   publicKey: Uint8Array<ArrayBuffer>
   requestJson: Uint8Array<ArrayBuffer>
+  duty: string
+  signingRoot: Uint8Array<ArrayBuffer>
 }
 
 export namespace ParSigRequest {
@@ -294,6 +296,16 @@ export namespace ParSigRequest {
           w.bytes(obj.requestJson)
         }
 
+        if ((obj.duty != null && obj.duty !== '')) {
+          w.uint32(34)
+          w.string(obj.duty)
+        }
+
+        if ((obj.signingRoot != null && obj.signingRoot.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.signingRoot)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -301,7 +313,9 @@ export namespace ParSigRequest {
         const obj: any = {
           session: uint8ArrayAlloc(0),
           publicKey: uint8ArrayAlloc(0),
-          requestJson: uint8ArrayAlloc(0)
+          requestJson: uint8ArrayAlloc(0),
+          duty: '',
+          signingRoot: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -320,6 +334,14 @@ export namespace ParSigRequest {
             }
             case 3: {
               obj.requestJson = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.duty = reader.string()
+              break
+            }
+            case 5: {
+              obj.signingRoot = reader.bytes()
               break
             }
             default: {
@@ -358,6 +380,20 @@ export namespace ParSigRequest {
               }
               break
             }
+            case 4: {
+              yield {
+                field: `${prefix}.duty`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.signingRoot`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -385,6 +421,16 @@ export namespace ParSigRequest {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ParSigRequestDutyFieldEvent {
+    field: '$.duty'
+    value: string
+  }
+
+  export interface ParSigRequestSigningRootFieldEvent {
+    field: '$.signingRoot'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ParSigRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ParSigRequest.codec())
   }
@@ -393,7 +439,7 @@ export namespace ParSigRequest {
     return decodeMessage(buf, ParSigRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigRequest>): Generator<ParSigRequestSessionFieldEvent | ParSigRequestPublicKeyFieldEvent | ParSigRequestRequestJsonFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigRequest>): Generator<ParSigRequestSessionFieldEvent | ParSigRequestPublicKeyFieldEvent | ParSigRequestRequestJsonFieldEvent | ParSigRequestDutyFieldEvent | ParSigRequestSigningRootFieldEvent> {
     return streamMessage(buf, ParSigRequest.codec(), opts)
   }
 }
@@ -403,6 +449,7 @@ export interface ParSigResponse {
   partialSignature: Uint8Array<ArrayBuffer>
   refusalCode: string
   refusalMessage: string
+  decidedRoot: Uint8Array<ArrayBuffer>
 }
 
 export namespace ParSigResponse {
@@ -435,6 +482,11 @@ export namespace ParSigResponse {
           w.string(obj.refusalMessage)
         }
 
+        if ((obj.decidedRoot != null && obj.decidedRoot.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.decidedRoot)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -443,7 +495,8 @@ export namespace ParSigResponse {
           shareIndex: 0,
           partialSignature: uint8ArrayAlloc(0),
           refusalCode: '',
-          refusalMessage: ''
+          refusalMessage: '',
+          decidedRoot: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -466,6 +519,10 @@ export namespace ParSigResponse {
             }
             case 4: {
               obj.refusalMessage = reader.string()
+              break
+            }
+            case 5: {
+              obj.decidedRoot = reader.bytes()
               break
             }
             default: {
@@ -511,6 +568,13 @@ export namespace ParSigResponse {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.decidedRoot`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -543,6 +607,11 @@ export namespace ParSigResponse {
     value: string
   }
 
+  export interface ParSigResponseDecidedRootFieldEvent {
+    field: '$.decidedRoot'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ParSigResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ParSigResponse.codec())
   }
@@ -551,7 +620,7 @@ export namespace ParSigResponse {
     return decodeMessage(buf, ParSigResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigResponse>): Generator<ParSigResponseShareIndexFieldEvent | ParSigResponsePartialSignatureFieldEvent | ParSigResponseRefusalCodeFieldEvent | ParSigResponseRefusalMessageFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigResponse>): Generator<ParSigResponseShareIndexFieldEvent | ParSigResponsePartialSignatureFieldEvent | ParSigResponseRefusalCodeFieldEvent | ParSigResponseRefusalMessageFieldEvent | ParSigResponseDecidedRootFieldEvent> {
     return streamMessage(buf, ParSigResponse.codec(), opts)
   }
 }

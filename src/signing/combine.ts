@@ -46,6 +46,11 @@ export interface GatherOpts {
    * is asked at once.
    */
   hedgeMs?: number;
+  /**
+   * Wait for every peer's answer before failing, rather than giving up as soon as the peers still
+   * out cannot make up t: the refusals are then complete (how many operators did not consent).
+   */
+  awaitAll?: boolean;
   /** Called when the remaining peers are asked (hedge timer, or a failure among the first). */
   onHedge?: (reason: "timer" | "failure") => void;
   /**
@@ -195,7 +200,7 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
           // a failure among the peers asked first: ask the rest now
           if (verified.size + unverified.size + outstanding < t) hedge("failure");
           // give up early once the peers still out cannot make up t
-          if (verified.size + unverified.size + outstanding < t) fail();
+          if (verified.size + unverified.size + outstanding < t && (!opts.awaitAll || outstanding === 0)) fail();
         } catch (err) {
           if (settled) return;
           settled = true;

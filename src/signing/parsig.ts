@@ -1,19 +1,20 @@
 /**
- * `/cohort/parsig/1.0.0` at runtime: a node forwards the validator client's request to its peers
- * (t − 1 first, the rest when needed; see gatherSignature); each peer recomputes the root, applies
- * its own slashing protection and answers with its partial signature or a refusal code. Requests
- * are bound to the cluster by `session` = lock_hash.
+ * `/cohort/parsig/1.0.0` at runtime: a node asks its peers for their partial signatures. For a
+ * duty the cluster agreed on, the request names the duty and the decided signing root, and the
+ * peer answers once it decided and signed that value itself; for a fixed-value or consented
+ * message, the request carries the Web3Signer body and the peer applies its own window, consent
+ * and slashing checks. Requests are bound to the cluster by `session` = lock_hash.
  */
-import { decodeSignRequest, encodeSignRequest, type SignRequest } from "../eth2/requests.js";
+import { decodeSignRequest, encodeSignRequest } from "../eth2/requests.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
+import type { Root } from "../lib/types.js";
 import { ParSigRequest, ParSigResponse } from "../pb/parsig.js";
 import type { PeerAnswer } from "./combine.js";
-import type { PartialSigner } from "./partial.js";
-import { SignerError } from "./types.js";
+import type { PartialAnswer, PeerPartialRequest, ThresholdSigner } from "./threshold.js";
 
-/** Refusal codes besides the EIP-3076 slashing codes. */
+/** Refusal codes besides the EIP-3076 slashing codes and the signer's own. */
 export const REFUSAL = {
   MALFORMED: "MALFORMED",
   WRONG_SESSION: "WRONG_SESSION",
@@ -22,42 +23,58 @@ export const REFUSAL = {
   INTERNAL: "INTERNAL",
 } as const;
 
-/** Encodes a partial-signature request for peers: the validated request JSON, bound to the lock. */
-export function encodeParSigRequest(lockHash: Uint8Array, publicKey: Uint8Array, request: SignRequest): Uint8Array {
+/** Encodes a partial-signature request for a peer, bound to the lock. */
+export function encodeParSigRequest(lockHash: Uint8Array, req: PeerPartialRequest): Uint8Array {
+  const empty = new Uint8Array(0) as Uint8Array<ArrayBuffer>;
   return ParSigRequest.encode({
     session: lockHash as Uint8Array<ArrayBuffer>,
-    publicKey: publicKey as Uint8Array<ArrayBuffer>,
-    requestJson: encodeSignRequest(request) as Uint8Array<ArrayBuffer>,
+    publicKey: req.publicKey as Uint8Array<ArrayBuffer>,
+    requestJson: req.kind === "request" ? (encodeSignRequest(req.request) as Uint8Array<ArrayBuffer>) : empty,
+    duty: req.kind === "decided" ? req.duty : "",
+    signingRoot: req.kind === "decided" ? (req.root as Uint8Array<ArrayBuffer>) : empty,
   });
 }
 
 /**
- * Decodes a peer's answer. A partial must come from the share index the peer holds and be a
- * valid G2 point; whether it verifies is the combiner's business.
+ * Decodes a peer's answer. A partial must come from the share index the peer holds and be 96
+ * bytes; whether it verifies is the combiner's business.
  * @throws RangeError/TypeError on malformed bytes (the combiner counts the peer as missing)
  */
 export function decodeParSigResponse(bytes: Uint8Array, expectedIndex: number): PeerAnswer {
   const res = ParSigResponse.decode(bytes);
-  if (res.refusalCode !== "") return { refusal: { code: res.refusalCode, message: res.refusalMessage } };
+  if (res.refusalCode !== "") return { refusal: { code: res.refusalCode, message: res.refusalMessage.slice(0, 512) } };
   if (res.shareIndex !== expectedIndex) {
     throw new RangeError(`partial from share index ${res.shareIndex}, expected ${expectedIndex}`);
   }
   if (res.partialSignature.length !== 96) {
     throw new RangeError(`"partial_signature" must be 96 bytes, got ${res.partialSignature.length}`);
   }
-  // validated (subgroup) by the combiner, only when the combined signature does not verify
   return { signature: res.partialSignature };
 }
 
-function refusal(code: string, message: string): { bytes: Uint8Array; result: string } {
+function encodeAnswer(shareIndex: number, a: PartialAnswer): { bytes: Uint8Array; result: string } {
+  const empty = new Uint8Array(0) as Uint8Array<ArrayBuffer>;
+  if ("signature" in a) {
+    return {
+      bytes: ParSigResponse.encode({
+        shareIndex,
+        partialSignature: a.signature as Uint8Array<ArrayBuffer>,
+        refusalCode: "",
+        refusalMessage: "",
+        decidedRoot: empty,
+      }),
+      result: "signed",
+    };
+  }
   return {
     bytes: ParSigResponse.encode({
       shareIndex: 0,
-      partialSignature: new Uint8Array(0),
-      refusalCode: code,
-      refusalMessage: message,
+      partialSignature: empty,
+      refusalCode: a.refusal.code,
+      refusalMessage: a.refusal.message,
+      decidedRoot: (a.decidedRoot ?? empty) as Uint8Array<ArrayBuffer>,
     }),
-    result: code,
+    result: a.refusal.code,
   };
 }
 
@@ -68,47 +85,41 @@ function refusal(code: string, message: string): { bytes: Uint8Array; result: st
 export function createParSigHandler(
   opts: { lockHash: Uint8Array },
   modules: {
-    signer: PartialSigner;
+    signer: ThresholdSigner;
     logger: Logger;
     /** Called once per request with "signed" or the refusal code (metrics). */
     onRequest?: (result: string) => void;
   },
-): (bytes: Uint8Array, peer: string) => Promise<Uint8Array> {
+): (bytes: Uint8Array, peer: string, signal: AbortSignal) => Promise<Uint8Array> {
   const log = modules.logger;
-  return async (bytes, peer) => {
-    const answer = await (async () => {
+  const signer = modules.signer;
+  const refuse = (code: string, message: string): PartialAnswer => ({ refusal: { code, message } });
+  return async (bytes, peer, signal) => {
+    const answer = await (async (): Promise<PartialAnswer> => {
       let req: ParSigRequest;
       try {
         req = ParSigRequest.decode(bytes);
       } catch (err) {
-        return refusal(REFUSAL.MALFORMED, `undecodable request: ${(err as Error).message}`);
+        return refuse(REFUSAL.MALFORMED, `undecodable request: ${(err as Error).message}`);
       }
       if (!bytesEqual(req.session, opts.lockHash))
-        return refusal(REFUSAL.WRONG_SESSION, "request for another cluster lock");
+        return refuse(REFUSAL.WRONG_SESSION, "request for another cluster lock");
       const pkHex = toHex(req.publicKey);
-      if (!modules.signer.has(pkHex)) return refusal(REFUSAL.UNKNOWN_KEY, `unknown validator ${pkHex}`);
+      if (!signer.has(pkHex)) return refuse(REFUSAL.UNKNOWN_KEY, `unknown validator ${pkHex}`);
       try {
-        const { signature } = await modules.signer.signPartial(pkHex, decodeSignRequest(req.requestJson));
-        return {
-          bytes: ParSigResponse.encode({
-            shareIndex: modules.signer.shareIndex,
-            partialSignature: signature as Uint8Array<ArrayBuffer>,
-            refusalCode: "",
-            refusalMessage: "",
-          }),
-          result: "signed",
-        };
-      } catch (err) {
-        if (err instanceof SignerError) {
-          const code = err.type.code === "SLASHING_REFUSED" ? err.type.slashingCode : err.type.code;
-          return refusal(code, err.message);
+        if (req.duty !== "") {
+          if (req.signingRoot.length !== 32) return refuse(REFUSAL.MALFORMED, `"signing_root" must be 32 bytes`);
+          return await signer.serveDecided(pkHex, req.duty, req.signingRoot as unknown as Root, signal);
         }
-        if (err instanceof InputError) return refusal(REFUSAL.INVALID_REQUEST, err.message);
+        return await signer.servePeerRequest(pkHex, decodeSignRequest(req.requestJson));
+      } catch (err) {
+        if (err instanceof InputError) return refuse(REFUSAL.INVALID_REQUEST, err.message);
         log.error({ peer, err: (err as Error).message }, "parsig handler failed");
-        return refusal(REFUSAL.INTERNAL, "internal error");
+        return refuse(REFUSAL.INTERNAL, "internal error");
       }
     })();
-    modules.onRequest?.(answer.result);
-    return answer.bytes;
+    const out = encodeAnswer(signer.shareIndex, answer);
+    modules.onRequest?.(out.result);
+    return out.bytes;
   };
 }

@@ -20,8 +20,20 @@ export type SignerErrorType =
    * "share_index (peer_id): CODE"; absent when this node refused.
    */
   | { code: "SLASHING_REFUSED"; slashingCode: string; refusedBy?: string[] }
-  /** 503: fewer than t valid partial signatures before the deadline. Peers as "share_index (peer_id)". */
-  | { code: "NOT_ENOUGH_PARTIALS"; missing: string[]; refused: string[]; invalid: string[] };
+  /**
+   * 503: fewer than t valid partial signatures before the deadline. Peers as "share_index (peer_id)".
+   * `consentNeeded`: at least how many more operators must consent (deposits, exits, registrations).
+   */
+  | { code: "NOT_ENOUGH_PARTIALS"; missing: string[]; refused: string[]; invalid: string[]; consentNeeded?: number }
+  /** 503: the cluster did not agree on the duty's value before the deadline; `silent` peers sent nothing for it. */
+  | { code: "NO_AGREEMENT"; duty: string; silent: string[] }
+  /**
+   * 412 (`slashable`: attestations, blocks) or 409: the cluster agreed on another value for this duty
+   * than this node's validator client asked for. This node signed the decided value only.
+   */
+  | { code: "DECIDED_OTHER"; duty: string; decidedSigningRoot: string; slashable: boolean }
+  /** 403: this node's operator does not consent to the message (a deposit not in the lock, a foreign fee recipient). */
+  | { code: "NO_CONSENT"; reason: string };
 
 /** A sign request that got no signature. */
 export class SignerError extends CodedError<SignerErrorType> {}

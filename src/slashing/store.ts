@@ -37,7 +37,7 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;
 export const DEFAULT_CACHE_SIZE_KIB = 32 * 1024;
 
 /** Schema version this code writes; a database with a newer version is refused. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** Ordered schema migrations: entry i moves the database from version i to version i + 1. */
 const MIGRATIONS: readonly string[] = [
@@ -75,7 +75,26 @@ const MIGRATIONS: readonly string[] = [
       (SELECT MIN(target_epoch) FROM signed_attestations WHERE validator_id = v.id)
     FROM validators v;
   `,
+  // Duty agreement and consent (DESIGN.md § Signing protocol): the value decided for each duty that slashing
+  // protection does not record, and the messages this node's operator consented to (exits, deposits).
+  `
+  CREATE TABLE decisions (
+    validator_id INTEGER NOT NULL,
+    duty TEXT NOT NULL,
+    signing_root BLOB NOT NULL,
+    PRIMARY KEY (validator_id, duty)
+  ) WITHOUT ROWID;
+  CREATE TABLE consents (
+    validator_id INTEGER NOT NULL,
+    signing_root BLOB NOT NULL,
+    request_json BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (validator_id, signing_root)
+  ) WITHOUT ROWID;
+  `,
 ];
+
+const PARTICIPATION_KEY = "agreement_participation_slot";
 
 const GVR_KEY = "genesis_validators_root";
 
@@ -172,6 +191,7 @@ export class SlashingProtectionDb implements SlashingProtection {
   private readonly blockTx: (pubkey: BlsPublicKey, candidate: SignedBlockRecord) => bigint;
   private readonly attestationTx: (pubkey: BlsPublicKey, candidate: SignedAttestationRecord) => bigint;
   private readonly batchTx: (run: () => BatchOutcome[]) => BatchOutcome[];
+  private readonly decisionTx: (pubkey: BlsPublicKey, duty: string, root: Uint8Array) => Uint8Array;
 
   /**
    * Opens (creating if missing) the data directory's slashing-protection database, applies schema migrations and
@@ -226,6 +246,13 @@ export class SlashingProtectionDb implements SlashingProtection {
       return vid;
     }).immediate;
     this.batchTx = this.db.transaction((run: () => BatchOutcome[]) => run()).immediate;
+    this.decisionTx = this.db.transaction((pubkey: BlsPublicKey, duty: string, root: Uint8Array): Uint8Array => {
+      const vid = this.validatorId(pubkey);
+      const prev = this.stmt.getDecision.get(vid, duty) as Uint8Array | undefined;
+      if (prev !== undefined) return new Uint8Array(prev);
+      this.stmt.insertDecision.run(vid, duty, blob(root));
+      return root;
+    }).immediate;
   }
 
   /** The 32-byte genesis validators root the database is pinned to, or null before first use. */
@@ -288,6 +315,94 @@ export class SlashingProtectionDb implements SlashingProtection {
     }));
     this.requirePinned();
     return this.runBatch(items, (pk, candidate) => this.attestationTx(pk, candidate));
+  }
+
+  /**
+   * The refusal a block at `slot` with `signingRoot` would get now, or undefined if it would be allowed. Records
+   * nothing: duty agreement uses it to judge a leader's value before anything is decided.
+   */
+  wouldRefuseBlock(pubkey: Uint8Array, slot: Slot, signingRoot: Uint8Array): SlashingError | undefined {
+    const pk = checkPubkey(pubkey);
+    const candidate = { slot: checkUint(slot, "slot"), signingRoot: checkRoot(signingRoot, "signing_root") };
+    const vid = this.existingValidatorId(pk);
+    if (vid === null) return undefined;
+    const v = checkBlock(pk, candidate, this.blockHistory(vid));
+    return v.allowed ? undefined : new SlashingError(v.refusal);
+  }
+
+  /** As {@link wouldRefuseBlock}, for an attestation. Records nothing. */
+  wouldRefuseAttestation(
+    pubkey: Uint8Array,
+    sourceEpoch: Epoch,
+    targetEpoch: Epoch,
+    signingRoot: Uint8Array,
+  ): SlashingError | undefined {
+    const pk = checkPubkey(pubkey);
+    const candidate = {
+      sourceEpoch: checkUint(sourceEpoch, "source_epoch"),
+      targetEpoch: checkUint(targetEpoch, "target_epoch"),
+      signingRoot: checkRoot(signingRoot, "signing_root"),
+    };
+    const vid = this.existingValidatorId(pk);
+    if (vid === null) return undefined;
+    const v = checkAttestation(pk, candidate, this.attestationHistory(vid));
+    return v.allowed ? undefined : new SlashingError(v.refusal);
+  }
+
+  /**
+   * Records the value decided for a duty that slashing protection does not cover (sync committee messages,
+   * aggregates, contributions), or returns the root recorded before. Durable before it returns.
+   * @param duty the duty key (src/eth2/duties.ts)
+   * @returns the 32-byte root of the duty's decision: `signingRoot` unless another was recorded first
+   */
+  recordDecision(pubkey: Uint8Array, duty: string, signingRoot: Uint8Array): Uint8Array {
+    const pk = checkPubkey(pubkey);
+    const root = checkRoot(signingRoot, "signing_root");
+    return this.decisionTx(pk, duty, root);
+  }
+
+  /**
+   * Records that this node's operator consented to a message (its validator client asked, or `cohort exit sign`).
+   * @param requestJson the request's validated JSON (what peers are sent)
+   */
+  addConsent(pubkey: Uint8Array, signingRoot: Uint8Array, requestJson: Uint8Array, nowSec: number): void {
+    const pk = checkPubkey(pubkey);
+    const root = checkRoot(signingRoot, "signing_root");
+    this.db
+      .transaction(() => {
+        const vid = this.validatorId(pk);
+        this.stmt.addConsent.run(vid, blob(root), blob(requestJson), BigInt(nowSec));
+        return vid;
+      })
+      .immediate();
+  }
+
+  /** True when this node's operator consented to the message with this signing root. */
+  hasConsent(pubkey: Uint8Array, signingRoot: Uint8Array): boolean {
+    const vid = this.existingValidatorId(checkPubkey(pubkey));
+    if (vid === null) return false;
+    return this.stmt.getConsent.get(vid, blob(checkRoot(signingRoot, "signing_root"))) !== undefined;
+  }
+
+  /**
+   * The highest slot of any duty this node took part in agreeing on, as last persisted (0 if none). A node back from
+   * a restart only learns the decisions of duties at or before it: it may have sent messages for them it forgot.
+   */
+  participationSlot(): number {
+    const row = this.stmt.getMeta.get(PARTICIPATION_KEY) as Row | undefined;
+    return row === undefined ? 0 : Number(Buffer.from(row.value as Uint8Array).readBigUInt64BE());
+  }
+
+  /** Raises the persisted participation slot to `slot` (durable before it returns); never lowers it. */
+  raiseParticipationSlot(slot: number): void {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(slot));
+    this.db
+      .transaction(() => {
+        if (this.participationSlot() >= slot) return;
+        this.stmt.upsertMeta.run(PARTICIPATION_KEY, b);
+      })
+      .immediate();
   }
 
   /**
@@ -554,6 +669,15 @@ function prepareStatements(db: Database.Database) {
   return {
     getMeta: p("SELECT value FROM metadata WHERE key = ?"),
     setMeta: p("INSERT INTO metadata (key, value) VALUES (?, ?)"),
+    upsertMeta: p(
+      "INSERT INTO metadata (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
+    getDecision: p("SELECT signing_root FROM decisions WHERE validator_id = ? AND duty = ?").pluck(),
+    insertDecision: p("INSERT INTO decisions (validator_id, duty, signing_root) VALUES (?, ?, ?)"),
+    addConsent: p(
+      "INSERT OR IGNORE INTO consents (validator_id, signing_root, request_json, created_at) VALUES (?, ?, ?, ?)",
+    ),
+    getConsent: p("SELECT 1 FROM consents WHERE validator_id = ? AND signing_root = ?"),
     insertValidator: p("INSERT OR IGNORE INTO validators (pubkey) VALUES (?)"),
     getValidator: p("SELECT id FROM validators WHERE pubkey = ?"),
     listValidators: p("SELECT pubkey FROM validators ORDER BY hex(pubkey)"),

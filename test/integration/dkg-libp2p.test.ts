@@ -1,8 +1,6 @@
 // Four ceremonies over real libp2p (TCP, Noise, Yamux) on 127.0.0.1, in one process, with the real
 // cluster layer: definition hashing, deposit roots, lock hash. Multi-process runs are in test/e2e.
 
-import { generateKeyPair } from "@libp2p/crypto/keys";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/app/devnet.js";
 import { definitionArtifacts } from "../../src/app/dkg.js";
@@ -15,7 +13,7 @@ import { toHex } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import type { ShareIndex } from "../../src/lib/types.js";
 import { createCeremonyTransport } from "../../src/p2p/ceremony.js";
-import { type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
+import { generateIdentity, type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
 
 const N = 4;
 let def: ClusterDefinition;
@@ -26,8 +24,7 @@ beforeAll(async () => {
   ids = [];
   addrs = [];
   for (let i = 0; i < N; i++) {
-    const key = await generateKeyPair("secp256k1");
-    ids.push({ peerId: peerIdFromPrivateKey(key).toString(), privateKey: key, sign: async (m) => key.sign(m) });
+    ids.push(await generateIdentity());
     addrs.push(`/ip4/127.0.0.1/tcp/${await freePort()}`);
   }
   def = createDefinition({

@@ -1,53 +1,68 @@
-// `cohort run` × 4 (t = 3) as OS processes over libp2p on loopback, driven through the Web3Signer API.
+// `cohort run` × 4 (t = 3) as OS processes over libp2p on loopback, with one validator client per
+// node: every request goes to every node, as n operators' clients send it (DESIGN.md § Signing
+// protocol, "The deployment this serves"). Duties are at mainnet's wall-clock slot.
 import { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SecretKey, verify } from "../../src/crypto/bls.js";
-import { resolveNetwork } from "../../src/eth2/networks.js";
-import { parseSignRequest, requestSigningRoot } from "../../src/eth2/requests.js";
+import { verify } from "../../src/crypto/bls.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
-import { serveChannel } from "../../src/p2p/channel.js";
-import { createHost, keepConnected } from "../../src/p2p/host.js";
+import { ChannelClient, serveChannel } from "../../src/p2p/channel.js";
+import { createHost, type Host, keepConnected } from "../../src/p2p/host.js";
 import { loadIdentity } from "../../src/p2p/identity.js";
-import { PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
-import { ParSigResponse } from "../../src/pb/parsig.js";
-import { allSignRequests, attestationRequest, mainnetForkInfo } from "../helpers/signRequests.js";
+import { CONSENSUS_PROTOCOL, PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
+import { Batch } from "../../src/pb/consensus.js";
+import { ParSigRequest, ParSigResponse } from "../../src/pb/parsig.js";
 import { makeCluster, sign, type TestCluster, waitForPeers } from "./cluster.js";
+import {
+  attestation,
+  blockHeader,
+  currentDuties,
+  depositBody,
+  FORK_INFO,
+  nowSlot,
+  registrationBody,
+  rootOf,
+  slotAfter,
+} from "./duties.js";
 
-const mainnet = resolveNetwork("mainnet");
 let tmp: string;
 let cluster: TestCluster;
-let pk: string;
+/** Validators are handed out one per test (or per case), so no test's records block another's. */
+let nextValidator = 0;
+const key = () => toHex(cluster.lock.distributedValidators[nextValidator++]!.publicKey);
+const NODES = [1, 2, 3, 4];
 
-function rootOf(body: unknown): Uint8Array {
-  return requestSigningRoot(parseSignRequest(body), mainnet);
+type Reply = { status: number; json: Record<string, unknown> };
+
+/** Sends `bodies[i]` to node `nodes[i]` at once: one validator client per node. */
+function signAt(pk: string, nodes: number[], bodies: unknown[] | unknown): Promise<Reply[]> {
+  return Promise.all(nodes.map((n, i) => sign(cluster.apiUrl(n), pk, Array.isArray(bodies) ? bodies[i] : bodies)));
 }
 
-function expectValid(res: { status: number; json: Record<string, unknown> }, body: unknown, key = pk): void {
-  expect(res.status, JSON.stringify(res.json)).toBe(200);
-  expect(verify(fromHex(key, "pk", 48), rootOf(body), fromHex(res.json.signature, "signature", 96))).toBe(true);
+function valid(pk: string, r: Reply, body: unknown): boolean {
+  return r.status === 200 && verify(fromHex(pk, "pk", 48), rootOf(body), fromHex(r.json.signature, "signature", 96));
 }
 
-/** An attestation body for validator duties at a given target epoch, with a distinguishing block root byte. */
-function attestation(target: number, tag: number) {
-  const base = attestationRequest(mainnetForkInfo("electra")).body as unknown as {
-    attestation: { source: { epoch: string }; target: { epoch: string }; beacon_block_root: string };
-  };
-  const body = structuredClone(base);
-  body.attestation.source.epoch = String(target - 1);
-  body.attestation.target.epoch = String(target);
-  body.attestation.beacon_block_root = `0x${tag.toString(16).padStart(2, "0").repeat(32)}`;
-  return body;
+/** Exactly one signature among the replies, valid for the body it was asked for; the others name its root. */
+function expectOneSignature(pk: string, replies: Reply[], bodies: unknown[], conflict: 409 | 412): void {
+  const ok = replies.map((r, i) => ({ r, body: bodies[i] })).filter(({ r }) => r.status === 200);
+  expect(ok.length, JSON.stringify(replies.map((r) => [r.status, r.json]))).toBeGreaterThanOrEqual(1);
+  expect(new Set(ok.map(({ r }) => r.json.signature)).size).toBe(1);
+  for (const { r, body } of ok) expect(valid(pk, r, body)).toBe(true);
+  const winner = toHex(rootOf(ok[0]!.body));
+  for (const r of replies.filter((x) => x.status !== 200)) {
+    expect(r.status, JSON.stringify(r.json)).toBe(conflict);
+    expect(r.json.decided_signing_root).toBe(winner);
+  }
 }
 
 beforeAll(async () => {
   tmp = await fsp.mkdtemp(path.join(os.tmpdir(), "cohort-cluster-"));
-  cluster = await makeCluster(path.join(tmp, "net"), { nodes: 4, validators: 2, network: "mainnet" });
-  pk = toHex(cluster.lock.distributedValidators[0]!.publicKey);
-  await Promise.all([1, 2, 3, 4].map((i) => cluster.start(i)));
-  await waitForPeers(cluster, 1, 3);
+  cluster = await makeCluster(path.join(tmp, "net"), { nodes: 4, validators: 40, network: "mainnet" });
+  await Promise.all(NODES.map((i) => cluster.start(i)));
+  for (const i of NODES) await waitForPeers(cluster, i, 3);
 }, 240_000);
 
 afterAll(async () => {
@@ -55,136 +70,309 @@ afterAll(async () => {
   await fsp.rm(tmp, { recursive: true, force: true });
 });
 
-describe("signing cluster, 4 nodes, t = 3", () => {
-  it("signs all 13 request types; each signature verifies under the validator key", async () => {
-    const pk2 = toHex(cluster.lock.distributedValidators[1]!.publicKey);
-    for (const { type, body } of allSignRequests(mainnetForkInfo("electra"), "electra")) {
-      // BLOCK and BLOCK_V2 fixtures share a slot: one validator signing both would be a double proposal
-      const key = type === "BLOCK_V2" ? pk : pk2;
-      const res = await sign(cluster.apiUrl(2), key, body);
-      expect(res.status, `${type}: ${JSON.stringify(res.json)}`).toBe(200);
-      expectValid(res, body, key);
+describe("signing cluster, 4 nodes, t = 3, one validator client per node", () => {
+  it("every client asks the same: each duty type signs at every node, one signature that verifies", async () => {
+    for (const [type, body] of Object.entries(currentDuties())) {
+      if (type === "VOLUNTARY_EXIT") continue;
+      const pk = key();
+      const replies = await signAt(pk, NODES, body);
+      for (const r of replies) expect(r.status, `${type}: ${JSON.stringify(r.json)}`).toBe(200);
+      expect(new Set(replies.map((r) => r.json.signature)).size, type).toBe(1);
+      expect(valid(pk, replies[0]!, body), type).toBe(true);
     }
+    // the lock's deposit is consented to by every operator
+    const v = nextValidator;
+    const pk = key();
+    const dd = cluster.lock.distributedValidators[v]!.depositData[0]!;
+    const deposit = depositBody({
+      pubkey: dd.pubkey,
+      withdrawalCredentials: dd.withdrawalCredentials,
+      amount: Number(dd.amountGwei),
+    });
+    for (const r of await signAt(pk, NODES, deposit)) expect(r.status, JSON.stringify(r.json)).toBe(200);
+    // a registration with the lock's fee recipient and a gas limit inside the policy
+    const feeRecipient = cluster.lock.definition.validators[v]!.feeRecipient;
+    const reg = registrationBody({
+      feeRecipient,
+      gasLimit: 36_000_000,
+      timestamp: Math.floor(Date.now() / 1000),
+      pubkey: dd.pubkey,
+    });
+    const regs = await signAt(pk, NODES, reg);
+    for (const r of regs) expect(r.status, JSON.stringify(r.json)).toBe(200);
+    expect(valid(pk, regs[0]!, reg)).toBe(true);
   }, 120_000);
 
-  it("a double vote is refused with 412 at any node", async () => {
-    const first = attestation(400_000, 1);
-    expectValid(await sign(cluster.apiUrl(1), pk, first), first);
-    // the exact repeat is allowed, at another node too
-    expectValid(await sign(cluster.apiUrl(3), pk, first), first);
-    // fan-out is hedged, so a node may never have been asked for `first`: then its own check
-    // passes and its peers' refusals, which leave fewer than t signers, give the 412
-    for (const i of [1, 2, 3, 4]) {
-      const res = await sign(cluster.apiUrl(i), pk, attestation(400_000, 2));
-      expect(res.status, `node ${i}: ${JSON.stringify(res.json)}`).toBe(412);
-      expect(res.json.slashing_code, `node ${i}`).toBe("DOUBLE_VOTE");
-    }
+  it("a voluntary exit signs once t operators consented; until then a 503 says how many more", async () => {
+    const pk = key();
+    const exit = currentDuties().VOLUNTARY_EXIT;
+    const [first] = await signAt(pk, [1], exit);
+    expect(first!.status, JSON.stringify(first!.json)).toBe(503);
+    expect(first!.json.consent_needed).toBe(2);
+    const [second] = await signAt(pk, [2], exit);
+    expect(second!.status).toBe(503);
+    expect(second!.json.consent_needed, JSON.stringify(second!.json)).toBe(1);
+    const [third] = await signAt(pk, [3], exit);
+    expect(valid(pk, third!, exit), JSON.stringify(third!.json)).toBe(true);
+    // the consent is kept: node 1's retry returns the signature
+    const [retry] = await signAt(pk, [1], exit);
+    expect(retry!.json.signature).toBe(third!.json.signature);
   }, 60_000);
 
-  it("a node that was down when a vote was signed: its peers' refusals of a conflicting vote give a 412 naming them", async () => {
+  it("one operator's own node refuses what its operator did not consent to, and records nothing", async () => {
+    const v = nextValidator;
+    const pk = key();
+    const dv = cluster.lock.distributedValidators[v]!;
+    const stolen = new Uint8Array(32);
+    stolen[0] = 0x01;
+    stolen.fill(0xee, 12);
+    const deposit = await sign(
+      cluster.apiUrl(1),
+      pk,
+      depositBody({ pubkey: dv.publicKey, withdrawalCredentials: stolen, amount: 1_000_000_000 }),
+    );
+    expect(deposit.status, JSON.stringify(deposit.json)).toBe(403);
+    const theft = registrationBody({
+      feeRecipient: new Uint8Array(20).fill(0xee),
+      gasLimit: 36_000_000,
+      timestamp: Math.floor(Date.now() / 1000),
+      pubkey: dv.publicKey,
+    });
+    expect((await sign(cluster.apiUrl(1), pk, theft)).status).toBe(403);
+    const far = blockHeader({ slot: nowSlot() + 1000 });
+    const farRes = await sign(cluster.apiUrl(1), pk, far);
+    expect(farRes.status).toBe(400);
+    expect(String(farRes.json.error)).toMatch(/window/);
+    const poison = attestation() as unknown as {
+      attestation: { source: { epoch: string }; target: { epoch: string } };
+    };
+    poison.attestation.source.epoch = "0";
+    poison.attestation.target.epoch = "1000000";
+    expect((await sign(cluster.apiUrl(1), pk, poison)).status).toBe(400);
+    // nothing of that was recorded: a normal attestation and block still sign everywhere
+    const ok = attestation();
+    for (const r of await signAt(pk, NODES, ok)) expect(r.status, JSON.stringify(r.json)).toBe(200);
+    for (const r of await signAt(pk, NODES, blockHeader())) expect(r.status, JSON.stringify(r.json)).toBe(200);
+  }, 60_000);
+
+  it("validator clients that disagree: 4 different heads, 2 against 2, other target roots, blocks: one signature each", async () => {
+    const heads = [1, 2, 3, 4].map((h) => attestation({ head: h }));
+    const pk1 = key();
+    expectOneSignature(pk1, await signAt(pk1, NODES, heads), heads, 412);
+    const split = [5, 5, 6, 6].map((h) => attestation({ head: h }));
+    const pk2 = key();
+    expectOneSignature(pk2, await signAt(pk2, NODES, split), split, 412);
+    const targets = [7, 8, 9, 10].map((t) => attestation({ targetRoot: t }));
+    const pk3 = key();
+    expectOneSignature(pk3, await signAt(pk3, NODES, targets), targets, 412);
+    const blocks = [1, 2, 3, 4].map((tag) => blockHeader({ tag }));
+    const pk4 = key();
+    expectOneSignature(pk4, await signAt(pk4, NODES, blocks), blocks, 412);
+  }, 60_000);
+
+  it("clients that ask up to 1 s apart still get one signature", async () => {
+    const bodies = [11, 12, 13, 14].map((h) => attestation({ head: h }));
+    const pk = key();
+    const replies = await Promise.all(
+      NODES.map(async (n, i) => {
+        await new Promise((r) => setTimeout(r, i * 333));
+        return sign(cluster.apiUrl(n), pk, bodies[i]);
+      }),
+    );
+    expectOneSignature(pk, replies, bodies, 412);
+  }, 60_000);
+
+  it("validator clients asking at only t − 1 nodes get no signature", async () => {
+    const pk = key();
+    const body = attestation();
+    const replies = await signAt(pk, [1, 2], body);
+    for (const r of replies) expect(r.status, JSON.stringify(r.json)).toBe(503);
+  }, 60_000);
+
+  it("a peer with a valid identity and modified code cannot get a partial signature for anything", async () => {
     await cluster.stop(4);
-    const first = attestation(400_500, 1);
-    expectValid(await sign(cluster.apiUrl(1), pk, first), first);
-    await cluster.start(4);
-    await waitForPeers(cluster, 4, 3);
-    // node 4's own database never saw `first`, so only its peers can refuse
-    const res = await sign(cluster.apiUrl(4), pk, attestation(400_500, 2));
-    expect(res.status, JSON.stringify(res.json)).toBe(412);
-    expect(res.json.slashing_code).toBe("DOUBLE_VOTE");
-    const refused = res.json.refused as string[];
-    expect(refused.length).toBeGreaterThanOrEqual(2);
-    const peerIds = cluster.lock.definition.operators.slice(0, 3).map((o) => o.peerId);
-    for (const entry of refused) {
-      expect(
-        peerIds.some((id) => entry.includes(id) && entry.endsWith(": DOUBLE_VOTE")),
-        entry,
-      ).toBe(true);
+    const v = nextValidator;
+    const pk = key();
+    const dv = cluster.lock.distributedValidators[v]!;
+    const { host, stop } = await impostor4();
+    try {
+      await waitForPeers(cluster, 1, 3);
+      const stolen = new Uint8Array(32);
+      stolen[0] = 0x01;
+      stolen.fill(0xee, 12);
+      const poison = attestation() as unknown as {
+        attestation: { source: { epoch: string }; target: { epoch: string } };
+      };
+      poison.attestation.source.epoch = "0";
+      poison.attestation.target.epoch = "1000000";
+      const asks: { name: string; code: string; json?: unknown; duty?: string }[] = [
+        {
+          name: "deposit to foreign credentials",
+          code: "NO_CONSENT",
+          json: depositBody({ pubkey: dv.publicKey, withdrawalCredentials: stolen, amount: 1_000_000_000 }),
+        },
+        {
+          name: "foreign fee recipient",
+          code: "NO_CONSENT",
+          json: registrationBody({
+            feeRecipient: new Uint8Array(20).fill(0xee),
+            gasLimit: 36_000_000,
+            timestamp: 1,
+            pubkey: dv.publicKey,
+          }),
+        },
+        { name: "exit nobody consented to", code: "NO_CONSENT", json: currentDuties().VOLUNTARY_EXIT },
+        { name: "block at an arbitrary slot", code: "NEEDS_AGREEMENT", json: blockHeader({ slot: nowSlot() }) },
+        { name: "far-future attestation", code: "NEEDS_AGREEMENT", json: poison },
+        { name: "decided duty that was never decided", code: "NOT_DECIDED", duty: `attester/${nowSlot()}` },
+      ];
+      await Promise.all(
+        [1, 2, 3].map(async (peer) => {
+          const ch = new ChannelClient(host, cluster.lock.definition.operators[peer - 1]!.peerId, PARSIG_PROTOCOL);
+          const answers = await Promise.all(
+            asks.map(async (a) =>
+              ParSigResponse.decode(
+                await ch.request(
+                  ParSigRequest.encode({
+                    session: cluster.lock.lockHash as Uint8Array<ArrayBuffer>,
+                    publicKey: dv.publicKey as Uint8Array<ArrayBuffer>,
+                    requestJson: (a.json
+                      ? new TextEncoder().encode(JSON.stringify(a.json))
+                      : new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
+                    duty: a.duty ?? "",
+                    signingRoot: (a.duty ? new Uint8Array(32) : new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
+                  }),
+                  { signal: AbortSignal.timeout(30_000) },
+                ),
+              ),
+            ),
+          );
+          answers.forEach((ans, i) => {
+            expect(ans.partialSignature.length, `${asks[i]!.name} at node ${peer}`).toBe(0);
+            expect(ans.refusalCode, asks[i]!.name).toBe(asks[i]!.code);
+          });
+        }),
+      );
+      // garbage agreement batches: undecodable, for another cluster, claiming another sender
+      const garbage = [
+        new Uint8Array(512).fill(0xff),
+        Batch.encode({
+          session: new Uint8Array(32) as Uint8Array<ArrayBuffer>,
+          sender: 4,
+          entries: [],
+          signature: new Uint8Array(0) as Uint8Array<ArrayBuffer>,
+        }),
+        Batch.encode({
+          session: cluster.lock.lockHash as Uint8Array<ArrayBuffer>,
+          sender: 2,
+          entries: [],
+          signature: new Uint8Array(0) as Uint8Array<ArrayBuffer>,
+        }),
+      ];
+      for (const peer of [1, 2, 3]) {
+        const ch = new ChannelClient(host, cluster.lock.definition.operators[peer - 1]!.peerId, CONSENSUS_PROTOCOL);
+        for (const g of garbage) await ch.request(g, { signal: AbortSignal.timeout(10_000) });
+      }
+      // nothing was recorded, and the three honest nodes still sign: the validator is not silenced
+      const ok = attestation();
+      const replies = await signAt(pk, [1, 2, 3], ok);
+      for (const r of replies) expect(valid(pk, r, ok), JSON.stringify(r.json)).toBe(true);
+    } finally {
+      await stop();
+      await cluster.start(4);
+      await waitForPeers(cluster, 4, 3);
     }
-  }, 60_000);
+  }, 90_000);
 
-  it("conflicting attestations sent to different nodes at once never both yield a valid signature", async () => {
-    for (let k = 0; k < 5; k++) {
-      const target = 401_000 + k;
-      const a = attestation(target, 10);
-      const b = attestation(target, 11);
-      const [ra, rb] = await Promise.all([sign(cluster.apiUrl(1), pk, a), sign(cluster.apiUrl(2), pk, b)]);
-      const valid = (r: typeof ra, body: unknown) =>
-        r.status === 200 && verify(fromHex(pk, "pk", 48), rootOf(body), fromHex(r.json.signature, "signature", 96));
-      expect(valid(ra, a) && valid(rb, b), `round ${k}: ${ra.status} ${rb.status}`).toBe(false);
-    }
-  }, 60_000);
-
-  it("one node down: still signs; two down: 503 within the deadline naming the missing peers", async () => {
+  it("n − t nodes down still signs; n − t + 1 down gives a 503 naming the peers; a restarted node rejoins", async () => {
     await cluster.stop(4);
-    const one = attestation(402_000, 1);
-    expectValid(await sign(cluster.apiUrl(1), pk, one), one);
+    const pk = key();
+    const one = attestation();
+    for (const r of await signAt(pk, [1, 2, 3], one)) expect(valid(pk, r, one), JSON.stringify(r.json)).toBe(true);
     await cluster.stop(3);
-    const two = attestation(402_001, 1);
-    const res = await sign(cluster.apiUrl(1), pk, two);
-    expect(res.status).toBe(503);
+    const pk2 = key();
+    const two = attestation();
+    const replies = await signAt(pk2, [1, 2], two);
     const peer3 = cluster.lock.definition.operators[2]!.peerId;
     const peer4 = cluster.lock.definition.operators[3]!.peerId;
-    expect(String(res.json.error)).toContain(peer3);
-    expect(String(res.json.error)).toContain(peer4);
-  }, 60_000);
-
-  it("a node restarted mid-run: signing resumes", async () => {
+    for (const r of replies) {
+      expect(r.status).toBe(503);
+      expect(String(r.json.error)).toContain(peer3);
+      expect(String(r.json.error)).toContain(peer4);
+    }
+    const last = nowSlot();
     await cluster.start(3);
-    await waitForPeers(cluster, 1, 2);
-    const body = attestation(403_000, 1);
-    expectValid(await sign(cluster.apiUrl(1), pk, body), body);
     await cluster.start(4);
+    for (const i of NODES) await waitForPeers(cluster, i, 3);
+    // a restarted node only learns duties of slots it may have taken part in before; the next slot is new
+    await slotAfter(last);
+    const pk3 = key();
+    const three = attestation();
+    const all = await signAt(pk3, NODES, three);
+    for (const r of all) expect(valid(pk3, r, three), JSON.stringify(r.json)).toBe(true);
+  }, 120_000);
+
+  it("a double vote is refused with 412 at every node", async () => {
+    const pk = key();
+    const slot = nowSlot();
+    const first = attestation({ slot });
+    for (const r of await signAt(pk, NODES, first)) expect(r.status).toBe(200);
+    // another slot of the same epoch is another duty, with another vote for the same target
+    const again = attestation({ slot: slot % 32 === 0 ? slot + 1 : slot - 1, head: 0x77 });
+    for (const r of await signAt(pk, NODES, again)) {
+      expect(r.status, JSON.stringify(r.json)).toBe(412);
+      expect(r.json.slashing_code).toBe("DOUBLE_VOTE");
+    }
   }, 60_000);
 
   it("bad input gets 400/413 and the node stays up", async () => {
+    const pk = key();
     const url = `${cluster.apiUrl(1)}/api/v1/eth2/sign`;
     const post = (suffix: string, body: string) =>
       fetch(`${url}/${suffix}`, { method: "POST", headers: { "content-type": "application/json" }, body });
     expect((await post(pk, "{not json")).status).toBe(400);
     expect((await post(pk, JSON.stringify({ type: "ATTESTATION", attestation: 7 }))).status).toBe(400);
-    expect((await post(pk.slice(0, 50), JSON.stringify(attestation(404_000, 1)))).status).toBe(400);
-    expect((await post(pk, `{"type":"ATTESTATION","pad":"${"x".repeat(2 * 1024 * 1024)}"}`)).status).toBe(413);
-    const ok = attestation(404_000, 1);
-    expectValid(await sign(cluster.apiUrl(1), pk, ok), ok);
-  }, 60_000);
-
-  it("a peer answering with garbage partials: signatures stay correct, the peer is counted, nothing unverified is returned", async () => {
-    // node 4's identity, but a parsig handler that answers with random valid G2 points
-    await cluster.stop(4);
-    const identity = await loadIdentity(path.join(cluster.dir, "node-4"));
-    const operators = cluster.lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
-    const host = await createHost({ identity, peers: operators, listenAddresses: [operators[3]!.addresses[0]!] });
-    await serveChannel(
-      host,
-      PARSIG_PROTOCOL,
-      async () =>
-        ParSigResponse.encode({
-          shareIndex: 4,
-          partialSignature: SecretKey.random().sign(new Uint8Array(32)) as Uint8Array<ArrayBuffer>,
-          refusalCode: "",
-          refusalMessage: "",
-        }),
-      silentLogger(),
+    expect((await post(pk.slice(0, 50), JSON.stringify(attestation()))).status).toBe(400);
+    // the server may answer 413 and close before the client has written the whole body
+    const big = await post(pk, `{"type":"ATTESTATION","pad":"${"x".repeat(2 * 1024 * 1024)}"}`).then(
+      (r) => r.status,
+      (err: Error) => (err.cause as { code?: string } | undefined)?.code,
     );
-    await host.start();
-    const connecting = new AbortController();
-    keepConnected(host, operators, { signal: connecting.signal });
-    try {
-      await waitForPeers(cluster, 1, 3);
-      const withThree = attestation(405_000, 1);
-      expectValid(await sign(cluster.apiUrl(1), pk, withThree), withThree);
-      // with node 3 gone, the garbage partial is needed: it is checked, dropped and counted
-      await cluster.stop(3);
-      const res = await sign(cluster.apiUrl(1), pk, attestation(405_001, 1));
-      expect(res.status).toBe(503);
-      expect(res.json.invalid).toEqual([`4 (${operators[3]!.peerId})`]);
-      expect(res.json.missing).toEqual([`3 (${operators[2]!.peerId})`]);
-      const metrics = await (await fetch(cluster.metricsUrl(1))).text();
-      const invalid = /cohort_partials_invalid_total\{peer="4"\} (\d+)/.exec(metrics);
-      expect(Number(invalid?.[1] ?? 0)).toBeGreaterThanOrEqual(1);
-    } finally {
-      connecting.abort();
-      await host.stop();
-    }
+    expect([413, "EPIPE", "ECONNRESET"]).toContain(big);
+    const ok = attestation();
+    for (const r of await signAt(pk, NODES, ok)) expect(valid(pk, r, ok)).toBe(true);
+    expect(FORK_INFO.fork.current_version).toBe("0x06000000");
   }, 60_000);
 });
+
+/** Node 4's identity on a host of its own: a peer running modified code that connects as node 4. */
+async function impostor4(): Promise<{ host: Host; stop: () => Promise<void> }> {
+  const identity = await loadIdentity(path.join(cluster.dir, "node-4"));
+  const operators = cluster.lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
+  const host = await createHost({ identity, peers: operators, listenAddresses: [operators[3]!.addresses[0]!] });
+  // it answers every partial request with a refusal and ignores agreement
+  await serveChannel(
+    host,
+    PARSIG_PROTOCOL,
+    async () =>
+      ParSigResponse.encode({
+        shareIndex: 0,
+        partialSignature: new Uint8Array(0) as Uint8Array<ArrayBuffer>,
+        refusalCode: "NO",
+        refusalMessage: "",
+        decidedRoot: new Uint8Array(0) as Uint8Array<ArrayBuffer>,
+      }),
+    silentLogger(),
+  );
+  await serveChannel(host, CONSENSUS_PROTOCOL, async () => new Uint8Array(0), silentLogger());
+  await host.start();
+  const connecting = new AbortController();
+  keepConnected(host, operators, { signal: connecting.signal });
+  return {
+    host,
+    stop: async () => {
+      connecting.abort();
+      await host.stop();
+    },
+  };
+}

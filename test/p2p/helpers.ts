@@ -7,7 +7,7 @@ import type { ShareIndex } from "../../src/lib/types.js";
 import { encodeAck } from "../../src/p2p/ceremony.js";
 import { createHost, type Host } from "../../src/p2p/host.js";
 import { createIdentity, type Identity } from "../../src/p2p/identity.js";
-import { DKG_BCAST_PROTOCOL, DKG_SHARE_PROTOCOL, PARSIG_PROTOCOL, SYNC_PROTOCOL } from "../../src/p2p/protocols.js";
+import { DKG_BCAST_PROTOCOL, DKG_PARSIG_PROTOCOL, DKG_SHARE_PROTOCOL, SYNC_PROTOCOL } from "../../src/p2p/protocols.js";
 import { Envelope } from "../../src/pb/bcast.js";
 import { Hello, HelloResponse } from "../../src/pb/sync.js";
 
@@ -96,7 +96,7 @@ export async function rawPeer(opts: {
   const received: RawPeer["received"] = [];
   const helloBytes = await signedHello(opts.identity, opts.session, opts.version);
   await host.handleRequest(SYNC_PROTOCOL, async () => HelloResponse.encode({ hello: Hello.decode(helloBytes) }));
-  for (const protocol of [DKG_BCAST_PROTOCOL, DKG_SHARE_PROTOCOL, PARSIG_PROTOCOL]) {
+  for (const protocol of [DKG_BCAST_PROTOCOL, DKG_SHARE_PROTOCOL, DKG_PARSIG_PROTOCOL]) {
     await host.handleRequest(protocol, async ({ bytes }) => {
       received.push({ protocol, bytes });
       return encodeAck();

@@ -159,12 +159,40 @@ describe("SlashingProtectionDb", () => {
     db.close();
     // make it a version-1 file: no watermarks table
     const raw = new Database(path.join(dir, SLASHING_DB_FILE));
-    raw.exec("DROP TABLE watermarks; DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (1);");
+    raw.exec(
+      "DROP TABLE watermarks; DROP TABLE decisions; DROP TABLE consents; DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES (1);",
+    );
     raw.close();
     const again = open(dir, GVR_A);
     expect(codeOf(() => again.checkAndRecordBlock(PK, 5n, testRoot(2)))).toBe("BELOW_LOW_WATERMARK");
     expect(codeOf(() => again.checkAndRecordAttestation(PK, 8n, 9n, testRoot(2)))).toBe("BELOW_LOW_WATERMARK");
     expect(codeOf(() => again.checkAndRecordAttestation(PK, 10n, 21n, testRoot(2)))).toBe("allowed");
+  });
+
+  it("keeps duty decisions, consents and the participation slot across a reopen; check-only records nothing", () => {
+    const dir = newDir();
+    const db = open(dir, GVR_A);
+    expect(db.recordDecision(PK, "sync_message/7", testRoot(1))).toEqual(testRoot(1));
+    // a second, different value for the same duty is not recorded: the first decision stands
+    expect(db.recordDecision(PK, "sync_message/7", testRoot(2))).toEqual(testRoot(1));
+    expect(db.hasConsent(PK, testRoot(3))).toBe(false);
+    db.addConsent(PK, testRoot(3), new TextEncoder().encode("{}"), 1);
+    expect(db.participationSlot()).toBe(0);
+    db.raiseParticipationSlot(100);
+    db.raiseParticipationSlot(50);
+    db.checkAndRecordAttestation(PK, 10n, 20n, testRoot(4));
+    expect(db.wouldRefuseAttestation(PK, 10n, 20n, testRoot(5))?.code).toBe("DOUBLE_VOTE");
+    expect(db.wouldRefuseAttestation(PK, 9n, 21n, testRoot(5))?.code).toBe("SURROUNDING_VOTE");
+    expect(db.wouldRefuseAttestation(PK, 20n, 21n, testRoot(5))).toBeUndefined();
+    expect(db.wouldRefuseBlock(PK, 3n, testRoot(5))).toBeUndefined();
+    db.close();
+    const again = open(dir, GVR_A);
+    expect(again.recordDecision(PK, "sync_message/7", testRoot(2))).toEqual(testRoot(1));
+    expect(again.hasConsent(PK, testRoot(3))).toBe(true);
+    expect(again.participationSlot()).toBe(100);
+    // the check-only calls left no record behind
+    expect(again.readHistory(PK)?.signedAttestations).toHaveLength(1);
+    expect(again.readHistory(PK)?.signedBlocks).toHaveLength(0);
   });
 
   it("writes nothing on a refusal, not even the validator row", () => {

@@ -1,0 +1,471 @@
+/**
+ * Duty agreement at runtime: one QBFT instance (src/consensus/qbft.ts) per validator and duty,
+ * run over `/cohort/consensus/1.0.0` with every message of one event-loop turn in one signed batch
+ * (src/consensus/wire.ts). A node takes part in a duty only once its own validator client asked
+ * for it (`propose`); messages for a duty it has not been asked for yet are held for a bounded
+ * time, in bounded memory. DESIGN.md § Signing protocol step 2.
+ */
+import { toHex } from "../lib/bytes.js";
+import type { Logger } from "../lib/logger.js";
+import type { Root, ShareIndex } from "../lib/types.js";
+import { CONSENSUS_MAX_ENTRIES, CONSENSUS_MAX_JUSTIFICATION } from "../p2p/protocols.js";
+import { Batch, type Entry, type QbftMsg, type SignedQbftMsg } from "../pb/consensus.js";
+import { QbftInstance, type QbftMessage, type QbftOutput } from "./qbft.js";
+import { roundTimeoutMs } from "./timers.js";
+import { batchSigningBytes, batchTree, evidenceValid, leafOf, QBFT_TYPE_CODES, qbftTypeOf, sealBatch } from "./wire.js";
+
+/** Instances at most, across validators and duties; past it, peers' messages for new duties are dropped. */
+export const AGREEMENT_MAX_INSTANCES = 65_536;
+/** Instances one peer may open for duties this node was not asked for yet. */
+export const AGREEMENT_MAX_PENDING_PER_PEER = 16_384;
+/** How long a peer's messages for a duty this node's client has not asked for are held, ms (two slots). */
+export const AGREEMENT_PENDING_TTL_MS = 24_000;
+/** How long an instance this node takes part in is kept undecided, ms (five slots). */
+export const AGREEMENT_STARTED_TTL_MS = 60_000;
+/** How long a decided instance is kept to answer peers that are behind, ms (one epoch). */
+export const AGREEMENT_DECIDED_TTL_MS = 384_000;
+/** Longest duty key accepted from a peer, characters. */
+export const DUTY_KEY_MAX_LENGTH = 96;
+const DUTY_KEY = /^([a-z_]{1,32})\/(\d{1,15})(\/[0-9+]{1,64})?$/;
+const SWEEP_INTERVAL_MS = 1_000;
+/** Least time between two DECIDED answers for one instance, ms. */
+const DECIDED_REPLY_INTERVAL_MS = 250;
+
+/** A value being agreed: a Web3Signer request's signing root and its validated JSON. */
+export interface AgreementValue {
+  /** 32 bytes. */
+  readonly root: Root;
+  /** The request JSON, UTF-8 (what peers re-parse). */
+  readonly json: Uint8Array;
+}
+
+export interface DutyAgreementOpts {
+  /** Operators in the cluster. */
+  readonly n: number;
+  readonly self: ShareIndex;
+  /** 32 bytes: batches for another cluster are dropped. */
+  readonly lockHash: Uint8Array;
+  /** Each validator's 0-based lock index, by 0x-hex group public key: it spreads leaders over validators. */
+  readonly validatorIndex: ReadonlyMap<string, number>;
+  /**
+   * Duties at or before this slot are only learned (from a peer's decision certificate), never
+   * taken part in: after a restart this node may have forgotten messages it sent for them.
+   */
+  readonly learnerUpToSlot: number;
+}
+
+export interface DutyAgreementModules {
+  /** Sends an encoded batch to every peer; errors are the transport's to log. */
+  broadcast(bytes: Uint8Array): void;
+  /** Signs with this node's identity key (synchronous). */
+  signBatch(bytes: Uint8Array): Uint8Array;
+  /** Verifies an identity signature by the operator with this 1-based index. */
+  verifyIdentity(index: number, bytes: Uint8Array, signature: Uint8Array): boolean;
+  /**
+   * The signing root of a value's request JSON, when it is a request of validator `publicKeyHex`
+   * for the duty `dutyKey`; undefined otherwise. Binds a value id to its bytes.
+   */
+  rootOf(publicKeyHex: string, dutyKey: string, json: Uint8Array): Root | undefined;
+  /** Persists the slot of a duty this node takes part in, before it sends anything for it. */
+  raiseParticipationSlot(slot: number): void;
+  logger: Logger;
+  /** Wall clock, ms (tests inject one). */
+  now?: () => number;
+}
+
+/** Evidence of a message received directly: its batch, verified when first relayed. */
+interface BatchRef {
+  readonly sender: number;
+  readonly leaves: Uint8Array[];
+  readonly signature: Uint8Array;
+  verified?: boolean;
+  tree?: ReturnType<typeof batchTree>;
+}
+
+interface Waiter {
+  resolve: (v: AgreementValue) => void;
+  reject: (err: unknown) => void;
+}
+
+interface Instance {
+  readonly key: string;
+  readonly publicKey: Uint8Array;
+  readonly publicKeyHex: string;
+  readonly duty: string;
+  readonly slot: number;
+  readonly qbft: QbftInstance;
+  /** Who opened it: 0 for this node (its client asked), else the peer whose message came first. */
+  readonly openedBy: number;
+  validate?: (root: string, json: Uint8Array) => boolean;
+  proofs: Map<string, SignedQbftMsg | { ref: BatchRef; index: number; msg: QbftMsg }>;
+  waiters: Set<Waiter>;
+  decided?: AgreementValue;
+  timer?: ReturnType<typeof setTimeout>;
+  timerRound: number;
+  expiresAt: number;
+  lastDecidedReply: number;
+}
+
+function proofKey(m: { type: string; round: number; sender: number; value?: string | undefined }): string {
+  return `${m.type}/${m.round}/${m.sender}/${m.value ?? ""}`;
+}
+
+/** Why agreement gave no value. */
+export class AgreementError extends Error {}
+
+/** Runs duty agreement for one node. */
+export class DutyAgreement {
+  readonly #o: DutyAgreementOpts;
+  readonly #m: DutyAgreementModules;
+  readonly #now: () => number;
+  readonly #instances = new Map<string, Instance>();
+  readonly #pendingBy = new Map<number, number>();
+  readonly #verified = new Set<string>();
+  #queue: { inst: Instance; msg: QbftMessage }[] = [];
+  #scheduled = false;
+  readonly #sweep: ReturnType<typeof setInterval>;
+  #stopped = false;
+
+  constructor(opts: DutyAgreementOpts, modules: DutyAgreementModules) {
+    this.#o = opts;
+    this.#m = modules;
+    this.#now = modules.now ?? Date.now;
+    this.#sweep = setInterval(() => this.#expire(), SWEEP_INTERVAL_MS);
+    this.#sweep.unref?.();
+  }
+
+  /** Instances held now (metrics, tests). */
+  get size(): number {
+    return this.#instances.size;
+  }
+
+  /**
+   * Takes part in agreeing on duty `dutyKey` of a validator with this node's own client's value,
+   * and resolves with the decided value (which may be another node's). `validate` says whether
+   * this node may accept a leader's value: its duty, window, proposal rules and slashing check.
+   * @throws AgreementError when stopped; the signal's reason when it fires first
+   */
+  propose(
+    publicKeyHex: string,
+    publicKey: Uint8Array,
+    dutyKey: string,
+    own: AgreementValue,
+    validate: (root: string, json: Uint8Array) => boolean,
+    signal: AbortSignal,
+  ): Promise<AgreementValue> {
+    if (this.#stopped) return Promise.reject(new AgreementError("agreement stopped"));
+    const inst = this.#instance(publicKeyHex, publicKey, dutyKey, 0);
+    if (inst === undefined) return Promise.reject(new AgreementError(`duty key ${dutyKey} is malformed`));
+    if (inst.decided) return Promise.resolve(inst.decided);
+    if (signal.aborted) return Promise.reject(signal.reason);
+    inst.expiresAt = Math.max(inst.expiresAt, this.#now() + AGREEMENT_STARTED_TTL_MS);
+    if (!inst.qbft.started && inst.slot > this.#o.learnerUpToSlot) {
+      inst.validate = validate;
+      this.#m.raiseParticipationSlot(inst.slot);
+      this.#apply(inst, inst.qbft.start({ value: toHex(own.root), bytes: own.json }));
+    }
+    if (inst.decided) return Promise.resolve(inst.decided);
+    return new Promise<AgreementValue>((resolve, reject) => {
+      const w: Waiter = {
+        resolve: (v) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(v);
+        },
+        reject: (e) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+      };
+      const onAbort = () => {
+        inst.waiters.delete(w);
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      inst.waiters.add(w);
+    });
+  }
+
+  /** The decided value of a duty, if this node knows it. */
+  decision(publicKeyHex: string, dutyKey: string): AgreementValue | undefined {
+    return this.#instances.get(`${publicKeyHex}/${dutyKey}`)?.decided;
+  }
+
+  /**
+   * Handles a batch from the operator with 1-based index `from` (authenticated by the transport).
+   * Never throws: a malformed batch is dropped and logged.
+   */
+  receive(from: number, bytes: Uint8Array): void {
+    if (this.#stopped) return;
+    let batch: Batch;
+    try {
+      batch = Batch.decode(bytes, {
+        limits: {
+          entries: CONSENSUS_MAX_ENTRIES,
+          entries$: { justification: CONSENSUS_MAX_JUSTIFICATION, justification$: { path: 32 } },
+        },
+      });
+    } catch (err) {
+      this.#m.logger.warn({ peer: from, err: (err as Error).message }, "undecodable agreement batch");
+      return;
+    }
+    if (batch.sender !== from || toHex(batch.session) !== toHex(this.#o.lockHash)) {
+      this.#m.logger.warn({ peer: from, sender: batch.sender }, "agreement batch for another sender or cluster");
+      return;
+    }
+    const ref: BatchRef = {
+      sender: from,
+      leaves: batch.entries.map((e) => leafOf(e.msg ?? ({} as QbftMsg))),
+      signature: batch.signature,
+    };
+    batch.entries.forEach((entry, index) => {
+      try {
+        this.#onEntry(from, entry, ref, index);
+      } catch (err) {
+        this.#m.logger.warn({ peer: from, err: (err as Error).message }, "agreement message dropped");
+      }
+    });
+  }
+
+  /** Stops timers and fails every waiting proposal. */
+  stop(): void {
+    this.#stopped = true;
+    clearInterval(this.#sweep);
+    for (const inst of this.#instances.values()) this.#drop(inst, new AgreementError("agreement stopped"));
+    this.#instances.clear();
+  }
+
+  #onEntry(from: number, entry: Entry, ref: BatchRef, index: number): void {
+    const msg = entry.msg;
+    if (msg === undefined) throw new RangeError("entry without a message");
+    if (msg.sender !== from) throw new RangeError(`message from ${msg.sender} in a batch from ${from}`);
+    const pkHex = toHex(msg.validator);
+    if (!this.#o.validatorIndex.has(pkHex)) throw new RangeError(`unknown validator ${pkHex.slice(0, 18)}`);
+    const core = this.#toCore(msg, entry.valueJson);
+    const inst = this.#instance(pkHex, msg.validator, msg.duty, from);
+    if (inst === undefined) return;
+    if (inst.decided) {
+      if (core.type !== "DECIDED") this.#replyDecided(inst);
+      return;
+    }
+    const justification: QbftMessage[] = [];
+    for (const ev of entry.justification) {
+      const m = ev.msg;
+      if (m === undefined || toHex(m.validator) !== pkHex || m.duty !== msg.duty) {
+        throw new RangeError("justification for another duty");
+      }
+      if (!evidenceValid(this.#o.lockHash, ev, this.#m.verifyIdentity, this.#verified)) {
+        throw new RangeError(`justification message from ${m.sender} is not signed by it`);
+      }
+      const j = this.#toCore(m, new Uint8Array(0));
+      justification.push(j);
+      if (!inst.proofs.has(proofKey(j))) inst.proofs.set(proofKey(j), ev);
+    }
+    const full: QbftMessage = justification.length > 0 ? { ...core, justification } : core;
+    if (!inst.proofs.has(proofKey(full))) inst.proofs.set(proofKey(full), { ref, index, msg });
+    this.#apply(inst, inst.qbft.receive(full));
+  }
+
+  #toCore(m: QbftMsg, json: Uint8Array): QbftMessage {
+    const type = qbftTypeOf(m.type);
+    if (type === undefined) throw new RangeError(`unknown agreement message type ${m.type}`);
+    if (m.value.length !== 0 && m.value.length !== 32)
+      throw new RangeError(`"value" must be 32 bytes, got ${m.value.length}`);
+    if (m.preparedValue.length !== 0 && m.preparedValue.length !== 32)
+      throw new RangeError(`"prepared_value" must be 32 bytes`);
+    return {
+      type,
+      round: m.round,
+      sender: m.sender,
+      value: m.value.length === 32 ? toHex(m.value) : undefined,
+      valueBytes: json.length > 0 ? json : undefined,
+      preparedRound: m.preparedRound,
+      preparedValue: m.preparedValue.length === 32 ? toHex(m.preparedValue) : undefined,
+    };
+  }
+
+  #instance(pkHex: string, pk: Uint8Array, duty: string, openedBy: number): Instance | undefined {
+    const key = `${pkHex}/${duty}`;
+    const found = this.#instances.get(key);
+    if (found) return found;
+    const parsed = duty.length <= DUTY_KEY_MAX_LENGTH ? DUTY_KEY.exec(duty) : null;
+    if (parsed === null) {
+      if (openedBy !== 0) throw new RangeError(`malformed duty key`);
+      return undefined;
+    }
+    if (openedBy !== 0) {
+      const pending = this.#pendingBy.get(openedBy) ?? 0;
+      if (this.#instances.size >= AGREEMENT_MAX_INSTANCES || pending >= AGREEMENT_MAX_PENDING_PER_PEER)
+        return undefined;
+      this.#pendingBy.set(openedBy, pending + 1);
+    }
+    const kind = parsed[1]!;
+    const slot = Number(parsed[2]);
+    const offset = (this.#o.validatorIndex.get(pkHex) ?? 0) + slot + [...kind].reduce((a, c) => a + c.charCodeAt(0), 0);
+    const n = this.#o.n;
+    const inst: Instance = {
+      key,
+      publicKey: pk,
+      publicKeyHex: pkHex,
+      duty,
+      slot,
+      openedBy,
+      qbft: new QbftInstance({
+        n,
+        self: this.#o.self,
+        leader: (round) => ((offset + round) % n) + 1,
+        validate: (v, b) => inst.validate?.(v, b) ?? false,
+        bindsValue: (v, b) => {
+          const root = this.#m.rootOf(pkHex, duty, b);
+          return root !== undefined && toHex(root) === v;
+        },
+      }),
+      proofs: new Map(),
+      waiters: new Set(),
+      timerRound: 0,
+      expiresAt: this.#now() + (openedBy === 0 ? AGREEMENT_STARTED_TTL_MS : AGREEMENT_PENDING_TTL_MS),
+      lastDecidedReply: 0,
+    };
+    this.#instances.set(key, inst);
+    return inst;
+  }
+
+  #apply(inst: Instance, out: QbftOutput): void {
+    for (const msg of out.broadcast) this.#enqueue(inst, msg);
+    if (out.decided && !inst.decided) {
+      const root = Buffer.from(out.decided.value.slice(2), "hex") as unknown as Root;
+      inst.decided = { root: new Uint8Array(root) as Root, json: out.decided.valueBytes };
+      inst.expiresAt = this.#now() + AGREEMENT_DECIDED_TTL_MS;
+      if (inst.timer) clearTimeout(inst.timer);
+      this.#release(inst);
+      for (const w of inst.waiters) w.resolve(inst.decided);
+      inst.waiters.clear();
+      this.#m.logger.debug(
+        { validator: inst.publicKeyHex.slice(0, 12), duty: inst.duty, round: out.decided.round },
+        "duty decided",
+      );
+      return;
+    }
+    const round = inst.qbft.round;
+    if (round > 0 && round !== inst.timerRound && !inst.decided) {
+      if (inst.timer) clearTimeout(inst.timer);
+      inst.timerRound = round;
+      inst.timer = setTimeout(() => {
+        if (this.#stopped || inst.decided || inst.qbft.round !== round) return;
+        this.#apply(inst, inst.qbft.timeout());
+      }, roundTimeoutMs(round));
+      inst.timer.unref?.();
+    }
+  }
+
+  #release(inst: Instance): void {
+    if (inst.openedBy === 0) return;
+    const left = (this.#pendingBy.get(inst.openedBy) ?? 1) - 1;
+    if (left <= 0) this.#pendingBy.delete(inst.openedBy);
+    else this.#pendingBy.set(inst.openedBy, left);
+    (inst as { openedBy: number }).openedBy = 0;
+  }
+
+  #replyDecided(inst: Instance): void {
+    const now = this.#now();
+    if (now - inst.lastDecidedReply < DECIDED_REPLY_INTERVAL_MS) return;
+    inst.lastDecidedReply = now;
+    const d = inst.qbft.decidedMessage();
+    if (d) this.#enqueue(inst, d);
+  }
+
+  #enqueue(inst: Instance, msg: QbftMessage): void {
+    this.#queue.push({ inst, msg });
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  /** Evidence for a message this node holds, verifying a directly received batch's signature once. */
+  #evidence(inst: Instance, m: QbftMessage): SignedQbftMsg | undefined {
+    const p = inst.proofs.get(proofKey(m));
+    if (p === undefined) return undefined;
+    if (!("ref" in p)) return p;
+    const { ref, index, msg } = p;
+    if (ref.verified === undefined) {
+      ref.tree ??= batchTree(ref.leaves);
+      ref.verified = this.#m.verifyIdentity(
+        ref.sender,
+        batchSigningBytes(this.#o.lockHash, ref.sender, ref.leaves.length, ref.tree.root),
+        ref.signature,
+      );
+      if (!ref.verified) this.#m.logger.warn({ peer: ref.sender }, "agreement batch signature does not verify");
+    }
+    if (!ref.verified) return undefined;
+    ref.tree ??= batchTree(ref.leaves);
+    return {
+      msg,
+      leafIndex: index,
+      leafCount: ref.leaves.length,
+      path: ref.tree.path(index) as Uint8Array<ArrayBuffer>[],
+      signature: ref.signature as Uint8Array<ArrayBuffer>,
+    };
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const queue = this.#queue;
+    this.#queue = [];
+    if (queue.length === 0 || this.#stopped) return;
+    const entries: Entry[] = queue.map(({ inst, msg }) => ({
+      msg: {
+        type: QBFT_TYPE_CODES[msg.type],
+        validator: inst.publicKey as Uint8Array<ArrayBuffer>,
+        duty: inst.duty,
+        round: msg.round,
+        sender: this.#o.self,
+        value: hexBytes(msg.value),
+        preparedRound: msg.preparedRound ?? 0,
+        preparedValue: hexBytes(msg.preparedValue),
+      },
+      valueJson: (msg.valueBytes ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
+      justification: [],
+    }));
+    const bytes = sealBatch(this.#o.lockHash, this.#o.self, entries, this.#m.signBatch, (evidence) => {
+      queue.forEach(({ inst, msg }, i) => {
+        const k = proofKey(msg);
+        if (!inst.proofs.has(k)) inst.proofs.set(k, evidence[i]!);
+      });
+      queue.forEach(({ inst, msg }, i) => {
+        if (msg.justification === undefined) return;
+        const just: SignedQbftMsg[] = [];
+        for (const j of msg.justification) {
+          const ev = this.#evidence(inst, j);
+          if (ev === undefined) {
+            this.#m.logger.warn({ duty: inst.duty, from: j.sender, type: j.type }, "no valid evidence to relay");
+            return;
+          }
+          just.push(ev);
+        }
+        entries[i]!.justification = just;
+      });
+    });
+    this.#m.broadcast(bytes);
+  }
+
+  #expire(): void {
+    const now = this.#now();
+    for (const inst of this.#instances.values()) {
+      if (now < inst.expiresAt || inst.waiters.size > 0) continue;
+      this.#drop(inst, new AgreementError("duty expired"));
+      this.#instances.delete(inst.key);
+    }
+  }
+
+  #drop(inst: Instance, err: unknown): void {
+    if (inst.timer) clearTimeout(inst.timer);
+    this.#release(inst);
+    for (const w of inst.waiters) w.reject(err);
+    inst.waiters.clear();
+  }
+}
+
+function hexBytes(hex: string | undefined): Uint8Array<ArrayBuffer> {
+  return (
+    hex === undefined ? new Uint8Array(0) : new Uint8Array(Buffer.from(hex.slice(2), "hex"))
+  ) as Uint8Array<ArrayBuffer>;
+}

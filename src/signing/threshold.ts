@@ -1,0 +1,467 @@
+/**
+ * The threshold signer of a running node (DESIGN.md § Signing protocol): window and consent
+ * checks, duty agreement for duties with a value, this node's partial behind its own slashing
+ * protection, the partial-signature exchange, and combining t partials into a signature that
+ * verifies. It serves the API's {@link RemoteSigner} and answers peers' partial requests.
+ */
+import type { DistributedValidator } from "../cluster/lock.js";
+import { AgreementError, type AgreementValue, type DutyAgreement } from "../consensus/engine.js";
+import { combinesCheaply } from "../crypto/tbls.js";
+import type { SlotClock } from "../eth2/clock.js";
+import { type Duty, dutyDescriptor } from "../eth2/duties.js";
+import {
+  decodeSignRequest,
+  encodeSignRequest,
+  type RequestSigningRootOpts,
+  requestSigningRoot,
+  type SignRequest,
+  slashingCheckOf,
+} from "../eth2/requests.js";
+import { bytesEqual, toHex } from "../lib/bytes.js";
+import type { Logger } from "../lib/logger.js";
+import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
+import { SlashingError } from "../slashing/rules.js";
+import { type GatherOpts, gatherSignature, type PeerAnswer } from "./combine.js";
+import { consentRefusal } from "./consent.js";
+import type { PartialSigner } from "./partial.js";
+import type { PeerLatency } from "./peerLatency.js";
+import { type RemoteSigner, SignerError, type SignerHealth, type SignOpts } from "./types.js";
+import type { VerifyQueue } from "./verifyQueue.js";
+
+/** Decided partials kept for peers to fetch, per (validator, duty); the oldest is dropped past it. */
+export const DECIDED_PARTIALS_KEPT = 65_536;
+/** Longest a peer's request for an agreed duty's partial waits for this node's own decision, ms. */
+export const DECIDED_PARTIAL_WAIT_MS = 12_000;
+
+/** A peer as the signer sees it. */
+export interface SignerPeer {
+  readonly index: ShareIndex;
+  /** "share_index (peer_id)". */
+  readonly label: string;
+  isConnected(): boolean;
+  /** Sends a `ParSigRequest` and resolves with the peer's `ParSigResponse` (decoded). */
+  requestPartial(req: PeerPartialRequest, signal: AbortSignal): Promise<PeerAnswer>;
+}
+
+/** What a node asks a peer for. */
+export type PeerPartialRequest =
+  | { kind: "decided"; publicKey: Uint8Array; duty: string; root: Root }
+  | { kind: "request"; publicKey: Uint8Array; request: SignRequest };
+
+/** What a peer's request for this node's partial gets. */
+export type PartialAnswer =
+  | { signature: BlsSignature }
+  | { refusal: { code: string; message: string }; decidedRoot?: Root | undefined };
+
+export interface ThresholdSignerOpts {
+  readonly shareIndex: ShareIndex;
+  readonly threshold: number;
+  /** The lock's validators, in lock order. */
+  readonly validators: readonly DistributedValidator[];
+  /** Fee recipient of each validator (20 bytes), in lock order. */
+  readonly feeRecipients: readonly Uint8Array[];
+  /** Network values the signing roots need (genesis fork version, genesis validators root, Capella version). */
+  readonly network: RequestSigningRootOpts & { genesisForkVersion: Uint8Array };
+  /** The API's signing deadline, ms: caps the hedge delay. */
+  readonly signTimeoutMs: number;
+}
+
+export interface ThresholdSignerModules {
+  partials: PartialSigner;
+  agreement: DutyAgreement;
+  /** Slashing database reads and the decisions and consent records. */
+  store: {
+    wouldRefuseBlock(pk: Uint8Array, slot: bigint, root: Uint8Array): SlashingError | undefined;
+    wouldRefuseAttestation(pk: Uint8Array, source: bigint, target: bigint, root: Uint8Array): SlashingError | undefined;
+    recordDecision(pk: Uint8Array, duty: string, root: Uint8Array): Uint8Array;
+    addConsent(pk: Uint8Array, root: Uint8Array, json: Uint8Array, nowSec: number): void;
+    hasConsent(pk: Uint8Array, root: Uint8Array): boolean;
+  };
+  peers: readonly SignerPeer[];
+  clock: SlotClock;
+  verifier: VerifyQueue;
+  latency: PeerLatency;
+  logger: Logger;
+  metrics?: {
+    hedged(reason: "timer" | "failure"): void;
+    partialReceived(index: number): void;
+    partialInvalid(index: number): void;
+  };
+}
+
+interface DecidedPartial {
+  root: Root;
+  /** This node's partial for the decided value, or why it refused to make one. */
+  partial: Promise<BlsSignature>;
+}
+
+const SLASHABLE_KINDS = new Set(["attester", "proposer"]);
+
+/** The threshold signer: {@link RemoteSigner} for the API, and the server of peers' partial requests. */
+export class ThresholdSigner implements RemoteSigner {
+  readonly #o: ThresholdSignerOpts;
+  readonly #m: ThresholdSignerModules;
+  readonly #byKey: Map<string, { dv: DistributedValidator; index: number }>;
+  readonly #decided = new Map<string, DecidedPartial>();
+  readonly #decidedWaiters = new Map<string, Set<() => void>>();
+  readonly #settled = new DOMException("signature request settled", "AbortError");
+
+  constructor(opts: ThresholdSignerOpts, modules: ThresholdSignerModules) {
+    this.#o = opts;
+    this.#m = modules;
+    this.#byKey = new Map(opts.validators.map((dv, index) => [toHex(dv.publicKey), { dv, index }]));
+  }
+
+  publicKeys(): BlsPublicKey[] {
+    return this.#o.validators.map((dv) => dv.publicKey);
+  }
+
+  health(): SignerHealth {
+    const connected = this.#m.peers.filter((p) => p.isConnected()).length;
+    const t = this.#o.threshold;
+    return { peersConnected: connected, peersTotal: this.#m.peers.length, threshold: t, canSign: connected + 1 >= t };
+  }
+
+  /** True when the validator (0x-hex group key) is in the lock. */
+  has(publicKeyHex: string): boolean {
+    return this.#byKey.has(publicKeyHex);
+  }
+
+  get shareIndex(): ShareIndex {
+    return this.#o.shareIndex;
+  }
+
+  /**
+   * Signs a request of this node's own validator client.
+   * @throws SignerError INVALID_REQUEST (outside the time window: field "time_window"), UNKNOWN_KEY,
+   *   NO_CONSENT, SLASHING_REFUSED, DECIDED_OTHER, NO_AGREEMENT, NOT_ENOUGH_PARTIALS
+   */
+  async sign(publicKey: BlsPublicKey, request: SignRequest, sopts: SignOpts): Promise<BlsSignature> {
+    const pkHex = toHex(publicKey);
+    const entry = this.#byKey.get(pkHex);
+    if (entry === undefined) {
+      throw new SignerError({ code: "UNKNOWN_KEY", publicKey: pkHex }, `unknown validator ${pkHex}`);
+    }
+    const desc = dutyDescriptor(request);
+    this.#checkWindow(request);
+    const own = this.#m.partials.prepare(pkHex, request);
+    switch (desc.class) {
+      case "agreed":
+        return await this.#signAgreed(entry.dv, request, desc.duty(request), own.root, sopts.signal);
+      case "fixed":
+        return await this.#gather(entry.dv, own.root, own.sign, { kind: "request", publicKey, request }, sopts.signal);
+      case "consent": {
+        if (request.type === "VOLUNTARY_EXIT") {
+          // this operator's own validator client asked: its consent, kept for retries and peers
+          this.#m.store.addConsent(publicKey, own.root, encodeSignRequest(request), this.#m.clock.nowSec());
+        }
+        const why = consentRefusal(request, own.root, this.#consentContext(entry.index, publicKey));
+        if (why !== undefined) throw new SignerError({ code: "NO_CONSENT", reason: why }, why);
+        return await this.#gather(entry.dv, own.root, own.sign, { kind: "request", publicKey, request }, sopts.signal);
+      }
+    }
+  }
+
+  /**
+   * Answers a peer's request for this node's partial over a fixed-value or consented message:
+   * the same window, consent and slashing checks as this node's own requests, never agreement.
+   */
+  async servePeerRequest(publicKeyHex: string, request: SignRequest): Promise<PartialAnswer> {
+    const entry = this.#byKey.get(publicKeyHex);
+    if (entry === undefined) return refusal("UNKNOWN_KEY", `unknown validator ${publicKeyHex}`);
+    const desc = dutyDescriptor(request);
+    if (desc.class === "agreed") {
+      return refusal("NEEDS_AGREEMENT", `${request.type} is signed only for a value the cluster agreed on`);
+    }
+    try {
+      this.#checkWindow(request);
+      const prepared = this.#m.partials.prepare(publicKeyHex, request);
+      if (desc.class === "consent") {
+        const why = consentRefusal(request, prepared.root, this.#consentContext(entry.index, entry.dv.publicKey));
+        if (why !== undefined) return refusal("NO_CONSENT", why);
+      }
+      return { signature: await prepared.sign() };
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  /**
+   * Answers a peer's request for this node's partial over the decided value of an agreed duty:
+   * waits (up to {@link DECIDED_PARTIAL_WAIT_MS} or `signal`) until this node decided and signed.
+   * A node whose own validator client never asked for the duty never signs it.
+   */
+  async serveDecided(publicKeyHex: string, duty: string, root: Root, signal: AbortSignal): Promise<PartialAnswer> {
+    if (!this.#byKey.has(publicKeyHex)) return refusal("UNKNOWN_KEY", `unknown validator ${publicKeyHex}`);
+    const key = `${publicKeyHex}/${duty}`;
+    let d = this.#decided.get(key);
+    if (d === undefined) {
+      await new Promise<void>((resolve) => {
+        const waiters = this.#decidedWaiters.get(key) ?? new Set();
+        this.#decidedWaiters.set(key, waiters);
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          waiters.delete(done);
+          if (waiters.size === 0 && this.#decidedWaiters.get(key) === waiters) this.#decidedWaiters.delete(key);
+          resolve();
+        };
+        const timer = setTimeout(done, DECIDED_PARTIAL_WAIT_MS);
+        signal.addEventListener("abort", done, { once: true });
+        waiters.add(done);
+      });
+      d = this.#decided.get(key);
+      if (d === undefined) return refusal("NOT_DECIDED", `this node has not decided duty ${duty}`);
+    }
+    if (!bytesEqual(d.root, root)) {
+      return {
+        ...refusal("DIFFERENT_DECISION", `this node decided ${toHex(d.root)} for duty ${duty}`),
+        decidedRoot: d.root,
+      };
+    }
+    try {
+      return { signature: await d.partial };
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  #checkWindow(request: SignRequest): void {
+    const why = dutyDescriptor(request).outsideWindow(request, this.#m.clock);
+    if (why !== undefined) throw new SignerError({ code: "INVALID_REQUEST", field: "time_window" }, why);
+  }
+
+  #consentContext(index: number, publicKey: Uint8Array) {
+    return {
+      validator: this.#o.validators[index]!,
+      feeRecipient: this.#o.feeRecipients[index]!,
+      genesisForkVersion: this.#o.network.genesisForkVersion,
+      hasConsent: (root: Root) => this.#m.store.hasConsent(publicKey, root),
+    };
+  }
+
+  /** Whether this node may accept a leader's value for the duty its own client asked for as `own`. */
+  #validator(pkHex: string, own: SignRequest, duty: Duty) {
+    const pk = Buffer.from(pkHex.slice(2), "hex");
+    return (rootHex: string, json: Uint8Array): boolean => {
+      let r: SignRequest;
+      try {
+        r = decodeSignRequest(json);
+      } catch {
+        return false;
+      }
+      const desc = dutyDescriptor(r);
+      if (desc !== dutyDescriptor(own) || desc.duty(r).key !== duty.key) return false;
+      if (desc.outsideWindow(r, this.#m.clock) !== undefined) return false;
+      const why = desc.refuseProposal?.(own, r);
+      if (why !== undefined) {
+        this.#m.logger.debug({ validator: pkHex.slice(0, 12), duty: duty.key, why }, "leader's value refused");
+        return false;
+      }
+      let root: Root;
+      try {
+        root = requestSigningRoot(r, this.#o.network);
+      } catch {
+        return false;
+      }
+      if (toHex(root) !== rootHex) return false;
+      const check = slashingCheckOf(r);
+      if (check?.kind === "block") return this.#m.store.wouldRefuseBlock(pk, check.slot, root) === undefined;
+      if (check?.kind === "attestation") {
+        return this.#m.store.wouldRefuseAttestation(pk, check.sourceEpoch, check.targetEpoch, root) === undefined;
+      }
+      return true;
+    };
+  }
+
+  async #signAgreed(
+    dv: DistributedValidator,
+    request: SignRequest,
+    duty: Duty,
+    ownRoot: Root,
+    signal: AbortSignal,
+  ): Promise<BlsSignature> {
+    const pkHex = toHex(dv.publicKey);
+    // this node's own slashing protection refuses its own client's value: no agreement can help
+    const check = slashingCheckOf(request);
+    const own =
+      check?.kind === "block"
+        ? this.#m.store.wouldRefuseBlock(dv.publicKey, check.slot, ownRoot)
+        : check?.kind === "attestation"
+          ? this.#m.store.wouldRefuseAttestation(dv.publicKey, check.sourceEpoch, check.targetEpoch, ownRoot)
+          : undefined;
+    if (own !== undefined) {
+      throw new SignerError({ code: "SLASHING_REFUSED", slashingCode: own.code }, own.message, { cause: own });
+    }
+    let decided: AgreementValue;
+    try {
+      decided = await this.#m.agreement.propose(
+        pkHex,
+        dv.publicKey,
+        duty.key,
+        { root: ownRoot, json: encodeSignRequest(request) },
+        this.#validator(pkHex, request, duty),
+        signal,
+      );
+    } catch (err) {
+      if (err instanceof AgreementError || signal.aborted) {
+        const silent = this.#m.peers.filter((p) => !p.isConnected()).map((p) => p.label);
+        throw new SignerError(
+          { code: "NO_AGREEMENT", duty: duty.key, silent },
+          `no agreement on duty ${duty.key}${silent.length > 0 ? `; not connected: ${silent.join(", ")}` : ""}`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    const d = this.#decide(pkHex, dv.publicKey, duty, decided);
+    if (!bytesEqual(d.root, ownRoot)) {
+      // this node's client asked for another value: this node signs the decided one for its peers, nothing else
+      await d.partial.catch(() => undefined);
+      throw new SignerError(
+        {
+          code: "DECIDED_OTHER",
+          duty: duty.key,
+          decidedSigningRoot: toHex(d.root),
+          slashable: SLASHABLE_KINDS.has(duty.kind),
+        },
+        `the cluster agreed on ${toHex(d.root)} for duty ${duty.key}`,
+      );
+    }
+    return await this.#gather(
+      dv,
+      d.root,
+      () => d.partial,
+      { kind: "decided", publicKey: dv.publicKey, duty: duty.key, root: d.root },
+      signal,
+      false,
+    );
+  }
+
+  /** Records the decision and makes this node's partial for it, once per (validator, duty). */
+  #decide(pkHex: string, pk: Uint8Array, duty: Duty, value: AgreementValue): DecidedPartial {
+    const key = `${pkHex}/${duty.key}`;
+    const found = this.#decided.get(key);
+    if (found) return found;
+    const partial = (async () => {
+      const req = decodeSignRequest(value.json);
+      if (slashingCheckOf(req) === undefined) {
+        // blocks and attestations are recorded by slashing protection; the rest in the decisions table
+        const recorded = this.#m.store.recordDecision(pk, duty.key, value.root);
+        if (!bytesEqual(recorded, value.root)) {
+          throw new SignerError(
+            { code: "DECIDED_OTHER", duty: duty.key, decidedSigningRoot: toHex(recorded), slashable: false },
+            `duty ${duty.key} was decided as ${toHex(recorded)} before`,
+          );
+        }
+      }
+      const p = await this.#m.partials.signPartial(pkHex, req);
+      if (!bytesEqual(p.root, value.root)) throw new Error(`decided value's root ${toHex(p.root)} is not its id`);
+      return p.signature;
+    })();
+    partial.catch(() => undefined);
+    const d: DecidedPartial = { root: value.root, partial };
+    if (this.#decided.size >= DECIDED_PARTIALS_KEPT) {
+      const oldest = this.#decided.keys().next().value;
+      if (oldest !== undefined) this.#decided.delete(oldest);
+    }
+    this.#decided.set(key, d);
+    for (const w of this.#decidedWaiters.get(key) ?? []) w();
+    return d;
+  }
+
+  async #gather(
+    dv: DistributedValidator,
+    root: Root,
+    ownSign: () => Promise<BlsSignature>,
+    ask: PeerPartialRequest,
+    callerSignal: AbortSignal,
+    hedge = true,
+  ): Promise<BlsSignature> {
+    const t = this.#o.threshold;
+    const deadline = new AbortController();
+    const onAbort = () => deadline.abort(callerSignal.reason);
+    if (callerSignal.aborted) onAbort();
+    else callerSignal.addEventListener("abort", onAbort, { once: true });
+    const latency = this.#m.latency;
+    const peers = this.#m.peers;
+    const ordered = latency.preferCheap(
+      latency.order(peers, (p) => p.isConnected(), performance.now()),
+      t - 1,
+      (first) => combinesCheaply([this.#o.shareIndex, ...first.map((p) => p.index)]),
+    );
+    const gather: GatherOpts = {
+      publicKey: dv.publicKey,
+      root,
+      threshold: t,
+      publicShares: dv.publicShares,
+      own: { index: this.#o.shareIndex, sign: ownSign },
+      signal: deadline.signal,
+      peers: ordered.map((p) => ({
+        index: p.index,
+        label: p.label,
+        fetch: async (signal) => {
+          const started = performance.now();
+          try {
+            const answer = await p.requestPartial(ask, signal);
+            latency.observe(p.index, performance.now() - started);
+            return answer;
+          } catch (err) {
+            if (!signal.aborted) latency.failed(p.index, performance.now());
+            throw err;
+          }
+        },
+      })),
+      // a consent count is exact only once every peer answered
+      awaitAll: ask.kind === "request",
+      // agreed duties: every peer decided and signed already, so all are asked at once
+      hedgeMs: hedge ? latency.hedgeDelay(ordered.slice(0, t - 1), this.#o.signTimeoutMs / 4) : 0,
+      onHedge: (reason) => this.#m.metrics?.hedged(reason),
+      verifyCombined: (pk, r, sig) => this.#m.verifier.verify(pk, r, sig),
+      onPartial: (i) => this.#m.metrics?.partialReceived(i),
+      onInvalid: (i, reason) => {
+        latency.failed(i, performance.now());
+        this.#m.metrics?.partialInvalid(i);
+        this.#m.logger.warn(
+          { peer: i, validator: toHex(dv.publicKey).slice(0, 12), reason },
+          "invalid partial signature",
+        );
+      },
+      onPeerError: (i, err) => this.#m.logger.debug({ peer: i, err: (err as Error).message }, "no partial from peer"),
+    };
+    try {
+      return await gatherSignature(gather);
+    } catch (err) {
+      if (err instanceof SignerError && err.type.code === "NOT_ENOUGH_PARTIALS" && ask.kind === "request") {
+        const { refused, invalid } = err.type;
+        if (refused.some((r) => r.endsWith(": NO_CONSENT"))) {
+          // this node and every peer that did not refuse consented (one that did not answer may have)
+          const consenting = 1 + this.#m.peers.length - refused.length - invalid.length;
+          const consentNeeded = Math.max(1, t - consenting);
+          throw new SignerError(
+            { ...err.type, consentNeeded },
+            `at least ${consentNeeded} more operator(s) must consent; ${err.message}`,
+            { cause: err },
+          );
+        }
+      }
+      throw err;
+    } finally {
+      callerSignal.removeEventListener("abort", onAbort);
+      deadline.abort(this.#settled);
+    }
+  }
+}
+
+function refusal(code: string, message: string): PartialAnswer {
+  return { refusal: { code, message } };
+}
+
+function refusalOf(err: unknown): PartialAnswer {
+  if (err instanceof SignerError) {
+    const code = err.type.code === "SLASHING_REFUSED" ? err.type.slashingCode : err.type.code;
+    return refusal(code, err.message);
+  }
+  if (err instanceof SlashingError) return refusal(err.code, err.message);
+  return refusal("INTERNAL", "internal error");
+}

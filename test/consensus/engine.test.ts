@@ -1,0 +1,251 @@
+// Duty agreement over signed batches (src/consensus/engine.ts, wire.ts) with real identity keys, an
+// in-memory network, and a Byzantine peer that runs its own code with a valid identity.
+import { sha256 } from "@noble/hashes/sha2.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { AGREEMENT_MAX_PENDING_PER_PEER, type AgreementValue, DutyAgreement } from "../../src/consensus/engine.js";
+import {
+  batchTree,
+  evidenceValid,
+  leafOf,
+  QBFT_TYPE_CODES,
+  rootFromPath,
+  sealBatch,
+} from "../../src/consensus/wire.js";
+import { toHex } from "../../src/lib/bytes.js";
+import { silentLogger } from "../../src/lib/logger.js";
+import type { Root, ShareIndex } from "../../src/lib/types.js";
+import { generateIdentity, type Identity, identityVerifier } from "../../src/p2p/identity.js";
+import { Batch, type Entry } from "../../src/pb/consensus.js";
+
+const N = 4;
+const LOCK = new Uint8Array(32).fill(7);
+const PK = new Uint8Array(48).fill(1);
+const PK_HEX = toHex(PK);
+const enc = (s: string) => new TextEncoder().encode(s);
+const rootOf = (json: Uint8Array) => sha256(json) as Root;
+const value = (s: string): AgreementValue => ({ root: rootOf(enc(s)), json: enc(s) });
+
+/** The engine's leader of round 1 for a duty of kind `attester` at `slot` (validator index 0). */
+function leader1(slot: number): number {
+  const offset = slot + [..."attester"].reduce((a, c) => a + c.charCodeAt(0), 0);
+  return ((offset + 1) % N) + 1;
+}
+const slotLedBy = (i: number) => Array.from({ length: 8 }, (_, k) => 1000 + k).find((s) => leader1(s) === i)!;
+
+let engines: DutyAgreement[] = [];
+afterEach(() => {
+  for (const e of engines) e.stop();
+  engines = [];
+});
+
+async function network(byzantine: number | undefined) {
+  const ids: Identity[] = [];
+  for (let i = 0; i < N; i++) ids.push(await generateIdentity());
+  const verify = identityVerifier(ids.map((x) => x.peerId));
+  const inboxes: ((from: number, bytes: Uint8Array) => void)[] = [];
+  const delivered: { from: number; to: number; bytes: Uint8Array }[] = [];
+  const nodes = ids.map((id, k) => {
+    const self = k + 1;
+    if (self === byzantine) return undefined;
+    const e = new DutyAgreement(
+      { n: N, self: self as ShareIndex, lockHash: LOCK, validatorIndex: new Map([[PK_HEX, 0]]), learnerUpToSlot: 0 },
+      {
+        broadcast: (bytes) => {
+          for (let to = 1; to <= N; to++) {
+            if (to === self) continue;
+            setImmediate(() => {
+              delivered.push({ from: self, to, bytes });
+              inboxes[to - 1]?.(self, bytes);
+            });
+          }
+        },
+        signBatch: (b) => id.signSync(b),
+        verifyIdentity: verify,
+        rootOf: (_pk, _duty, json) => rootOf(json),
+        raiseParticipationSlot: () => {},
+        logger: silentLogger(),
+      },
+    );
+    engines.push(e);
+    inboxes[k] = (from, bytes) => e.receive(from, bytes);
+    return e;
+  });
+  /** Sends a batch from the Byzantine node, signed with its real identity, to some nodes. */
+  const sendAs = (from: number, entries: Entry[], to: number[]) => {
+    const bytes = sealBatch(
+      LOCK,
+      from,
+      entries,
+      (b) => ids[from - 1]!.signSync(b),
+      () => {},
+    );
+    for (const t of to) setImmediate(() => inboxes[t - 1]?.(from, bytes));
+  };
+  return { ids, nodes, sendAs, verify, delivered };
+}
+
+const propose = (e: DutyAgreement, duty: string, v: string, valid: string[]) =>
+  e.propose(
+    PK_HEX,
+    PK,
+    duty,
+    value(v),
+    (root, json) => valid.some((x) => toHex(rootOf(enc(x))) === root) && toHex(rootOf(json)) === root,
+    AbortSignal.timeout(20_000),
+  );
+
+const entry = (
+  type: keyof typeof QBFT_TYPE_CODES,
+  duty: string,
+  round: number,
+  sender: number,
+  v?: string,
+  json?: string,
+): Entry => ({
+  msg: {
+    type: QBFT_TYPE_CODES[type],
+    validator: PK as Uint8Array<ArrayBuffer>,
+    duty,
+    round,
+    sender,
+    value: (v === undefined ? new Uint8Array(0) : rootOf(enc(v))) as Uint8Array<ArrayBuffer>,
+    preparedRound: 0,
+    preparedValue: new Uint8Array(0) as Uint8Array<ArrayBuffer>,
+  },
+  valueJson: (json === undefined ? new Uint8Array(0) : enc(json)) as Uint8Array<ArrayBuffer>,
+  justification: [],
+});
+
+describe("batch Merkle evidence", () => {
+  it("every leaf's path leads to the root; a wrong index, length or sibling does not", () => {
+    for (const count of [1, 2, 3, 5, 8, 13]) {
+      const leaves = Array.from({ length: count }, (_, i) => sha256(new Uint8Array([i])));
+      const tree = batchTree(leaves);
+      leaves.forEach((leaf, i) => {
+        expect(rootFromPath(leaf, i, count, tree.path(i))).toEqual(tree.root);
+        if (count > 1) expect(rootFromPath(leaf, (i + 1) % count, count, tree.path(i))).not.toEqual(tree.root);
+      });
+      expect(rootFromPath(leaves[0]!, count, count, tree.path(0))).toBeUndefined();
+    }
+  });
+
+  it("relayed evidence verifies under its sender's key only", async () => {
+    const ids = [await generateIdentity(), await generateIdentity()];
+    const verify = identityVerifier(ids.map((x) => x.peerId));
+    const entries = [entry("PREPARE", "attester/1", 1, 1, "A"), entry("COMMIT", "attester/1", 1, 1, "A")];
+    let evidence: Parameters<typeof evidenceValid>[1][] = [];
+    sealBatch(
+      LOCK,
+      1,
+      entries,
+      (b) => ids[0]!.signSync(b),
+      (ev) => {
+        evidence = ev;
+      },
+    );
+    expect(evidence.every((ev) => evidenceValid(LOCK, ev, verify, new Set()))).toBe(true);
+    // signed by operator 2 but claiming operator 1: refused
+    sealBatch(
+      LOCK,
+      1,
+      entries,
+      (b) => ids[1]!.signSync(b),
+      (ev) => {
+        evidence = ev;
+      },
+    );
+    expect(evidenceValid(LOCK, evidence[0]!, verify, new Set())).toBe(false);
+    // another session
+    expect(evidenceValid(new Uint8Array(32), evidence[0]!, verify, new Set())).toBe(false);
+    expect(leafOf(entries[0]!.msg!)).toHaveLength(32);
+  });
+});
+
+describe("duty agreement engine", () => {
+  it("four honest nodes with four different values decide one of them", async () => {
+    const { nodes } = await network(undefined);
+    const vals = ["A", "B", "C", "D"];
+    const decided = await Promise.all(nodes.map((e, i) => propose(e!, "attester/1000", vals[i]!, vals)));
+    expect(new Set(decided.map((d) => toHex(d.root))).size).toBe(1);
+    expect(vals.map((v) => toHex(rootOf(enc(v))))).toContain(toHex(decided[0]!.root));
+  });
+
+  it("a node asked late decides at once from the messages it held", async () => {
+    const { nodes } = await network(undefined);
+    const duty = `attester/${slotLedBy(1)}`;
+    const first = await Promise.all(nodes.slice(0, 3).map((e) => propose(e!, duty, "A", ["A"])));
+    const late = await propose(nodes[3]!, duty, "B", ["A", "B"]);
+    expect(toHex(late.root)).toBe(toHex(first[0]!.root));
+  });
+
+  for (const behaviour of ["is silent", "equivocates", "proposes a value honest nodes refuse", "sends garbage"] as const) {
+    it(`a Byzantine leader that ${behaviour}: the honest nodes decide one valid value`, async () => {
+      const { nodes, sendAs } = await network(4);
+      const slot = slotLedBy(4);
+      const duty = `attester/${slot}`;
+      const honest = nodes.slice(0, 3) as DutyAgreement[];
+      if (behaviour === "equivocates") {
+        sendAs(
+          4,
+          [
+            entry("PRE_PREPARE", duty, 1, 4, "A", "A"),
+            entry("PREPARE", duty, 1, 4, "A"),
+            entry("COMMIT", duty, 1, 4, "A"),
+          ],
+          [1],
+        );
+        sendAs(
+          4,
+          [
+            entry("PRE_PREPARE", duty, 1, 4, "B", "B"),
+            entry("PREPARE", duty, 1, 4, "B"),
+            entry("COMMIT", duty, 1, 4, "B"),
+          ],
+          [2, 3],
+        );
+      } else if (behaviour === "proposes a value honest nodes refuse") {
+        sendAs(
+          4,
+          [
+            entry("PRE_PREPARE", duty, 1, 4, "X", "X"),
+            entry("PREPARE", duty, 1, 4, "X"),
+            entry("COMMIT", duty, 1, 4, "X"),
+          ],
+          [1, 2, 3],
+        );
+      } else if (behaviour === "sends garbage") {
+        const forged = entry("PREPARE", duty, 1, 1, "X");
+        sendAs(
+          4,
+          [forged, entry("PRE_PREPARE", duty, 9, 4, "X", "Y"), entry("COMMIT", "not a duty", 1, 4, "A")],
+          [1, 2, 3],
+        );
+        for (const to of [0, 1, 2]) honest[to]!.receive(4, new Uint8Array(300).fill(0xab));
+        const bogus = Batch.encode({
+          session: LOCK as Uint8Array<ArrayBuffer>,
+          sender: 4,
+          entries: [entry("DECIDED", duty, 1, 4, "X", "X")],
+          signature: new Uint8Array(70) as Uint8Array<ArrayBuffer>,
+        });
+        for (const e of honest) e.receive(4, bogus);
+      }
+      const decided = await Promise.all(honest.map((e, i) => propose(e, duty, ["A", "B", "C"][i]!, ["A", "B", "C"])));
+      const roots = new Set(decided.map((d) => toHex(d.root)));
+      expect(roots.size).toBe(1);
+      expect(["A", "B", "C"].map((v) => toHex(rootOf(enc(v))))).toContain([...roots][0]);
+    }, 30_000);
+  }
+
+  it(`one peer can hold at most ${AGREEMENT_MAX_PENDING_PER_PEER} duties this node was not asked for`, async () => {
+    const { nodes, sendAs } = await network(4);
+    const total = AGREEMENT_MAX_PENDING_PER_PEER + 2_000;
+    for (let start = 0; start < total; start += 4_000) {
+      const entries = Array.from({ length: Math.min(4_000, total - start) }, (_, k) =>
+        entry("PREPARE", `attester/${start + k}`, 1, 4, "A"),
+      );
+      sendAs(4, entries, [1]);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(nodes[0]!.size).toBe(AGREEMENT_MAX_PENDING_PER_PEER);
+  }, 30_000);
+});
