@@ -126,7 +126,15 @@ export async function startDevnetNodes(
       );
     }
     const file = path.join(devnet.dir, "devnet.json");
-    const doc = { nodes, validators: devnet.lock.distributedValidators.map((v) => toHex(v.publicKey)) };
+    const doc = {
+      nodes,
+      validators: devnet.lock.distributedValidators.map((v) => toHex(v.publicKey)),
+      validator_clients:
+        `Run one validator client per node, each with every validator above, pointed at its own node's api_url ` +
+        `as a Web3Signer (e.g. Lodestar: --externalSigner.url <api_url> --externalSigner.fetch), with the lock's ` +
+        `fee recipient and doppelganger protection off. A duty gets a signature once a quorum of the nodes' ` +
+        `clients asked for it.`,
+    };
     await writeFileAtomic(file, `${JSON.stringify(doc, null, 2)}\n`);
     return { nodes, file, stop };
   } catch (err) {

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import { multiaddr } from "@multiformats/multiaddr";
 import { z } from "zod";
+import { quorumSize } from "../consensus/qbft.js";
 import {
   type DepositMessage,
   GWEI_PER_ETH,
@@ -368,6 +369,12 @@ function checkDefinitionRules(def: ClusterDefinition, opts: { allowSmall: boolea
     throw new InputError(
       f.threshold,
       `"${f.threshold}" must satisfy 1 ≤ t ≤ n and 2t > n for n = ${n} (default ${defaultThreshold(n)}), got ${t}`,
+    );
+  }
+  const quorum = quorumSize(n);
+  if (t < quorum) {
+    warnings.push(
+      `threshold ${t} is below the duty agreement quorum ${quorum} for ${n} operators: the cluster signs duties only while ${quorum} nodes are up and their validator clients ask, not ${t}`,
     );
   }
 

@@ -244,7 +244,8 @@ export class DutyAgreement {
     const inst = this.#instance(pkHex, msg.validator, msg.duty, from);
     if (inst === undefined) return;
     if (inst.decided) {
-      if (core.type !== "DECIDED") this.#replyDecided(inst);
+      // a round change is a peer whose timer ran out undecided: it is behind, so send it the certificate
+      if (core.type === "ROUND_CHANGE") this.#replyDecided(inst);
       return;
     }
     const justification: QbftMessage[] = [];

@@ -12,14 +12,12 @@ import { DutyAgreement } from "../consensus/engine.js";
 import type { SecretKey } from "../crypto/bls.js";
 import { decryptKeystores } from "../crypto/keystore.js";
 import { genesisTimeOf, type NowMs, slotClock } from "../eth2/clock.js";
-import { dutyDescriptor } from "../eth2/duties.js";
-import { decodeSignRequest, requestSigningRoot } from "../eth2/requests.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";
-import type { ShareIndex } from "../lib/types.js";
-import { ChannelClient, serveChannel } from "../p2p/channel.js";
+import type { Root, ShareIndex } from "../lib/types.js";
+import { ChannelClient, OneWaySender, serveChannel, serveOneWay } from "../p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../p2p/host.js";
 import { identityVerifier, loadIdentity } from "../p2p/identity.js";
 import { CONSENSUS_PROTOCOL, defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
@@ -38,8 +36,6 @@ import type { NodeMetrics } from "./metrics.js";
  * has until 4 s into its slot; agreement with a silent leader needs one round change (1 s timer).
  */
 export const DEFAULT_SIGN_TIMEOUT_MS = 4_000;
-/** How long one agreement batch may take to reach a peer before it is given up, ms. */
-export const CONSENSUS_SEND_TIMEOUT_MS = 10_000;
 
 export interface NodeOpts {
   dataDir: string;
@@ -162,8 +158,13 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       .filter((p) => p.index !== self);
     const t = lock.definition.threshold;
     const validatorIndex = new Map(lock.distributedValidators.map((dv, i) => [toHex(dv.publicKey), i]));
-    const consensusChannels = peerList.map((p) => ({ p, ch: new ChannelClient(host, p.peerId, CONSENSUS_PROTOCOL) }));
-    const agreement = new DutyAgreement(
+    const consensusSenders = peerList.map((p) => ({
+      p,
+      out: new OneWaySender(host, p.peerId, CONSENSUS_PROTOCOL, (err) =>
+        log.debug({ peer: p.index, err: (err as Error).message }, "agreement batch not delivered"),
+      ),
+    }));
+    const agreement: DutyAgreement = new DutyAgreement(
       {
         n: operators.length,
         self,
@@ -173,24 +174,12 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       },
       {
         broadcast: (bytes) => {
-          for (const { p, ch } of consensusChannels) {
-            if (!host.isConnected(p.peerId)) continue;
-            ch.request(bytes, { signal: AbortSignal.timeout(CONSENSUS_SEND_TIMEOUT_MS) }).catch((err: unknown) =>
-              log.debug({ peer: p.index, err: (err as Error).message }, "agreement batch not delivered"),
-            );
-          }
+          for (const { p, out } of consensusSenders) if (host.isConnected(p.peerId)) out.send(bytes);
         },
         signBatch: (bytes) => identity.signSync(bytes),
         verifyIdentity: identityVerifier(operators.map((o) => o.peerId)),
-        rootOf: (_pkHex, dutyKey, json) => {
-          try {
-            const req = decodeSignRequest(json);
-            if (dutyDescriptor(req).duty(req).key !== dutyKey) return undefined;
-            return requestSigningRoot(req, network);
-          } catch {
-            return undefined;
-          }
-        },
+        // the signer is made below, with this agreement among its modules
+        rootOf: (_pkHex, dutyKey, json): Root | undefined => signer.rootOfValue(dutyKey, json),
         raiseParticipationSlot: (slot) => slashing.raiseParticipationSlot(slot),
         logger: log,
         now: opts.now,
@@ -208,7 +197,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
           p.index,
         ),
     }));
-    const signer = new ThresholdSigner(
+    const signer: ThresholdSigner = new ThresholdSigner(
       {
         shareIndex: self,
         threshold: t,
@@ -234,14 +223,12 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       { signer, logger: log, onRequest: (result) => modules.metrics?.parsigServed(result) },
     );
     await serveChannel(host, PARSIG_PROTOCOL, async (req, ctx) => handler(req.bytes, req.peer, ctx.signal), log);
-    const ACK = new Uint8Array(0);
-    await serveChannel(
+    await serveOneWay(
       host,
       CONSENSUS_PROTOCOL,
-      async (req) => {
-        const from = indexOf.get(req.peer);
-        if (from !== undefined) agreement.receive(from, req.bytes);
-        return ACK;
+      (peer, bytes) => {
+        const from = indexOf.get(peer);
+        if (from !== undefined) agreement.receive(from, bytes);
       },
       log,
     );

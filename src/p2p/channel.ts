@@ -311,3 +311,85 @@ export class ChannelClient {
     });
   }
 }
+
+/** Messages a one-way sender holds for a peer that is not keeping up; past it, new ones are dropped. */
+export const ONE_WAY_MAX_QUEUED = 1_024;
+
+/**
+ * Serves `protocol` as a one-way channel: each message read is handed to `onMessage` with the
+ * Noise-authenticated sender; nothing is answered. A malformed or oversized message ends that
+ * peer's stream, never the node.
+ */
+export async function serveOneWay(
+  host: Host,
+  protocol: string,
+  onMessage: (peer: string, bytes: Uint8Array) => void,
+  log: Logger,
+): Promise<void> {
+  await host.handle(
+    protocol,
+    async (stream) => {
+      for (;;) {
+        let bytes: Uint8Array;
+        try {
+          bytes = await stream.read({ timeoutMs: CHANNEL_IDLE_TIMEOUT_MS });
+        } catch (err) {
+          if (err instanceof P2pError && err.code === "STREAM_CLOSED") break;
+          throw err;
+        }
+        try {
+          onMessage(stream.remotePeer, bytes);
+        } catch (err) {
+          log.debug({ peer_id: stream.remotePeer, protocol, err: (err as Error).message }, "one-way message failed");
+        }
+      }
+    },
+    { timeoutMs: CHANNEL_IDLE_TIMEOUT_MS, maxStreams: CHANNEL_MAX_STREAMS },
+  );
+}
+
+/**
+ * The sending side of a one-way channel to one peer: one long-lived stream, opened on first use
+ * and again after a failure; messages go out in order. Delivery is best effort: a message that
+ * cannot be written is dropped (agreement recovers by its round changes).
+ */
+export class OneWaySender {
+  #stream: Promise<P2pStream> | undefined;
+  #writing: Promise<void> = Promise.resolve();
+  #queued = 0;
+
+  constructor(
+    private readonly host: Host,
+    private readonly peer: string,
+    private readonly protocol: string,
+    private readonly onDrop: (err: unknown) => void = () => {},
+  ) {}
+
+  /** Queues `bytes` for the peer; returns at once. */
+  send(bytes: Uint8Array): void {
+    if (this.#queued >= ONE_WAY_MAX_QUEUED) {
+      this.onDrop(new RangeError(`more than ${ONE_WAY_MAX_QUEUED} messages queued for ${this.peer}`));
+      return;
+    }
+    this.#queued += 1;
+    this.#writing = this.#writing
+      .then(async () => {
+        this.#stream ??= this.host.openStream(this.peer, this.protocol, { timeoutMs: CHANNEL_IDLE_TIMEOUT_MS });
+        const opening = this.#stream;
+        try {
+          await (await opening).write(bytes);
+        } catch (err) {
+          if (this.#stream === opening) this.#stream = undefined;
+          opening.then(
+            (s) => s.abort(err instanceof Error ? err : new Error(String(err))),
+            () => undefined,
+          );
+          throw err;
+        }
+      })
+      .catch((err: unknown) => this.onDrop(err))
+      .finally(() => {
+        this.#queued -= 1;
+      });
+  }
+}

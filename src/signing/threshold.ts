@@ -33,6 +33,9 @@ export const DECIDED_PARTIALS_KEPT = 65_536;
 /** Longest a peer's request for an agreed duty's partial waits for this node's own decision, ms. */
 export const DECIDED_PARTIAL_WAIT_MS = 12_000;
 
+/** Parsed values kept by JSON text: a leader's value is bound, validated and signed with one parse. */
+const PARSED_VALUES_KEPT = 4_096;
+
 /** A peer as the signer sees it. */
 export interface SignerPeer {
   readonly index: ShareIndex;
@@ -105,6 +108,7 @@ export class ThresholdSigner implements RemoteSigner {
   readonly #decided = new Map<string, DecidedPartial>();
   readonly #decidedWaiters = new Map<string, Set<() => void>>();
   readonly #settled = new DOMException("signature request settled", "AbortError");
+  readonly #parsed = new Map<string, { req: SignRequest; root: Root } | undefined>();
 
   constructor(opts: ThresholdSignerOpts, modules: ThresholdSignerModules) {
     this.#o = opts;
@@ -226,6 +230,38 @@ export class ThresholdSigner implements RemoteSigner {
     }
   }
 
+  /**
+   * A value's request and signing root, parsed once per JSON text; undefined when it does not parse
+   * or is on another chain.
+   */
+  #parse(json: Uint8Array): { req: SignRequest; root: Root } | undefined {
+    const text = Buffer.from(json).toString("latin1");
+    if (this.#parsed.has(text)) return this.#parsed.get(text);
+    let out: { req: SignRequest; root: Root } | undefined;
+    try {
+      const req = decodeSignRequest(json);
+      out = { req, root: requestSigningRoot(req, this.#o.network) };
+    } catch {
+      out = undefined;
+    }
+    if (this.#parsed.size >= PARSED_VALUES_KEPT) {
+      const oldest = this.#parsed.keys().next().value;
+      if (oldest !== undefined) this.#parsed.delete(oldest);
+    }
+    this.#parsed.set(text, out);
+    return out;
+  }
+
+  /**
+   * The signing root of an agreement value's request JSON when it is a request for duty `dutyKey`;
+   * undefined otherwise. Binds a value id to its bytes (DutyAgreementModules.rootOf).
+   */
+  rootOfValue(dutyKey: string, json: Uint8Array): Root | undefined {
+    const p = this.#parse(json);
+    if (p === undefined || dutyDescriptor(p.req).duty(p.req).key !== dutyKey) return undefined;
+    return p.root;
+  }
+
   #checkWindow(request: SignRequest): void {
     const why = dutyDescriptor(request).outsideWindow(request, this.#m.clock);
     if (why !== undefined) throw new SignerError({ code: "INVALID_REQUEST", field: "time_window" }, why);
@@ -244,24 +280,15 @@ export class ThresholdSigner implements RemoteSigner {
   #validator(pkHex: string, own: SignRequest, duty: Duty) {
     const pk = Buffer.from(pkHex.slice(2), "hex");
     return (rootHex: string, json: Uint8Array): boolean => {
-      let r: SignRequest;
-      try {
-        r = decodeSignRequest(json);
-      } catch {
-        return false;
-      }
+      const parsed = this.#parse(json);
+      if (parsed === undefined) return false;
+      const { req: r, root } = parsed;
       const desc = dutyDescriptor(r);
       if (desc !== dutyDescriptor(own) || desc.duty(r).key !== duty.key) return false;
       if (desc.outsideWindow(r, this.#m.clock) !== undefined) return false;
       const why = desc.refuseProposal?.(own, r);
       if (why !== undefined) {
         this.#m.logger.debug({ validator: pkHex.slice(0, 12), duty: duty.key, why }, "leader's value refused");
-        return false;
-      }
-      let root: Root;
-      try {
-        root = requestSigningRoot(r, this.#o.network);
-      } catch {
         return false;
       }
       if (toHex(root) !== rootHex) return false;
@@ -344,7 +371,7 @@ export class ThresholdSigner implements RemoteSigner {
     const found = this.#decided.get(key);
     if (found) return found;
     const partial = (async () => {
-      const req = decodeSignRequest(value.json);
+      const req = this.#parse(value.json)?.req ?? decodeSignRequest(value.json);
       if (slashingCheckOf(req) === undefined) {
         // blocks and attestations are recorded by slashing protection; the rest in the decisions table
         const recorded = this.#m.store.recordDecision(pk, duty.key, value.root);

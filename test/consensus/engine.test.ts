@@ -178,7 +178,12 @@ describe("duty agreement engine", () => {
     expect(toHex(late.root)).toBe(toHex(first[0]!.root));
   });
 
-  for (const behaviour of ["is silent", "equivocates", "proposes a value honest nodes refuse", "sends garbage"] as const) {
+  for (const behaviour of [
+    "is silent",
+    "equivocates",
+    "proposes a value honest nodes refuse",
+    "sends garbage",
+  ] as const) {
     it(`a Byzantine leader that ${behaviour}: the honest nodes decide one valid value`, async () => {
       const { nodes, sendAs } = await network(4);
       const slot = slotLedBy(4);

@@ -161,10 +161,11 @@ export function simulate(seed: number, n: number, trace?: (line: string) => void
       return;
     }
     const key = `${to}/${duty}`;
-    // a decided node answers a peer that is behind with its (persisted) commit certificate
+    // a decided node answers a round change (a peer whose timer ran out) with its persisted commit
+    // certificate, as the engine does
     const cert = certificates.get(key);
     if (cert !== undefined) {
-      if (msg.type !== "DECIDED") send(to, msg.sender, duty, cert);
+      if (msg.type === "ROUND_CHANGE") send(to, msg.sender, duty, cert);
       return;
     }
     const inst = instance(to, duty);

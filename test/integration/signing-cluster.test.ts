@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verify } from "../../src/crypto/bls.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
-import { ChannelClient, serveChannel } from "../../src/p2p/channel.js";
+import { ChannelClient, OneWaySender, serveChannel, serveOneWay } from "../../src/p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../../src/p2p/host.js";
 import { loadIdentity } from "../../src/p2p/identity.js";
 import { CONSENSUS_PROTOCOL, PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
@@ -270,8 +270,8 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
         }),
       ];
       for (const peer of [1, 2, 3]) {
-        const ch = new ChannelClient(host, cluster.lock.definition.operators[peer - 1]!.peerId, CONSENSUS_PROTOCOL);
-        for (const g of garbage) await ch.request(g, { signal: AbortSignal.timeout(10_000) });
+        const out = new OneWaySender(host, cluster.lock.definition.operators[peer - 1]!.peerId, CONSENSUS_PROTOCOL);
+        for (const g of garbage) out.send(g);
       }
       // nothing was recorded, and the three honest nodes still sign: the validator is not silenced
       const ok = attestation();
@@ -364,7 +364,7 @@ async function impostor4(): Promise<{ host: Host; stop: () => Promise<void> }> {
       }),
     silentLogger(),
   );
-  await serveChannel(host, CONSENSUS_PROTOCOL, async () => new Uint8Array(0), silentLogger());
+  await serveOneWay(host, CONSENSUS_PROTOCOL, () => {}, silentLogger());
   await host.start();
   const connecting = new AbortController();
   keepConnected(host, operators, { signal: connecting.signal });

@@ -1,10 +1,22 @@
 // Request/response over one long-lived stream per peer (src/p2p/channel.ts), over real libp2p on loopback.
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/lib/logger.js";
-import { ChannelClient, decodeFrame, encodeFrames, serveChannel } from "../../src/p2p/channel.js";
+import {
+  ChannelClient,
+  decodeFrame,
+  encodeFrames,
+  OneWaySender,
+  serveChannel,
+  serveOneWay,
+} from "../../src/p2p/channel.js";
 import { createHost, type Host } from "../../src/p2p/host.js";
 import { generateIdentity } from "../../src/p2p/identity.js";
-import { PARSIG_MAX_MESSAGE_BYTES, PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
+import {
+  CONSENSUS_MAX_MESSAGE_BYTES,
+  CONSENSUS_PROTOCOL,
+  PARSIG_MAX_MESSAGE_BYTES,
+  PARSIG_PROTOCOL,
+} from "../../src/p2p/protocols.js";
 import { freePort, tcpAddr } from "./helpers.js";
 
 const hosts: Host[] = [];
@@ -138,5 +150,41 @@ describe("channel frames", () => {
     expect(() => decodeFrame(f!.bytes.subarray(0, f!.bytes.length - 1))).toThrow(/truncated/);
     expect(() => decodeFrame(f!.bytes.subarray(0, 5))).toThrow(/truncated/);
     expect(() => decodeFrame(new Uint8Array(0))).toThrow(/empty/);
+  });
+});
+
+describe("OneWaySender / serveOneWay", () => {
+  async function oneWayPair() {
+    const a = await generateIdentity();
+    const b = await generateIdentity();
+    const addr = tcpAddr(await freePort());
+    const ha = await createHost({ identity: a, peers: [{ peerId: b.peerId, addresses: [addr] }] });
+    const hb = await createHost({ identity: b, peers: [{ peerId: a.peerId }], listenAddresses: [addr] });
+    const got: { peer: string; bytes: number[] }[] = [];
+    await serveOneWay(hb, CONSENSUS_PROTOCOL, (peer, bytes) => got.push({ peer, bytes: [...bytes] }), silentLogger());
+    await hb.start();
+    await ha.start();
+    hosts.push(ha, hb);
+    return { ha, got, peer: b.peerId, sender: a.peerId };
+  }
+
+  it("delivers messages in order with the authenticated sender, nothing answered", async () => {
+    const { ha, got, peer, sender } = await oneWayPair();
+    const out = new OneWaySender(ha, peer, CONSENSUS_PROTOCOL);
+    for (let i = 0; i < 50; i++) out.send(Uint8Array.from([i]));
+    for (let k = 0; k < 100 && got.length < 50; k++) await new Promise((r) => setTimeout(r, 20));
+    expect(got.map((g) => g.bytes[0])).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(new Set(got.map((g) => g.peer))).toEqual(new Set([sender]));
+  });
+
+  it("a message over the protocol's cap is dropped and reported; later ones go out on a new stream", async () => {
+    const { ha, got, peer } = await oneWayPair();
+    const drops: unknown[] = [];
+    const out = new OneWaySender(ha, peer, CONSENSUS_PROTOCOL, (err) => drops.push(err));
+    out.send(new Uint8Array(CONSENSUS_MAX_MESSAGE_BYTES + 1));
+    out.send(Uint8Array.from([7]));
+    for (let k = 0; k < 100 && got.length < 1; k++) await new Promise((r) => setTimeout(r, 20));
+    expect(drops).toHaveLength(1);
+    expect(got.map((g) => g.bytes)).toEqual([[7]]);
   });
 });

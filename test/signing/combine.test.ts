@@ -43,6 +43,7 @@ function run(
     hedgeMs?: number;
     asked?: number[];
     hedges?: string[];
+    awaitAll?: boolean;
   } = {},
 ) {
   return gatherSignature({
@@ -56,6 +57,7 @@ function run(
     onHedge: (reason) => opts.hedges?.push(reason),
     signal: AbortSignal.timeout(opts.timeoutMs ?? 10_000),
     onInvalid: (i) => opts.invalid?.push(i),
+    awaitAll: opts.awaitAll,
   });
 }
 
@@ -119,6 +121,37 @@ describe("gatherSignature", () => {
     if (err.type.code !== "NOT_ENOUGH_PARTIALS") return;
     expect(err.type.refused).toEqual(expect.arrayContaining(["2 (peer-2): UNKNOWN_KEY", "3 (peer-3): UNKNOWN_KEY"]));
     expect(err.message).toMatch(/refused by/);
+  });
+
+  it("with awaitAll, a request out of reach still waits for every answer, so the refusals are complete", async () => {
+    const slowRefusal: Record<number, Behaviour> = { 2: "unknown-key", 3: "unknown-key" };
+    // peer 4 answers last: without awaitAll it is "missing"; with it, its refusal is counted
+    const delayed = peers(slowRefusal).map((p) =>
+      p.index === 4
+        ? {
+            ...p,
+            fetch: async () => {
+              await new Promise((r) => setTimeout(r, 50));
+              return { refusal: { code: "UNKNOWN_KEY", message: "no" } };
+            },
+          }
+        : p,
+    );
+    const base = {
+      publicKey,
+      root,
+      threshold: t,
+      publicShares,
+      own: { index: 1 as ShareIndex, sign: async () => shares[0]!.sign(root) },
+      peers: delayed,
+      signal: AbortSignal.timeout(10_000),
+    };
+    const early = await failure(gatherSignature(base));
+    const all = await failure(gatherSignature({ ...base, awaitAll: true }));
+    if (early.type.code !== "NOT_ENOUGH_PARTIALS" || all.type.code !== "NOT_ENOUGH_PARTIALS") throw early;
+    expect(early.type.missing).toEqual(["4 (peer-4)"]);
+    expect(all.type.missing).toEqual([]);
+    expect(all.type.refused).toHaveLength(3);
   });
 
   it("garbage from two peers never yields an unverified signature", async () => {
