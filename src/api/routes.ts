@@ -265,9 +265,10 @@ export function jsonError(status: number, message: string, extra: Record<string,
 
 /**
  * Maps an error to its reply. InputError → 400 naming the field; SignerError codes:
- * INVALID_REQUEST → 400, UNKNOWN_KEY → 404, SLASHING_REFUSED → 412 (with `refused` when peers
- * refused), NOT_ENOUGH_PARTIALS → 503 with
- * `missing`, `refused` and `invalid` peer lists; anything else → 500 without detail. Never a stack.
+ * INVALID_REQUEST → 400, NO_CONSENT → 403, UNKNOWN_KEY → 404, DECIDED_OTHER → 409 or 412 with
+ * `decided_signing_root`, SLASHING_REFUSED → 412 (with `refused` when peers refused),
+ * NOT_ENOUGH_PARTIALS → 503 with `missing`, `refused` and `invalid` peer lists (and
+ * `consent_needed`), NO_AGREEMENT → 503 with `silent`; anything else → 500 without detail. Never a stack.
  */
 export function errorReply(err: unknown): RouteReply {
   if (err instanceof SignerError) {

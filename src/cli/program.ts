@@ -1,5 +1,6 @@
 /** Builds the commander program: one register function per command group. */
 import { Command } from "commander";
+import { registerConsent } from "./consent.js";
 import { registerDefinition } from "./definition.js";
 import { registerDevnet } from "./devnet.js";
 import { registerDkg } from "./dkg.js";
@@ -25,5 +26,6 @@ export function buildProgram(): Command {
   registerDevnet(program);
   registerRun(program);
   registerSlashing(program);
+  registerConsent(program);
   return program;
 }

@@ -25,12 +25,15 @@ export interface Network {
   readonly capellaForkVersion: Uint8Array | undefined;
   /** Execution-layer chain ID, when known. */
   readonly chainId: number | undefined;
+  /** The epoch Capella activated, when known: `cohort exit sign`'s default exit epoch (EIP-7044). */
+  readonly capellaForkEpoch?: number | undefined;
 }
 
 interface PresetHex {
   genesisForkVersion: string;
   genesisValidatorsRoot: string;
   capellaForkVersion: string;
+  capellaForkEpoch: number;
   chainId: number;
 }
 
@@ -40,24 +43,28 @@ const PRESETS: Record<PresetNetworkName, PresetHex> = {
     genesisForkVersion: "0x00000000",
     genesisValidatorsRoot: "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95",
     capellaForkVersion: "0x03000000",
+    capellaForkEpoch: 194048,
     chainId: 1,
   },
   hoodi: {
     genesisForkVersion: "0x10000910",
     genesisValidatorsRoot: "0x212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f",
     capellaForkVersion: "0x40000910",
+    capellaForkEpoch: 0,
     chainId: 560048,
   },
   sepolia: {
     genesisForkVersion: "0x90000069",
     genesisValidatorsRoot: "0xd8ea171f3c94aea21ebc42a1ed61052acf3f9209c00e4efbaaddac09ed9b8078",
     capellaForkVersion: "0x90000072",
+    capellaForkEpoch: 56832,
     chainId: 11155111,
   },
   holesky: {
     genesisForkVersion: "0x01017000",
     genesisValidatorsRoot: "0x9143aa7c615a7f7115e2b6aac319c03529df8242ae705fba9df39b79c59fa8b1",
     capellaForkVersion: "0x04017000",
+    capellaForkEpoch: 256,
     chainId: 17000,
   },
 };
@@ -92,6 +99,7 @@ export function resolveNetwork(name: string): Network {
     genesisForkVersion: fromHex(p.genesisForkVersion, "genesis_fork_version", 4),
     genesisValidatorsRoot: fromHex(p.genesisValidatorsRoot, "genesis_validators_root", 32) as Root,
     capellaForkVersion: fromHex(p.capellaForkVersion, "capella_fork_version", 4),
+    capellaForkEpoch: p.capellaForkEpoch,
     chainId: p.chainId,
   };
 }

@@ -6,12 +6,14 @@
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { Registry } from "prom-client";
+import { startAdminServer } from "../api/admin.js";
 import { FILES } from "../app/files.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import { DutyAgreement } from "../consensus/engine.js";
 import type { SecretKey } from "../crypto/bls.js";
 import { decryptKeystores } from "../crypto/keystore.js";
 import { genesisTimeOf, type NowMs, slotClock } from "../eth2/clock.js";
+import { isPresetNetwork, resolveNetwork } from "../eth2/networks.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
@@ -232,6 +234,17 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       },
       log,
     );
+    const admin = await startAdminServer(
+      {
+        dataDir: opts.dataDir,
+        network: isPresetNetwork(lock.definition.network.name)
+          ? resolveNetwork(lock.definition.network.name)
+          : { ...lock.definition.network, capellaForkVersion: undefined, chainId: undefined },
+        validators: lock.distributedValidators,
+      },
+      { signer, logger: log },
+    );
+    cleanup.push(() => admin.stop());
     await host.start();
     const stopConnecting = new AbortController();
     cleanup.push(() => stopConnecting.abort());

@@ -167,6 +167,19 @@ export class ThresholdSigner implements RemoteSigner {
   }
 
   /**
+   * Records this operator's consent to a deposit or voluntary exit (`cohort deposit sign`,
+   * `cohort exit sign`), kept in the data dir's consent store.
+   * @throws SignerError UNKNOWN_KEY, INVALID_REQUEST; TypeError for another request type
+   */
+  consentTo(publicKey: BlsPublicKey, request: SignRequest): void {
+    if (request.type !== "DEPOSIT" && request.type !== "VOLUNTARY_EXIT") {
+      throw new TypeError(`consent is given to deposits and exits, not ${request.type}`);
+    }
+    const { root } = this.#m.partials.prepare(toHex(publicKey), request);
+    this.#m.store.addConsent(publicKey, root, encodeSignRequest(request), this.#m.clock.nowSec());
+  }
+
+  /**
    * Answers a peer's request for this node's partial over a fixed-value or consented message:
    * the same window, consent and slashing checks as this node's own requests, never agreement.
    */

@@ -5,6 +5,7 @@ import { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EXIT_AWAITING_CONSENT } from "../../src/cli/consent.js";
 import { verify } from "../../src/crypto/bls.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
@@ -14,6 +15,7 @@ import { loadIdentity } from "../../src/p2p/identity.js";
 import { CONSENSUS_PROTOCOL, PARSIG_PROTOCOL } from "../../src/p2p/protocols.js";
 import { Batch } from "../../src/pb/consensus.js";
 import { ParSigRequest, ParSigResponse } from "../../src/pb/parsig.js";
+import { runCli } from "../e2e/cli.js";
 import { makeCluster, sign, type TestCluster, waitForPeers } from "./cluster.js";
 import {
   attestation,
@@ -118,6 +120,48 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
     const [retry] = await signAt(pk, [1], exit);
     expect(retry!.json.signature).toBe(third!.json.signature);
   }, 60_000);
+
+  it("cohort exit sign and deposit sign: each operator's consent goes to its running node; t of them sign", async () => {
+    const v = nextValidator;
+    const pk = key();
+    const dir = (i: number) => path.join(cluster.dir, `node-${i}`);
+    const exit = ["exit", "sign", "--validator", pk, "--validator-index", "4242"];
+    for (const i of [1, 2]) {
+      const r = await runCli([...exit, "--data-dir", dir(i)]);
+      expect(r.code, r.stderr).toBe(EXIT_AWAITING_CONSENT);
+      expect(r.stderr).toMatch(new RegExp(`at least ${3 - i} more operator`));
+    }
+    const done = await runCli([...exit, "--data-dir", dir(3)]);
+    expect(done.code, done.stderr).toBe(0);
+    const signed = JSON.parse(done.stdout) as {
+      message: { epoch: string; validator_index: string };
+      signature: string;
+    };
+    expect(signed.message).toEqual({ epoch: "194048", validator_index: "4242" });
+    // EIP-7044: the Capella domain, whatever fork the chain is in
+    const body = { ...currentDuties().VOLUNTARY_EXIT, voluntary_exit: signed.message };
+    expect(verify(fromHex(pk, "pk", 48), rootOf(body), fromHex(signed.signature, "signature", 96))).toBe(true);
+    // a top-up deposit not in the lock: signed once t operators ran deposit sign
+    const dep = ["deposit", "sign", "--validator", pk, "--amount", "1"];
+    for (const i of [4, 3]) expect((await runCli([...dep, "--data-dir", dir(i)])).code).toBe(EXIT_AWAITING_CONSENT);
+    const dd = await runCli([...dep, "--data-dir", dir(2)]);
+    expect(dd.code, dd.stderr).toBe(0);
+    const entry = JSON.parse(dd.stdout) as { amount: number; withdrawal_credentials: string; signature: string };
+    expect(entry.amount).toBe(1_000_000_000);
+    expect(`0x${entry.withdrawal_credentials}`).toBe(
+      toHex(cluster.lock.distributedValidators[v]!.depositData[0]!.withdrawalCredentials),
+    );
+    const deposit = depositBody({
+      pubkey: cluster.lock.distributedValidators[v]!.publicKey,
+      withdrawalCredentials: cluster.lock.distributedValidators[v]!.depositData[0]!.withdrawalCredentials,
+      amount: 1_000_000_000,
+    });
+    expect(verify(fromHex(pk, "pk", 48), rootOf(deposit), fromHex(`0x${entry.signature}`, "signature", 96))).toBe(true);
+    // bad input: exit 2, one line naming the flag
+    const bad = await runCli(["exit", "sign", "--data-dir", dir(1), "--validator", "0x12", "--validator-index", "1"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--validator/);
+  }, 90_000);
 
   it("one operator's own node refuses what its operator did not consent to, and records nothing", async () => {
     const v = nextValidator;

@@ -1,0 +1,130 @@
+/**
+ * `cohort exit sign` and `cohort deposit sign`: this operator's consent to a voluntary exit or a
+ * deposit, given to its running node through the data dir's admin socket. The cluster signs once
+ * t operators consented to the same message (DESIGN.md § Security model, Consent).
+ */
+import path from "node:path";
+import type { Command } from "commander";
+import { FILES } from "../app/files.js";
+import { InputError } from "../lib/errors.js";
+import { DEFAULT_DATA_DIR } from "./identity.js";
+import { EXIT, ExitError } from "./run.js";
+
+/** Exit code when this operator's consent is recorded but fewer than t operators consented yet. */
+export const EXIT_AWAITING_CONSENT = 4;
+
+const HEX48 = /^0x[0-9a-fA-F]{96}$/;
+
+async function lockOf(dataDir: string) {
+  const { readLockFile } = await import("../cluster/lock.js");
+  return readLockFile(path.join(dataDir, FILES.lock));
+}
+
+function checkValidator(value: string, keys: string[]): string {
+  if (!HEX48.test(value))
+    throw new InputError("--validator", `--validator must be a 0x-hex 48-byte public key, got "${value}"`);
+  const pk = value.toLowerCase();
+  if (!keys.includes(pk))
+    throw new InputError("--validator", `--validator ${pk} is not a validator of this cluster's lock`);
+  return pk;
+}
+
+function decimal(value: string, flag: string): string {
+  if (!/^\d{1,15}$/.test(value)) throw new InputError(flag, `${flag} must be a decimal number, got "${value}"`);
+  return String(Number(value));
+}
+
+async function report(res: { status: number; json: Record<string, unknown> }, what: string): Promise<void> {
+  if (res.status === 200) {
+    console.log(JSON.stringify(res.json, null, 2));
+    return;
+  }
+  const needed = res.json.consent_needed;
+  if (res.status === 503 && typeof needed === "number") {
+    throw new ExitError(
+      EXIT_AWAITING_CONSENT,
+      `consent to this ${what} recorded; at least ${needed} more operator(s) must run the same command before the cluster signs it`,
+    );
+  }
+  throw new ExitError(
+    res.status === 400 || res.status === 404 ? EXIT.BAD_INPUT : EXIT.FAILURE,
+    `node answered ${res.status}: ${String(res.json.error)}`,
+  );
+}
+
+/** Registers `exit sign` and `deposit sign`. */
+export function registerConsent(program: Command): void {
+  const exit = program.command("exit").description("Voluntary exits of the cluster's validators").exitOverride();
+  exit
+    .command("sign")
+    .description(
+      "Consent to a voluntary exit and have the running node sign it once t operators consented to the same exit. " +
+        `Prints the SignedVoluntaryExit (beacon API JSON); exit ${EXIT_AWAITING_CONSENT} while more operators must consent`,
+    )
+    .option("--data-dir <dir>", "data directory of this operator's running node", DEFAULT_DATA_DIR)
+    .requiredOption("--validator <pubkey>", "the validator's public key (0x, 48 bytes)")
+    .requiredOption("--validator-index <n>", "the validator's index on the beacon chain")
+    .option("--epoch <n>", "exit epoch (default: the network's Capella fork epoch, valid forever under EIP-7044)")
+    .action(async (flags: { dataDir: string; validator: string; validatorIndex: string; epoch?: string }) => {
+      const lock = await lockOf(flags.dataDir);
+      const { toHex } = await import("../lib/bytes.js");
+      const pk = checkValidator(
+        flags.validator,
+        lock.distributedValidators.map((dv) => toHex(dv.publicKey)),
+      );
+      const index = decimal(flags.validatorIndex, "--validator-index");
+      let epoch = flags.epoch === undefined ? undefined : decimal(flags.epoch, "--epoch");
+      if (epoch === undefined) {
+        const { isPresetNetwork, resolveNetwork } = await import("../eth2/networks.js");
+        const name = lock.definition.network.name;
+        const capella = isPresetNetwork(name) ? resolveNetwork(name).capellaForkEpoch : undefined;
+        if (capella === undefined)
+          throw new InputError("--epoch", `network ${name} has no known Capella fork epoch: give --epoch`);
+        epoch = String(capella);
+      }
+      const { adminRequest } = await import("../api/admin.js");
+      const res = await adminRequest(flags.dataDir, "/cohort/v1/consent/exit", {
+        public_key: pk,
+        validator_index: index,
+        epoch,
+      });
+      await report(res, "exit");
+    });
+
+  const deposit = program.command("deposit").description("Deposits of the cluster's validators").exitOverride();
+  deposit
+    .command("sign")
+    .description(
+      "Consent to a deposit that is not in the lock (a top-up, another amount) and have the running node sign it once " +
+        `t operators consented to the same deposit. Prints the deposit data entry; exit ${EXIT_AWAITING_CONSENT} while more operators must consent`,
+    )
+    .option("--data-dir <dir>", "data directory of this operator's running node", DEFAULT_DATA_DIR)
+    .requiredOption("--validator <pubkey>", "the validator's public key (0x, 48 bytes)")
+    .requiredOption("--amount <eth>", "amount in ETH, e.g. 1 or 32")
+    .option("--withdrawal-credentials <hex>", "32-byte withdrawal credentials (default: the lock's for this validator)")
+    .action(async (flags: { dataDir: string; validator: string; amount: string; withdrawalCredentials?: string }) => {
+      const lock = await lockOf(flags.dataDir);
+      const { toHex } = await import("../lib/bytes.js");
+      const keys = lock.distributedValidators.map((dv) => toHex(dv.publicKey));
+      const pk = checkValidator(flags.validator, keys);
+      const { parseEthAmount } = await import("../eth2/deposit.js");
+      const amountGwei = parseEthAmount(flags.amount, "--amount");
+      let wc = flags.withdrawalCredentials;
+      if (wc === undefined) {
+        const dv = lock.distributedValidators[keys.indexOf(pk)]!;
+        wc = toHex(dv.depositData[0]!.withdrawalCredentials);
+      } else if (!/^0x[0-9a-fA-F]{64}$/.test(wc)) {
+        throw new InputError(
+          "--withdrawal-credentials",
+          `--withdrawal-credentials must be 0x and 64 hex digits, got "${wc}"`,
+        );
+      }
+      const { adminRequest } = await import("../api/admin.js");
+      const res = await adminRequest(flags.dataDir, "/cohort/v1/consent/deposit", {
+        public_key: pk,
+        withdrawal_credentials: wc.toLowerCase(),
+        amount_gwei: String(amountGwei),
+      });
+      await report(res, "deposit");
+    });
+}
