@@ -71,6 +71,12 @@ export interface DutyAgreementModules {
   logger: Logger;
   /** Wall clock, ms (tests inject one). */
   now?: () => number;
+  metrics?: {
+    agreementDecided(round: number): void;
+    agreementTimeout(): void;
+    agreementDropped(reason: string): void;
+    agreementInstances(count: number): void;
+  };
 }
 
 /** Evidence of a message received directly: its batch, verified when first relayed. */
@@ -206,10 +212,12 @@ export class DutyAgreement {
       });
     } catch (err) {
       this.#m.logger.warn({ peer: from, err: (err as Error).message }, "undecodable agreement batch");
+      this.#m.metrics?.agreementDropped("malformed");
       return;
     }
     if (batch.sender !== from || toHex(batch.session) !== toHex(this.#o.lockHash)) {
       this.#m.logger.warn({ peer: from, sender: batch.sender }, "agreement batch for another sender or cluster");
+      this.#m.metrics?.agreementDropped("wrong_session");
       return;
     }
     const ref: BatchRef = {
@@ -222,6 +230,7 @@ export class DutyAgreement {
         this.#onEntry(from, entry, ref, index);
       } catch (err) {
         this.#m.logger.warn({ peer: from, err: (err as Error).message }, "agreement message dropped");
+        this.#m.metrics?.agreementDropped("invalid_message");
       }
     });
   }
@@ -242,7 +251,10 @@ export class DutyAgreement {
     if (!this.#o.validatorIndex.has(pkHex)) throw new RangeError(`unknown validator ${pkHex.slice(0, 18)}`);
     const core = this.#toCore(msg, entry.valueJson);
     const inst = this.#instance(pkHex, msg.validator, msg.duty, from);
-    if (inst === undefined) return;
+    if (inst === undefined) {
+      this.#m.metrics?.agreementDropped("instance_cap");
+      return;
+    }
     if (inst.decided) {
       // a round change is a peer whose timer ran out undecided: it is behind, so send it the certificate
       if (core.type === "ROUND_CHANGE") this.#replyDecided(inst);
@@ -352,6 +364,7 @@ export class DutyAgreement {
       inst.timerRound = round;
       inst.timer = setTimeout(() => {
         if (this.#stopped || inst.decided || inst.qbft.round !== round) return;
+        this.#m.metrics?.agreementTimeout();
         this.#apply(inst, inst.qbft.timeout());
       }, roundTimeoutMs(round));
       inst.timer.unref?.();
@@ -455,6 +468,7 @@ export class DutyAgreement {
       this.#drop(inst, new AgreementError("duty expired"));
       this.#instances.delete(inst.key);
     }
+    this.#m.metrics?.agreementInstances(this.#instances.size);
   }
 
   #drop(inst: Instance, err: unknown): void {

@@ -185,6 +185,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         raiseParticipationSlot: (slot) => slashing.raiseParticipationSlot(slot),
         logger: log,
         now: opts.now,
+        metrics: modules.metrics,
       },
     );
     cleanup.push(() => agreement.stop());

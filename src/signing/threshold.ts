@@ -31,7 +31,7 @@ import type { VerifyQueue } from "./verifyQueue.js";
 /** Decided partials kept for peers to fetch, per (validator, duty); the oldest is dropped past it. */
 export const DECIDED_PARTIALS_KEPT = 65_536;
 /** Longest a peer's request for an agreed duty's partial waits for this node's own decision, ms. */
-export const DECIDED_PARTIAL_WAIT_MS = 12_000;
+export const DECIDED_PARTIAL_WAIT_MS = 4_000;
 
 /** Parsed values kept by JSON text: a leader's value is bound, validated and signed with one parse. */
 const PARSED_VALUES_KEPT = 4_096;
