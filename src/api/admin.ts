@@ -15,13 +15,14 @@ import { buildDepositDatum, toDepositCliEntry } from "../eth2/deposit.js";
 import type { Network } from "../eth2/networks.js";
 import { parseSignRequest, type SignRequest } from "../eth2/requests.js";
 import { fromHex, toHex } from "../lib/bytes.js";
+import { DATA_DIR_FILES } from "../lib/datadir.js";
 import { errorMessage, InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { BlsPublicKey, BlsSignature } from "../lib/types.js";
 import { errorReply } from "./routes.js";
 
 /** File name of the admin socket inside a data directory. */
-export const ADMIN_SOCKET_FILE = "admin.sock";
+export const ADMIN_SOCKET_FILE = DATA_DIR_FILES.adminSocket;
 /** How long an admin request waits for t operators' partials, ms. */
 export const ADMIN_SIGN_TIMEOUT_MS = 10_000;
 

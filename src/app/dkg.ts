@@ -27,6 +27,7 @@ import { DkgError } from "../dkg/errors.js";
 import { DKG_PROTOCOL_VERSION } from "../dkg/steps.js";
 import { buildDepositDatum, depositSigningRoot } from "../eth2/deposit.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
+import { keystoreFile, keystorePasswordFile } from "../lib/datadir.js";
 import { InputError } from "../lib/errors.js";
 import { ensureDir, exists, fsyncDir, writeFileAtomic } from "../lib/fs.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
@@ -284,8 +285,8 @@ async function writeArtifacts(
   );
   const entries: string[] = [];
   for (const [v, ks] of keystores.entries()) {
-    await writeFileAtomic(path.join(staging, FILES.keys, `keystore-${v}.json`), `${JSON.stringify(ks, null, 2)}\n`);
-    await writeFileAtomic(path.join(staging, FILES.keys, `keystore-${v}.txt`), password);
+    await writeFileAtomic(path.join(staging, keystoreFile(v)), `${JSON.stringify(ks, null, 2)}\n`);
+    await writeFileAtomic(path.join(staging, keystorePasswordFile(v)), password);
   }
   entries.push(FILES.keys);
   for (const f of depositDataFiles(lock)) {
@@ -306,7 +307,7 @@ async function writeArtifacts(
   await fsp.rm(staging, { recursive: true, force: true });
   await fsyncDir(dataDir);
   return [
-    ...keystores.flatMap((_, v) => [`${FILES.keys}/keystore-${v}.json`, `${FILES.keys}/keystore-${v}.txt`]),
+    ...keystores.flatMap((_, v) => [keystoreFile(v), keystorePasswordFile(v)]),
     ...entries.filter((e) => e !== FILES.keys),
   ];
 }

@@ -9,12 +9,9 @@ import type { Logger } from "../lib/logger.js";
 import { createApiMetrics, createMetricsRegistry, createMetricsServer } from "../lib/metrics.js";
 import { createNodeMetrics } from "../node/metrics.js";
 import { DEFAULT_SIGN_TIMEOUT_MS, startSigningNode } from "../node/node.js";
+import type { ListenAddress } from "./options.js";
 
-/** A `host:port` listen address. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-}
+export type { ListenAddress } from "./options.js";
 
 export interface RunOpts {
   dataDir: string;

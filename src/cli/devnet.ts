@@ -1,9 +1,9 @@
 /** `cohort devnet`: a local multi-process cluster in one command. */
 import path from "node:path";
 import type { Command } from "commander";
+import { parseDuration, parsePositiveInt } from "../app/options.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
-import { parseDuration, parsePositiveInt } from "./options.js";
 import { waitForShutdown } from "./run.js";
 
 interface DevnetFlags {

@@ -2,13 +2,13 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_DKG_TIMEOUT_MS, FILES } from "../app/files.js";
+import { parseDuration, parseLogLevel } from "../app/options.js";
 import type { CeremonyProgress } from "../dkg/ceremony.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { exists } from "../lib/fs.js";
 import { createLogger } from "../lib/logger.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
-import { parseDuration, parseLogLevel } from "./options.js";
 import { EXIT, ExitError } from "./run.js";
 
 interface DkgFlags {

@@ -6,11 +6,12 @@ import { randomBytes } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { DATA_DIR_FILES } from "./datadir.js";
 import { InputError } from "./errors.js";
 import { ensureDir, FILE_MODE, fsyncDir } from "./fs.js";
 
 /** File name of the lock inside a data directory. */
-export const LOCK_FILE = "cohort.lock";
+export const LOCK_FILE = DATA_DIR_FILES.dirLock;
 
 /** A takeover marker older than this is abandoned (its owner died mid-takeover) and may be removed, in ms. */
 const STALE_TAKEOVER_MS = 10_000;

@@ -15,6 +15,7 @@ import { decryptKeystores } from "../crypto/keystore.js";
 import { genesisTimeOf, type NowMs, slotClock } from "../eth2/clock.js";
 import { isPresetNetwork, resolveNetwork } from "../eth2/networks.js";
 import { toHex } from "../lib/bytes.js";
+import { keystoreFile, keystorePasswordFile } from "../lib/datadir.js";
 import { InputError } from "../lib/errors.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";
@@ -73,15 +74,14 @@ export interface SigningNode {
 }
 
 async function loadShares(dataDir: string, lock: ClusterLock, self: ShareIndex): Promise<Map<string, SecretKey>> {
-  const dir = path.join(dataDir, FILES.keys);
   const files = [];
   for (let v = 0; v < lock.distributedValidators.length; v++) {
-    const field = `${FILES.keys}/keystore-${v}.json`;
+    const field = keystoreFile(v);
     let json: string;
     let password: string;
     try {
-      json = await fsp.readFile(path.join(dir, `keystore-${v}.json`), "utf8");
-      password = (await fsp.readFile(path.join(dir, `keystore-${v}.txt`), "utf8")).replace(/\r?\n$/, "");
+      json = await fsp.readFile(path.join(dataDir, keystoreFile(v)), "utf8");
+      password = (await fsp.readFile(path.join(dataDir, keystorePasswordFile(v)), "utf8")).replace(/\r?\n$/, "");
     } catch (err) {
       throw new InputError(field, `cannot read ${field} or its password file`, { cause: err });
     }
@@ -97,10 +97,7 @@ async function loadShares(dataDir: string, lock: ClusterLock, self: ShareIndex):
   secrets.forEach((secret, v) => {
     const dv = lock.distributedValidators[v]!;
     if (toHex(secret.publicKey()) !== toHex(dv.publicShares[self - 1]!)) {
-      throw new InputError(
-        `${FILES.keys}/keystore-${v}.json`,
-        `keystore-${v}.json is not this node's share of validator ${v}`,
-      );
+      throw new InputError(keystoreFile(v), `${keystoreFile(v)} is not this node's share of validator ${v}`);
     }
     shares.set(toHex(dv.publicKey), secret);
   });

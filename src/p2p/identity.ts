@@ -10,11 +10,12 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@
 import type { PrivateKey } from "@libp2p/interface";
 import { peerIdFromPrivateKey, peerIdFromString } from "@libp2p/peer-id";
 import { secp256k1 } from "@noble/curves/secp256k1.js";
+import { DATA_DIR_FILES } from "../lib/datadir.js";
 import { InputError } from "../lib/errors.js";
 import { ensureDir, exists, writeFileAtomic } from "../lib/fs.js";
 
 /** File name of the identity key inside a data directory. */
-export const IDENTITY_FILE = "identity.key";
+export const IDENTITY_FILE = DATA_DIR_FILES.identity;
 
 /** A loaded operator identity. The private key never leaves this object except to libp2p. */
 export interface Identity {

@@ -6,6 +6,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { bytesEqual, toHex } from "../lib/bytes.js";
+import { DATA_DIR_FILES } from "../lib/datadir.js";
 import { DIR_MODE, FILE_MODE } from "../lib/fs.js";
 import { type Logger, silentLogger } from "../lib/logger.js";
 import type { BlsPublicKey, Epoch, Root, Slot } from "../lib/types.js";
@@ -25,7 +26,7 @@ import {
 } from "./rules.js";
 
 /** File name of the slashing-protection database inside a node's data directory. */
-export const SLASHING_DB_FILE = "slashing-protection.sqlite";
+export const SLASHING_DB_FILE = DATA_DIR_FILES.slashingDb;
 
 /** How long a transaction waits for another process's write lock before failing, in milliseconds. */
 export const DEFAULT_BUSY_TIMEOUT_MS = 30_000;

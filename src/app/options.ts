@@ -1,6 +1,11 @@
-/** Shared CLI option parsers: each throws InputError naming the flag. */
-import type { ListenAddress } from "../app/run.js";
+/** Option parsers shared by the CLI and the config schemas: each throws InputError naming the flag. */
 import { InputError } from "../lib/errors.js";
+
+/** A `host:port` listen address. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
