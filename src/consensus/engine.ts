@@ -24,6 +24,11 @@ export const AGREEMENT_PENDING_TTL_MS = 24_000;
 export const AGREEMENT_STARTED_TTL_MS = 60_000;
 /** How long a decided instance is kept to answer peers that are behind, ms (one epoch). */
 export const AGREEMENT_DECIDED_TTL_MS = 384_000;
+/**
+ * Largest value (a request's JSON) accepted in an agreement message, bytes: the API's body cap.
+ * Every post-Bellatrix duty's value is under 2 KiB; a pre-Bellatrix block can be larger.
+ */
+export const AGREEMENT_MAX_VALUE_BYTES = 1024 * 1024;
 /** Longest duty key accepted from a peer, characters. */
 export const DUTY_KEY_MAX_LENGTH = 96;
 const DUTY_KEY = /^([a-z_]{1,32})\/(\d{1,15})(\/[0-9+]{1,64})?$/;
@@ -247,6 +252,9 @@ export class DutyAgreement {
     const msg = entry.msg;
     if (msg === undefined) throw new RangeError("entry without a message");
     if (msg.sender !== from) throw new RangeError(`message from ${msg.sender} in a batch from ${from}`);
+    if (entry.valueJson.length > AGREEMENT_MAX_VALUE_BYTES) {
+      throw new RangeError(`value of ${entry.valueJson.length} bytes exceeds ${AGREEMENT_MAX_VALUE_BYTES}`);
+    }
     const pkHex = toHex(msg.validator);
     if (!this.#o.validatorIndex.has(pkHex)) throw new RangeError(`unknown validator ${pkHex.slice(0, 18)}`);
     const core = this.#toCore(msg, entry.valueJson);

@@ -66,6 +66,8 @@ export interface QbftOutput {
 export const QBFT_MAX_MESSAGES_PER_INSTANCE = 4096;
 /** Highest round accepted; far beyond any duty's deadline at the round timers in use. */
 export const QBFT_MAX_ROUND = 64;
+/** Distinct values whose bytes one instance keeps: a leader per round, and round changes' prepared values. */
+export const QBFT_MAX_VALUES_PER_INSTANCE = 16;
 
 /** One QBFT instance. */
 export class QbftInstance {
@@ -137,10 +139,16 @@ export class QbftInstance {
     if (!this.#wellFormed(msg)) return { broadcast: [] };
     if (msg.type === "DECIDED") return this.#onDecided(msg);
     if (this.#decided) return { broadcast: [] };
-    if (!this.#store(msg)) return { broadcast: [] };
-    if (msg.valueBytes !== undefined) {
-      const v = msg.type === "ROUND_CHANGE" ? msg.preparedValue : msg.value;
-      if (v !== undefined) this.#learn(v, msg.valueBytes);
+    // bytes are kept once, in the value map, and only from the round's leader or a round change
+    // whose prepared certificate holds: a peer cannot make this node keep bytes it sends at will
+    const bytes = msg.valueBytes;
+    const stored = bytes === undefined ? msg : { ...msg, valueBytes: undefined };
+    if (!this.#store(stored)) return { broadcast: [] };
+    if (bytes !== undefined) {
+      if (msg.type === "PRE_PREPARE" && msg.sender === this.#o.leader(msg.round)) this.#learn(msg.value!, bytes);
+      if (msg.type === "ROUND_CHANGE" && msg.preparedValue !== undefined && this.#roundChangeValid(msg)) {
+        this.#learn(msg.preparedValue, bytes);
+      }
     }
     return this.#drain([]);
   }
@@ -188,7 +196,8 @@ export class QbftInstance {
 
   /** Remembers a value's bytes once they are checked to be that value. */
   #learn(value: string, bytes: Uint8Array): void {
-    if (!this.#bytes.has(value) && this.#o.bindsValue(value, bytes)) this.#bytes.set(value, bytes);
+    if (this.#bytes.has(value) || this.#bytes.size >= QBFT_MAX_VALUES_PER_INSTANCE) return;
+    if (this.#o.bindsValue(value, bytes)) this.#bytes.set(value, bytes);
   }
 
   #valid(value: string): boolean {

@@ -35,6 +35,8 @@ export const DECIDED_PARTIAL_WAIT_MS = 4_000;
 
 /** Parsed values kept by JSON text: a leader's value is bound, validated and signed with one parse. */
 const PARSED_VALUES_KEPT = 4_096;
+/** Largest value JSON kept parsed, bytes (every post-Bellatrix duty's is under 2 KiB): the cache stays under 64 MiB. */
+const PARSED_VALUE_MAX_BYTES = 16 * 1024;
 
 /** A peer as the signer sees it. */
 export interface SignerPeer {
@@ -250,19 +252,23 @@ export class ThresholdSigner implements RemoteSigner {
   #parse(json: Uint8Array): { req: SignRequest; root: Root } | undefined {
     const text = Buffer.from(json).toString("latin1");
     if (this.#parsed.has(text)) return this.#parsed.get(text);
-    let out: { req: SignRequest; root: Root } | undefined;
-    try {
-      const req = decodeSignRequest(json);
-      out = { req, root: requestSigningRoot(req, this.#o.network) };
-    } catch {
-      out = undefined;
-    }
+    if (json.length > PARSED_VALUE_MAX_BYTES) return this.#parseOnce(json);
+    const out = this.#parseOnce(json);
     if (this.#parsed.size >= PARSED_VALUES_KEPT) {
       const oldest = this.#parsed.keys().next().value;
       if (oldest !== undefined) this.#parsed.delete(oldest);
     }
     this.#parsed.set(text, out);
     return out;
+  }
+
+  #parseOnce(json: Uint8Array): { req: SignRequest; root: Root } | undefined {
+    try {
+      const req = decodeSignRequest(json);
+      return { req, root: requestSigningRoot(req, this.#o.network) };
+    } catch {
+      return undefined;
+    }
   }
 
   /**

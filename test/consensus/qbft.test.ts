@@ -201,6 +201,17 @@ describe("QBFT instance", () => {
     expect(x.decidedMessage()).toMatchObject({ type: "DECIDED", value: "A", sender: 4 });
   });
 
+  it("keeps value bytes only from the round's leader: a non-leader's bytes are dropped, so its commits decide nothing", () => {
+    const x = node(4, 3);
+    // leader(1) is node 1; node 2 sends a PRE_PREPARE with A's bytes, then A gets a quorum of commits
+    x.receive({ type: "PRE_PREPARE", round: 1, sender: 2, value: "A", valueBytes: enc("A") });
+    for (const s of [1, 2, 4]) x.receive({ type: "COMMIT", round: 1, sender: s, value: "A" });
+    expect(x.decision).toBeUndefined();
+    // the leader's PRE_PREPARE brings the bytes: the quorum of commits now decides
+    x.receive({ type: "PRE_PREPARE", round: 1, sender: 1, value: "A", valueBytes: enc("A") });
+    expect(x.decision?.value).toBe("A");
+  });
+
   it("garbage from a peer (bad sender, round, missing value) changes nothing", () => {
     const x = node(4, 2);
     x.start({ value: "A", bytes: enc("A") });
