@@ -10,27 +10,37 @@ import type { Logger } from "../lib/logger.js";
 import type { Root, ShareIndex } from "../lib/types.js";
 import { CONSENSUS_MAX_ENTRIES, CONSENSUS_MAX_JUSTIFICATION } from "../p2p/protocols.js";
 import { Batch, type Entry, type QbftMsg, type SignedQbftMsg } from "../pb/consensus.js";
-import { QbftInstance, type QbftMessage, type QbftOutput } from "./qbft.js";
+import { QBFT_MAX_MESSAGES_PER_INSTANCE, QbftInstance, type QbftMessage, type QbftOutput, quorumSize } from "./qbft.js";
 import { roundTimeoutMs } from "./timers.js";
 import { batchSigningBytes, batchTree, evidenceValid, leafOf, QBFT_TYPE_CODES, qbftTypeOf, sealBatch } from "./wire.js";
 
 /** Instances at most, across validators and duties; past it, peers' messages for new duties are dropped. */
 export const AGREEMENT_MAX_INSTANCES = 65_536;
 /** Instances one peer may open for duties this node was not asked for yet. */
-export const AGREEMENT_MAX_PENDING_PER_PEER = 16_384;
+export const AGREEMENT_MAX_PENDING_PER_PEER = 4_096;
 /** How long a peer's messages for a duty this node's client has not asked for are held, ms (two slots). */
 export const AGREEMENT_PENDING_TTL_MS = 24_000;
-/** How long an instance this node takes part in is kept undecided, ms (five slots). */
-export const AGREEMENT_STARTED_TTL_MS = 60_000;
-/** How long a decided instance is kept to answer peers that are behind, ms (one epoch). */
-export const AGREEMENT_DECIDED_TTL_MS = 384_000;
 /**
- * Largest value (a request's JSON) accepted in an agreement message, bytes: the API's body cap.
- * Every post-Bellatrix duty's value is under 2 KiB; a pre-Bellatrix block can be larger.
+ * How long an instance this node takes part in, or decided, is kept, ms: longer than the widest
+ * duty window (33 slots), so a client's retry finds the same instance and never votes afresh.
  */
-export const AGREEMENT_MAX_VALUE_BYTES = 1024 * 1024;
+export const AGREEMENT_STARTED_TTL_MS = 400_000;
+/** How long a decided instance is kept to answer peers that are behind, ms. */
+export const AGREEMENT_DECIDED_TTL_MS = 400_000;
+/** Most entries one outgoing batch carries; more are split into further batches. */
+export const AGREEMENT_BATCH_MAX_ENTRIES = 2_048;
+/** Most bytes of values and justifications one outgoing batch carries, roughly; more are split off. */
+export const AGREEMENT_BATCH_MAX_BYTES = 2 * 1024 * 1024;
+/**
+ * Largest value (a request's JSON) accepted in an agreement message, bytes. Every post-Bellatrix
+ * duty's value fits (an Electra aggregate's bits are at most 32 KiB of hex); a pre-Bellatrix whole
+ * block over it cannot be agreed on.
+ */
+export const AGREEMENT_MAX_VALUE_BYTES = 64 * 1024;
 /** Longest duty key accepted from a peer, characters. */
 export const DUTY_KEY_MAX_LENGTH = 96;
+const PREPARE_CODE = QBFT_TYPE_CODES.PREPARE;
+const ROUND_CHANGE_CODE = QBFT_TYPE_CODES.ROUND_CHANGE;
 const DUTY_KEY = /^([a-z_]{1,32})\/(\d{1,15})(\/[0-9+]{1,64})?$/;
 const SWEEP_INTERVAL_MS = 1_000;
 /** Least time between two DECIDED answers for one instance, ms. */
@@ -113,12 +123,14 @@ interface Instance {
   decided?: AgreementValue;
   timer?: ReturnType<typeof setTimeout>;
   timerRound: number;
+  /** Values whose bytes the instance kept. */
+  learned: number;
   expiresAt: number;
   lastDecidedReply: number;
 }
 
-function proofKey(m: { type: string; round: number; sender: number; value?: string | undefined }): string {
-  return `${m.type}/${m.round}/${m.sender}/${m.value ?? ""}`;
+function proofKey(m: QbftMessage): string {
+  return `${m.type}/${m.round}/${m.sender}/${m.value ?? ""}/${m.preparedRound ?? 0}/${m.preparedValue ?? ""}`;
 }
 
 /** Why agreement gave no value. */
@@ -230,14 +242,23 @@ export class DutyAgreement {
       leaves: batch.entries.map((e) => leafOf(e.msg ?? ({} as QbftMsg))),
       signature: batch.signature,
     };
-    batch.entries.forEach((entry, index) => {
+    // prepares and round changes end up in certificates this node relays: their batch signature
+    // is checked now, so a peer cannot have them count here and fail as evidence later
+    const relayable = batch.entries.some((e) => e.msg?.type === PREPARE_CODE || e.msg?.type === ROUND_CHANGE_CODE);
+    if (relayable && !this.#verifyRef(ref)) {
+      this.#m.metrics?.agreementDropped("bad_signature");
+      return;
+    }
+    for (let index = 0; index < batch.entries.length; index++) {
       try {
-        this.#onEntry(from, entry, ref, index);
+        this.#onEntry(from, batch.entries[index]!, ref, index);
       } catch (err) {
-        this.#m.logger.warn({ peer: from, err: (err as Error).message }, "agreement message dropped");
+        // one bad entry drops the rest of the batch: a peer pays for at most one failed check per batch
+        this.#m.logger.warn({ peer: from, err: (err as Error).message }, "agreement batch dropped");
         this.#m.metrics?.agreementDropped("invalid_message");
+        return;
       }
-    });
+    }
   }
 
   /** Stops timers and fails every waiting proposal. */
@@ -269,6 +290,12 @@ export class DutyAgreement {
       return;
     }
     const justification: QbftMessage[] = [];
+    if (entry.justification.length > 0) {
+      if (core.type !== "PRE_PREPARE" && core.type !== "ROUND_CHANGE" && core.type !== "DECIDED") {
+        throw new RangeError(`${core.type} carries no justification`);
+      }
+      if (entry.justification.length > 2 * quorumSize(this.#o.n)) throw new RangeError("justification too long");
+    }
     for (const ev of entry.justification) {
       const m = ev.msg;
       if (m === undefined || toHex(m.validator) !== pkHex || m.duty !== msg.duty) {
@@ -279,10 +306,14 @@ export class DutyAgreement {
       }
       const j = this.#toCore(m, new Uint8Array(0));
       justification.push(j);
-      if (!inst.proofs.has(proofKey(j))) inst.proofs.set(proofKey(j), ev);
+      if (!inst.proofs.has(proofKey(j)) && inst.proofs.size < QBFT_MAX_MESSAGES_PER_INSTANCE) {
+        inst.proofs.set(proofKey(j), ev);
+      }
     }
     const full: QbftMessage = justification.length > 0 ? { ...core, justification } : core;
-    if (!inst.proofs.has(proofKey(full))) inst.proofs.set(proofKey(full), { ref, index, msg });
+    if (!inst.proofs.has(proofKey(full)) && inst.proofs.size < QBFT_MAX_MESSAGES_PER_INSTANCE) {
+      inst.proofs.set(proofKey(full), { ref, index, msg });
+    }
     this.#apply(inst, inst.qbft.receive(full));
   }
 
@@ -336,13 +367,18 @@ export class DutyAgreement {
         leader: (round) => ((offset + round) % n) + 1,
         validate: (v, b) => inst.validate?.(v, b) ?? false,
         bindsValue: (v, b) => {
+          // a duty this node was not asked for keeps the bytes of one value at most
+          if (!inst.qbft.started && inst.learned >= 1) return false;
           const root = this.#m.rootOf(pkHex, duty, b);
-          return root !== undefined && toHex(root) === v;
+          const ok = root !== undefined && toHex(root) === v;
+          if (ok) inst.learned += 1;
+          return ok;
         },
       }),
       proofs: new Map(),
       waiters: new Set(),
       timerRound: 0,
+      learned: 0,
       expiresAt: this.#now() + (openedBy === 0 ? AGREEMENT_STARTED_TTL_MS : AGREEMENT_PENDING_TTL_MS),
       lastDecidedReply: 0,
     };
@@ -408,16 +444,7 @@ export class DutyAgreement {
     if (p === undefined) return undefined;
     if (!("ref" in p)) return p;
     const { ref, index, msg } = p;
-    if (ref.verified === undefined) {
-      ref.tree ??= batchTree(ref.leaves);
-      ref.verified = this.#m.verifyIdentity(
-        ref.sender,
-        batchSigningBytes(this.#o.lockHash, ref.sender, ref.leaves.length, ref.tree.root),
-        ref.signature,
-      );
-      if (!ref.verified) this.#m.logger.warn({ peer: ref.sender }, "agreement batch signature does not verify");
-    }
-    if (!ref.verified) return undefined;
+    if (!this.#verifyRef(ref)) return undefined;
     ref.tree ??= batchTree(ref.leaves);
     return {
       msg,
@@ -428,11 +455,40 @@ export class DutyAgreement {
     };
   }
 
+  /** Checks a received batch's signature once. */
+  #verifyRef(ref: BatchRef): boolean {
+    if (ref.verified === undefined) {
+      ref.tree ??= batchTree(ref.leaves);
+      ref.verified = this.#m.verifyIdentity(
+        ref.sender,
+        batchSigningBytes(this.#o.lockHash, ref.sender, ref.leaves.length, ref.tree.root),
+        ref.signature,
+      );
+      if (!ref.verified) this.#m.logger.warn({ peer: ref.sender }, "agreement batch signature does not verify");
+    }
+    return ref.verified;
+  }
+
   #flush(): void {
     this.#scheduled = false;
-    const queue = this.#queue;
+    const all = this.#queue;
     this.#queue = [];
-    if (queue.length === 0 || this.#stopped) return;
+    if (all.length === 0 || this.#stopped) return;
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < all.length; i++) {
+      const m = all[i]!.msg;
+      bytes += 256 + (m.valueBytes?.length ?? 0) + (m.justification?.length ?? 0) * 512;
+      if (i + 1 - start >= AGREEMENT_BATCH_MAX_ENTRIES || bytes >= AGREEMENT_BATCH_MAX_BYTES) {
+        this.#sendBatch(all.slice(start, i + 1));
+        start = i + 1;
+        bytes = 0;
+      }
+    }
+    if (start < all.length) this.#sendBatch(all.slice(start));
+  }
+
+  #sendBatch(queue: { inst: Instance; msg: QbftMessage }[]): void {
     const entries: Entry[] = queue.map(({ inst, msg }) => ({
       msg: {
         type: QBFT_TYPE_CODES[msg.type],

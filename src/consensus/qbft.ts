@@ -271,7 +271,9 @@ export class QbftInstance {
       if (rcs.length >= this.#q) {
         const pick = this.#highestPrepared(rcs);
         let value: string | undefined;
-        const just: QbftMessage[] = rcs.slice(0, this.#q).map(stripJustification);
+        // the round change with the highest prepared value goes first, so the quorum sent holds it
+        const ordered = pick ? [pick.from, ...rcs.filter((m) => m !== pick.from)] : rcs;
+        const just: QbftMessage[] = ordered.slice(0, this.#q).map(stripJustification);
         if (pick) {
           value = pick.value;
           just.push(...pick.prepares);
@@ -318,12 +320,14 @@ export class QbftInstance {
   }
 
   /** The highest prepared (round, value) among round changes, with its PREPARE quorum. */
-  #highestPrepared(rcs: readonly QbftMessage[]): { value: string; prepares: QbftMessage[] } | undefined {
+  #highestPrepared(
+    rcs: readonly QbftMessage[],
+  ): { value: string; prepares: QbftMessage[]; from: QbftMessage } | undefined {
     let best: QbftMessage | undefined;
     for (const m of rcs) if ((m.preparedRound ?? 0) > (best?.preparedRound ?? 0)) best = m;
     if (!best || best.preparedValue === undefined) return undefined;
     const prepares = this.#quorumOf(best.justification ?? [], "PREPARE", best.preparedRound!, best.preparedValue);
-    return prepares ? { value: best.preparedValue, prepares: prepares.map(stripJustification) } : undefined;
+    return prepares ? { value: best.preparedValue, prepares: prepares.map(stripJustification), from: best } : undefined;
   }
 
   /** JustifyPrePrepare (Algorithm 4): round 1, or a quorum of ROUND_CHANGEs whose highest prepared value is proposed. */
@@ -354,8 +358,10 @@ export class QbftInstance {
     const commits = this.#quorumOf(m.justification ?? [], "COMMIT", m.round, m.value);
     if (!commits) return { broadcast: [] };
     this.#learn(m.value, m.valueBytes);
-    if (this.#bytes.get(m.value) === undefined) return { broadcast: [] };
-    this.#decided = { value: m.value, valueBytes: m.valueBytes, round: m.round, commits };
+    // the bytes kept for the value, bound to its id: never the certificate's own, unchecked ones
+    const bytes = this.#bytes.get(m.value);
+    if (bytes === undefined) return { broadcast: [] };
+    this.#decided = { value: m.value, valueBytes: bytes, round: m.round, commits };
     return { broadcast: [], decided: this.#decided };
   }
 

@@ -6,11 +6,14 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesEqual, concatBytes } from "../lib/bytes.js";
+import { CONSENSUS_MAX_ENTRIES } from "../p2p/protocols.js";
 import { Batch, type Entry, QbftMsg, type SignedQbftMsg } from "../pb/consensus.js";
 import type { QbftType } from "./qbft.js";
 
 const DOMAIN = new TextEncoder().encode("cohort/consensus/v1");
 const ZERO = new Uint8Array(32);
+/** Most leaves a batch tree has: a batch's entry cap. */
+const MAX_LEAVES = CONSENSUS_MAX_ENTRIES;
 
 /** Wire codes of the QBFT message types. */
 export const QBFT_TYPE_CODES: Readonly<Record<QbftType, number>> = {
@@ -78,9 +81,10 @@ export function rootFromPath(
   leafCount: number,
   path: readonly Uint8Array[],
 ): Uint8Array | undefined {
-  if (leafCount < 1 || index >= leafCount) return undefined;
+  if (!Number.isSafeInteger(leafCount) || leafCount < 1 || leafCount > MAX_LEAVES) return undefined;
+  if (!Number.isSafeInteger(index) || index < 0 || index >= leafCount) return undefined;
   let depth = 0;
-  while (1 << depth < leafCount) depth++;
+  while (2 ** depth < leafCount) depth++;
   if (path.length !== depth) return undefined;
   let h = leaf;
   let i = index;

@@ -314,6 +314,8 @@ export class ChannelClient {
 
 /** Messages a one-way sender holds for a peer that is not keeping up; past it, new ones are dropped. */
 export const ONE_WAY_MAX_QUEUED = 1_024;
+/** Bytes a one-way sender holds for a peer that is not keeping up; past it, new messages are dropped. */
+export const ONE_WAY_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
 /**
  * Serves `protocol` as a one-way channel: each message read is handed to `onMessage` with the
@@ -357,6 +359,7 @@ export class OneWaySender {
   #stream: Promise<P2pStream> | undefined;
   #writing: Promise<void> = Promise.resolve();
   #queued = 0;
+  #queuedBytes = 0;
 
   constructor(
     private readonly host: Host,
@@ -367,11 +370,16 @@ export class OneWaySender {
 
   /** Queues `bytes` for the peer; returns at once. */
   send(bytes: Uint8Array): void {
-    if (this.#queued >= ONE_WAY_MAX_QUEUED) {
-      this.onDrop(new RangeError(`more than ${ONE_WAY_MAX_QUEUED} messages queued for ${this.peer}`));
+    if (this.#queued >= ONE_WAY_MAX_QUEUED || this.#queuedBytes + bytes.length > ONE_WAY_MAX_QUEUED_BYTES) {
+      this.onDrop(
+        new RangeError(
+          `more than ${ONE_WAY_MAX_QUEUED} messages or ${ONE_WAY_MAX_QUEUED_BYTES} bytes queued for ${this.peer}`,
+        ),
+      );
       return;
     }
     this.#queued += 1;
+    this.#queuedBytes += bytes.length;
     this.#writing = this.#writing
       .then(async () => {
         this.#stream ??= this.host.openStream(this.peer, this.protocol, { timeoutMs: CHANNEL_IDLE_TIMEOUT_MS });
@@ -390,6 +398,7 @@ export class OneWaySender {
       .catch((err: unknown) => this.onDrop(err))
       .finally(() => {
         this.#queued -= 1;
+        this.#queuedBytes -= bytes.length;
       });
   }
 }

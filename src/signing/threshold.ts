@@ -390,7 +390,21 @@ export class ThresholdSigner implements RemoteSigner {
     const found = this.#decided.get(key);
     if (found) return found;
     const partial = (async () => {
-      const req = this.#parse(value.json)?.req ?? decodeSignRequest(value.json);
+      // the decided bytes must be the decided value, for this duty, inside this node's window:
+      // checked before anything is recorded, whatever agreement handed over
+      const parsed = this.#parse(value.json);
+      if (
+        parsed === undefined ||
+        !bytesEqual(parsed.root, value.root) ||
+        dutyDescriptor(parsed.req).duty(parsed.req).key !== duty.key
+      ) {
+        throw new SignerError(
+          { code: "INVALID_REQUEST", field: "decided_value" },
+          `the decided value is not a request for duty ${duty.key} with root ${toHex(value.root)}`,
+        );
+      }
+      const req = parsed.req;
+      this.#checkWindow(req);
       if (slashingCheckOf(req) === undefined) {
         // blocks and attestations are recorded by slashing protection; the rest in the decisions table
         const recorded = this.#m.store.recordDecision(pk, duty.key, value.root);

@@ -71,14 +71,10 @@ async function network(byzantine: number | undefined) {
     return e;
   });
   /** Sends a batch from the Byzantine node, signed with its real identity, to some nodes. */
-  const sendAs = (from: number, entries: Entry[], to: number[]) => {
-    const bytes = sealBatch(
-      LOCK,
-      from,
-      entries,
-      (b) => ids[from - 1]!.signSync(b),
-      () => {},
-    );
+  const sendAs = (from: number, entries: Entry[], to: number[], badSignature = false) => {
+    // a bad signature: the sender's key over other bytes
+    const sign = (b: Uint8Array) => ids[from - 1]!.signSync(badSignature ? new Uint8Array(1) : b);
+    const bytes = sealBatch(LOCK, from, entries, sign, () => {});
     for (const t of to) setImmediate(() => inboxes[t - 1]?.(from, bytes));
   };
   return { ids, nodes, sendAs, verify, delivered };
@@ -127,6 +123,9 @@ describe("batch Merkle evidence", () => {
       });
       expect(rootFromPath(leaves[0]!, count, count, tree.path(0))).toBeUndefined();
     }
+    // a peer's huge leaf count is refused at once (a shift-based depth loop would never end)
+    expect(rootFromPath(new Uint8Array(32), 0, 2 ** 31, [])).toBeUndefined();
+    expect(rootFromPath(new Uint8Array(32), -1, 4, [])).toBeUndefined();
   });
 
   it("relayed evidence verifies under its sender's key only", async () => {
@@ -240,6 +239,17 @@ describe("duty agreement engine", () => {
       expect(["A", "B", "C"].map((v) => toHex(rootOf(enc(v))))).toContain([...roots][0]);
     }, 30_000);
   }
+
+  it("round changes under a bad batch signature are dropped, so they cannot spoil a leader's justification", async () => {
+    const { nodes, sendAs } = await network(4);
+    const slot = slotLedBy(4);
+    const duty = `attester/${slot}`;
+    const rcs = [2, 3, 4, 5, 6, 7, 8].map((r) => entry("ROUND_CHANGE", duty, r, 4));
+    sendAs(4, rcs, [1, 2, 3], true);
+    const honest = nodes.slice(0, 3) as DutyAgreement[];
+    const decided = await Promise.all(honest.map((e) => propose(e, duty, "A", ["A"])));
+    expect(new Set(decided.map((d) => toHex(d.root))).size).toBe(1);
+  }, 30_000);
 
   it(`one peer can hold at most ${AGREEMENT_MAX_PENDING_PER_PEER} duties this node was not asked for`, async () => {
     const { nodes, sendAs } = await network(4);

@@ -212,6 +212,15 @@ describe("QBFT instance", () => {
     expect(x.decision?.value).toBe("A");
   });
 
+  it("a DECIDED certificate for a known value decides with the bytes kept for it, never the certificate's", () => {
+    const x = node(4, 2);
+    x.start({ value: "A", bytes: enc("A") });
+    const commits: QbftMessage[] = [1, 3, 4].map((s) => ({ type: "COMMIT", round: 1, sender: s, value: "A" }));
+    x.receive({ type: "DECIDED", round: 1, sender: 1, value: "A", valueBytes: enc("EVIL"), justification: commits });
+    expect(x.decision?.value).toBe("A");
+    expect(dec(x.decision!.valueBytes)).toBe("A");
+  });
+
   it("garbage from a peer (bad sender, round, missing value) changes nothing", () => {
     const x = node(4, 2);
     x.start({ value: "A", bytes: enc("A") });
