@@ -208,11 +208,6 @@ export class DutyAgreement {
     });
   }
 
-  /** The decided value of a duty, if this node knows it. */
-  decision(publicKeyHex: string, dutyKey: string): AgreementValue | undefined {
-    return this.#instances.get(`${publicKeyHex}/${dutyKey}`)?.decided;
-  }
-
   /**
    * Handles a batch from the operator with 1-based index `from` (authenticated by the transport).
    * Never throws: a malformed batch is dropped and logged.

@@ -5,7 +5,7 @@
  * Merkle path, without the rest of the batch. DESIGN.md § Signing protocol step 2.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesEqual, concatBytes } from "../lib/bytes.js";
+import { concatBytes } from "../lib/bytes.js";
 import { CONSENSUS_MAX_ENTRIES } from "../p2p/protocols.js";
 import { Batch, type Entry, QbftMsg, type SignedQbftMsg } from "../pb/consensus.js";
 import type { QbftType } from "./qbft.js";
@@ -156,9 +156,4 @@ export function evidenceValid(
   if (cache.size >= 16_384) cache.clear();
   cache.add(key);
   return true;
-}
-
-/** True when two wire messages are the same message. */
-export function sameMsg(a: QbftMsg, b: QbftMsg): boolean {
-  return bytesEqual(QbftMsg.encode(a), QbftMsg.encode(b));
 }

@@ -56,11 +56,6 @@ export class PartialSigner {
     return this.opts.shareIndex;
   }
 
-  /** True when this node holds a share of the validator (0x-hex group key). */
-  has(publicKeyHex: string): boolean {
-    return this.opts.shares.has(publicKeyHex);
-  }
-
   /**
    * Computes the signing root, checks it against the request's own `signingRoot`, checks and
    * records blocks and attestations in the slashing database, then signs. The record is durable
@@ -70,6 +65,19 @@ export class PartialSigner {
   async signPartial(publicKeyHex: string, request: SignRequest): Promise<Partial> {
     const prepared = this.prepare(publicKeyHex, request);
     return { root: prepared.root, signature: await prepared.sign() };
+  }
+
+  /**
+   * {@link prepare}'s `sign()` for a request whose signing root (32 bytes) the caller already
+   * computed from it: an agreed value, parsed and bound to its root once.
+   * @throws SignerError UNKNOWN_KEY; rejects with SignerError SLASHING_REFUSED
+   */
+  signAt(publicKeyHex: string, request: SignRequest, root: Root): Promise<BlsSignature> {
+    const share = this.opts.shares.get(publicKeyHex);
+    if (share === undefined) {
+      throw new SignerError({ code: "UNKNOWN_KEY", publicKey: publicKeyHex }, `unknown validator ${publicKeyHex}`);
+    }
+    return this.#cached(share, publicKeyHex, request, root);
   }
 
   /**

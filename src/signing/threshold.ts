@@ -415,9 +415,7 @@ export class ThresholdSigner implements RemoteSigner {
           );
         }
       }
-      const p = await this.#m.partials.signPartial(pkHex, req);
-      if (!bytesEqual(p.root, value.root)) throw new Error(`decided value's root ${toHex(p.root)} is not its id`);
-      return p.signature;
+      return await this.#m.partials.signAt(pkHex, req, parsed.root);
     })();
     partial.catch(() => undefined);
     const d: DecidedPartial = { root: value.root, partial };
