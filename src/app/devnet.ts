@@ -9,7 +9,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDefinition, serializeDefinition, signDefinition } from "../cluster/definition.js";
 import { type ClusterLock, parseLock, verifyLock } from "../cluster/lock.js";
-import { resolveNetwork } from "../eth2/networks.js";
+import { type Network, resolveNetwork } from "../eth2/networks.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { ensureDir, exists, writeFileAtomic } from "../lib/fs.js";
@@ -25,7 +25,8 @@ export interface DevnetOpts {
   nodes: number;
   threshold?: number;
   validators: number;
-  network: string;
+  /** A preset's name, or a custom network (e.g. one whose genesis is near now). */
+  network: string | Network;
   withdrawalAddress?: string;
   out: string;
   /** Replace an earlier devnet in `out`. */
@@ -140,7 +141,7 @@ function runChild(args: string[], node: number, onLine: DevnetModules["onLine"])
  */
 export async function runDevnet(opts: DevnetOpts, modules: DevnetModules): Promise<DevnetResult> {
   const t0 = Date.now();
-  const network = resolveNetwork(opts.network);
+  const network = typeof opts.network === "string" ? resolveNetwork(opts.network) : opts.network;
   if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 64) {
     throw new InputError("nodes", `--nodes must be between 1 and 64, got ${opts.nodes}`);
   }

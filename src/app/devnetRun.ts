@@ -149,7 +149,7 @@ export async function startDevnetNodes(
  */
 export function currentAttestation(devnet: DevnetResult, tag = 0x11): Record<string, unknown> {
   const net = devnet.lock.definition.network;
-  const slot = slotClock(genesisTimeOf(net.name)).currentSlot();
+  const slot = slotClock(genesisTimeOf(net)).currentSlot();
   const epoch = Math.floor(slot / 32);
   const gfv = toHex(net.genesisForkVersion);
   return {

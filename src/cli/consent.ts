@@ -75,9 +75,9 @@ export function registerConsent(program: Command): void {
       const index = decimal(flags.validatorIndex, "--validator-index");
       let epoch = flags.epoch === undefined ? undefined : decimal(flags.epoch, "--epoch");
       if (epoch === undefined) {
-        const { isPresetNetwork, resolveNetwork } = await import("../eth2/networks.js");
+        const { definitionNetwork } = await import("../cluster/definition.js");
         const name = lock.definition.network.name;
-        const capella = isPresetNetwork(name) ? resolveNetwork(name).capellaForkEpoch : undefined;
+        const capella = definitionNetwork(lock.definition).capellaForkEpoch;
         if (capella === undefined)
           throw new InputError("--epoch", `network ${name} has no known Capella fork epoch: give --epoch`);
         epoch = String(capella);

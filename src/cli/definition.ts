@@ -1,5 +1,6 @@
 /** `cohort definition create|sign|verify`: make, approve and check a cluster definition. */
 import type { Command } from "commander";
+import { networkFromFlags } from "../app/options.js";
 import {
   type ClusterDefinition,
   createDefinition,
@@ -9,7 +10,7 @@ import {
   verifyDefinition,
 } from "../cluster/definition.js";
 import { parseEthAmount } from "../eth2/deposit.js";
-import { customNetwork, type Network, PRESET_NETWORK_NAMES, resolveNetwork } from "../eth2/networks.js";
+import { PRESET_NETWORK_NAMES } from "../eth2/networks.js";
 import { toHex } from "../lib/bytes.js";
 import { errorMessage, InputError } from "../lib/errors.js";
 import { exists, writeFileAtomic } from "../lib/fs.js";
@@ -24,6 +25,9 @@ interface CreateOpts {
   network?: string;
   genesisForkVersion?: string;
   genesisValidatorsRoot?: string;
+  genesisTime?: string;
+  capellaForkVersion?: string;
+  capellaForkEpoch?: string;
   withdrawalAddress: string;
   feeRecipient?: string;
   depositAmounts: string;
@@ -44,29 +48,6 @@ function splitList(value: string): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
-}
-
-function networkFromOpts(opts: CreateOpts): Network {
-  if (opts.genesisForkVersion !== undefined) {
-    return customNetwork({
-      name: opts.network,
-      genesisForkVersion: opts.genesisForkVersion,
-      genesisValidatorsRoot: opts.genesisValidatorsRoot,
-    });
-  }
-  if (opts.genesisValidatorsRoot !== undefined) {
-    throw new InputError(
-      "genesis-validators-root",
-      `"genesis-validators-root" needs --genesis-fork-version (custom network)`,
-    );
-  }
-  if (opts.network === undefined) {
-    throw new InputError(
-      "network",
-      `"network" is required: ${PRESET_NETWORK_NAMES.join("|")}, or --genesis-fork-version`,
-    );
-  }
-  return resolveNetwork(opts.network);
 }
 
 /** Writes `text` to `file` atomically (0600), reporting an unwritable path as bad input. */
@@ -99,7 +80,7 @@ export function registerDefinition(program: Command): void {
 
   definition
     .command("create")
-    .description("Create an unsigned cluster definition (cohort/v1) and write it to --out (mode 0600)")
+    .description("Create an unsigned cluster definition (cohort/v2) and write it to --out (mode 0600)")
     .requiredOption("--name <name>", "cluster name")
     .requiredOption(
       "--operators <list>",
@@ -113,6 +94,9 @@ export function registerDefinition(program: Command): void {
     )
     .option("--genesis-fork-version <hex>", "custom network: 4-byte genesis fork version, 0x-hex")
     .option("--genesis-validators-root <hex>", "custom network: 32-byte genesis validators root, 0x-hex (default zero)")
+    .option("--genesis-time <unix-seconds>", "custom network: genesis time, unix seconds, or now")
+    .option("--capella-fork-version <hex>", "custom network: 4-byte Capella fork version, 0x-hex (exits sign with it)")
+    .option("--capella-fork-epoch <epoch>", "custom network: Capella fork epoch (default 0)")
     .requiredOption(
       "--withdrawal-address <address>",
       "execution address (EIP-55), or a comma-separated list with one per validator",
@@ -128,7 +112,7 @@ export function registerDefinition(program: Command): void {
     .requiredOption("--out <file>", "where to write the definition")
     .option("--force", "overwrite --out if it exists")
     .action(async (opts: CreateOpts) => {
-      const network = networkFromOpts(opts);
+      const network = networkFromFlags(opts);
       const operators = splitList(opts.operators);
       const { definition: def, warnings } = createDefinition({
         name: opts.name,

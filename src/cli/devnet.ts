@@ -1,7 +1,7 @@
 /** `cohort devnet`: a local multi-process cluster in one command. */
 import path from "node:path";
 import type { Command } from "commander";
-import { parseDuration, parsePositiveInt } from "../app/options.js";
+import { networkFromFlags, parseDuration, parsePositiveInt } from "../app/options.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { waitForShutdown } from "./run.js";
@@ -10,7 +10,12 @@ interface DevnetFlags {
   nodes: string;
   threshold?: string;
   validators: string;
-  network: string;
+  network?: string;
+  genesisForkVersion?: string;
+  genesisValidatorsRoot?: string;
+  genesisTime?: string;
+  capellaForkVersion?: string;
+  capellaForkEpoch?: string;
   withdrawalAddress?: string;
   out: string;
   force?: boolean;
@@ -28,7 +33,15 @@ export function registerDevnet(program: Command): void {
     .option("--nodes <n>", "number of operators", "4")
     .option("--threshold <t>", "signing threshold (default ⌈2n/3⌉)")
     .option("--validators <v>", "number of validators", "1")
-    .option("--network <name>", "mainnet, hoodi, sepolia or holesky", "hoodi")
+    .option(
+      "--network <name>",
+      "mainnet, hoodi, sepolia or holesky (default hoodi); with --genesis-fork-version, a custom network's name (default devnet)",
+    )
+    .option("--genesis-fork-version <hex>", "custom network (e.g. a local chain): 4-byte genesis fork version, 0x-hex")
+    .option("--genesis-validators-root <hex>", "custom network: 32-byte genesis validators root (default zero: any)")
+    .option("--genesis-time <unix-seconds>", "custom network: genesis time, unix seconds, or now")
+    .option("--capella-fork-version <hex>", "custom network: 4-byte Capella fork version, 0x-hex")
+    .option("--capella-fork-epoch <epoch>", "custom network: Capella fork epoch (default 0)")
     .option("--withdrawal-address <address>", "execution address for withdrawals (default: the burn address)")
     .requiredOption("--out <dir>", "directory for node-1 … node-N")
     .option("--force", "replace an earlier devnet in --out")
@@ -48,7 +61,10 @@ export function registerDevnet(program: Command): void {
           nodes,
           threshold: flags.threshold === undefined ? undefined : parsePositiveInt(flags.threshold, "--threshold", 64),
           validators: parsePositiveInt(flags.validators, "--validators", 65_536),
-          network: flags.network,
+          network: networkFromFlags({
+            ...flags,
+            network: flags.network ?? (flags.genesisForkVersion === undefined ? "hoodi" : "devnet"),
+          }),
           withdrawalAddress: flags.withdrawalAddress,
           out: flags.out,
           force: flags.force,

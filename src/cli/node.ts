@@ -34,7 +34,7 @@ export function registerRun(program: Command): void {
     .option("--sign-timeout <duration>", "answer 503 when no signature is combined by then", RUN_DEFAULTS.signTimeout)
     .option(
       "--genesis-time <unix-seconds>",
-      "genesis time of a custom network (presets know theirs): every duty must lie in a window around the wall-clock slot",
+      "genesis time of a custom network in a cohort/v1 lock (presets and cohort/v2 definitions hold theirs): every duty must lie in a window around the wall-clock slot",
     )
     .option("--log-level <level>", "JSON log level (stderr)", RUN_DEFAULTS.logLevel)
     .action(async (flags: Record<string, unknown>) => {

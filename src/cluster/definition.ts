@@ -1,7 +1,9 @@
 /**
- * The cluster definition (`cluster-definition.json`, `"version": "cohort/v1"`): what the operators
+ * The cluster definition (`cluster-definition.json`, `"version": "cohort/v2"`): what the operators
  * agree on before the DKG. Hashed like Charon's: `config_hash` and `definition_hash` are SSZ
  * hash_tree_roots of the containers in ./ssz.ts; each operator signs `config_hash` with its identity key.
+ * `cohort/v2` adds the network's genesis time and Capella fork to `network`; `cohort/v1`
+ * definitions (and locks) are still read and verified with v1's containers, never written.
  */
 import { randomUUID } from "node:crypto";
 import { promises as fsp } from "node:fs";
@@ -22,7 +24,9 @@ import type { BlsPublicKey, Gwei, Root } from "../lib/types.js";
 import { parsePeerId, verifyIdentitySignature } from "../p2p/identity.js";
 import {
   DefinitionConfigSsz,
+  DefinitionConfigSszV1,
   DefinitionSsz,
+  DefinitionSszV1,
   MAX_ADDRESS_BYTES,
   MAX_ADDRESSES,
   MAX_CONFIG_SIGNATURE_BYTES,
@@ -32,8 +36,12 @@ import {
   MAX_VALIDATORS,
 } from "./ssz.js";
 
-/** The `version` field of every definition this code writes and reads. */
-export const DEFINITION_VERSION = "cohort/v1";
+/** The `version` field of every definition this code writes. */
+export const DEFINITION_VERSION = "cohort/v2";
+/** Every `version` this code reads: v1 lacks the network's genesis time and Capella fork. */
+export const DEFINITION_VERSIONS = ["cohort/v1", DEFINITION_VERSION] as const;
+/** A definition format version this code reads. */
+export type DefinitionVersion = (typeof DEFINITION_VERSIONS)[number];
 /** Default deposit amounts: one 32 ETH deposit, in gwei. */
 export const DEFAULT_DEPOSIT_AMOUNTS_GWEI: readonly Gwei[] = [32n * GWEI_PER_ETH];
 /** Smallest cluster for a real network; devnet may go below it with a warning. */
@@ -72,11 +80,17 @@ export interface DefinitionNetwork {
   genesisForkVersion: Uint8Array;
   /** 32 bytes; zero when unknown (custom network before genesis). */
   genesisValidatorsRoot: Root;
+  /** Unix seconds of slot 0. Set in `cohort/v2`; absent in `cohort/v1`. */
+  genesisTime?: number | undefined;
+  /** `CAPELLA_FORK_VERSION`, 4 bytes (EIP-7044 exit domain). Set in `cohort/v2`; absent in `cohort/v1`. */
+  capellaForkVersion?: Uint8Array | undefined;
+  /** `CAPELLA_FORK_EPOCH`. Set in `cohort/v2`; absent in `cohort/v1`. */
+  capellaForkEpoch?: number | undefined;
 }
 
 /** A parsed cluster definition. Byte fields are raw bytes; JSON uses 0x-hex and snake_case. */
 export interface ClusterDefinition {
-  version: typeof DEFINITION_VERSION;
+  version: DefinitionVersion;
   /** RFC 4122 UUID, lower case. */
   uuid: string;
   name: string;
@@ -102,17 +116,32 @@ export interface ClusterDefinition {
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 
+function networkValue(def: ClusterDefinition) {
+  const net = def.network;
+  const v1 = {
+    name: utf8(net.name),
+    genesis_fork_version: net.genesisForkVersion,
+    genesis_validators_root: net.genesisValidatorsRoot,
+  };
+  if (def.version === "cohort/v1") return v1;
+  if (net.genesisTime === undefined || net.capellaForkVersion === undefined || net.capellaForkEpoch === undefined) {
+    throw new TypeError(`a ${def.version} definition needs network.genesis_time and the Capella fork`);
+  }
+  return {
+    ...v1,
+    genesis_time: net.genesisTime,
+    capella_fork_version: net.capellaForkVersion,
+    capella_fork_epoch: net.capellaForkEpoch,
+  };
+}
+
 function configValue(def: ClusterDefinition) {
   return {
     version: utf8(def.version),
     uuid: utf8(def.uuid),
     name: utf8(def.name),
     timestamp: utf8(def.timestamp),
-    network: {
-      name: utf8(def.network.name),
-      genesis_fork_version: def.network.genesisForkVersion,
-      genesis_validators_root: def.network.genesisValidatorsRoot,
-    },
+    network: networkValue(def),
     threshold: def.threshold,
     num_validators: def.numValidators,
     validators: def.validators.map((v) => ({ withdrawal_address: v.withdrawalAddress, fee_recipient: v.feeRecipient })),
@@ -122,26 +151,33 @@ function configValue(def: ClusterDefinition) {
 }
 
 /**
- * `config_hash`: hash_tree_root of `DefinitionConfigSsz` (./ssz.ts) over everything the operators
- * agree on: no config signatures, no hashes. Each operator signs it.
+ * `config_hash`: hash_tree_root of `DefinitionConfigSsz` (`DefinitionConfigSszV1` for `cohort/v1`;
+ * ./ssz.ts) over everything the operators agree on: no config signatures, no hashes. Each operator signs it.
  * @returns 32 bytes
- * @throws RangeError/TypeError when a field exceeds its SSZ limit or has a wrong length
+ * @throws RangeError/TypeError when a field exceeds its SSZ limit or has a wrong length, or a
+ *   `cohort/v2` definition lacks its genesis time or Capella fork
  */
 export function computeConfigHash(def: ClusterDefinition): Root {
-  return DefinitionConfigSsz.hashTreeRoot({
+  const value = {
     ...configValue(def),
     operators: def.operators.map((o) => ({ peer_id: utf8(o.peerId), addresses: o.addresses.map(utf8) })),
-  }) as Root;
+  };
+  return (
+    def.version === "cohort/v1"
+      ? DefinitionConfigSszV1.hashTreeRoot(value as Parameters<typeof DefinitionConfigSszV1.hashTreeRoot>[0])
+      : DefinitionConfigSsz.hashTreeRoot(value as Parameters<typeof DefinitionConfigSsz.hashTreeRoot>[0])
+  ) as Root;
 }
 
 /**
- * `definition_hash`: hash_tree_root of `DefinitionSsz` (./ssz.ts) over everything, including each
- * operator's `config_signature` and the stored `config_hash`. The DKG binds its session to it.
+ * `definition_hash`: hash_tree_root of `DefinitionSsz` (`DefinitionSszV1` for `cohort/v1`; ./ssz.ts)
+ * over everything, including each operator's `config_signature` and the stored `config_hash`. The
+ * DKG binds its session to it.
  * @returns 32 bytes
- * @throws RangeError/TypeError when a field exceeds its SSZ limit or has a wrong length
+ * @throws RangeError/TypeError as {@link computeConfigHash}
  */
 export function computeDefinitionHash(def: ClusterDefinition): Root {
-  return DefinitionSsz.hashTreeRoot({
+  const value = {
     ...configValue(def),
     operators: def.operators.map((o) => ({
       peer_id: utf8(o.peerId),
@@ -149,7 +185,31 @@ export function computeDefinitionHash(def: ClusterDefinition): Root {
       config_signature: o.configSignature,
     })),
     config_hash: def.configHash,
-  }) as Root;
+  };
+  return (
+    def.version === "cohort/v1"
+      ? DefinitionSszV1.hashTreeRoot(value as Parameters<typeof DefinitionSszV1.hashTreeRoot>[0])
+      : DefinitionSsz.hashTreeRoot(value as Parameters<typeof DefinitionSsz.hashTreeRoot>[0])
+  ) as Root;
+}
+
+/**
+ * The definition's network with everything signing needs: the preset's values for a preset
+ * network, else what the definition holds (a `cohort/v1` custom network has no genesis time or
+ * Capella fork; `cohort run --genesis-time` supplies the former).
+ */
+export function definitionNetwork(def: ClusterDefinition): Network {
+  const net = def.network;
+  const preset = isPresetNetwork(net.name) ? resolveNetwork(net.name) : undefined;
+  return {
+    name: net.name,
+    genesisForkVersion: net.genesisForkVersion,
+    genesisValidatorsRoot: net.genesisValidatorsRoot,
+    capellaForkVersion: net.capellaForkVersion ?? preset?.capellaForkVersion,
+    capellaForkEpoch: net.capellaForkEpoch ?? preset?.capellaForkEpoch,
+    genesisTime: net.genesisTime ?? preset?.genesisTime,
+    chainId: preset?.chainId,
+  };
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -255,11 +315,7 @@ export function createDefinition(opts: CreateDefinitionOpts): CreatedDefinition 
     uuid: opts.uuid ?? randomUUID(),
     name: opts.name,
     timestamp: opts.timestamp ?? new Date().toISOString(),
-    network: {
-      name: opts.network.name,
-      genesisForkVersion: opts.network.genesisForkVersion,
-      genesisValidatorsRoot: opts.network.genesisValidatorsRoot,
-    },
+    network: createNetwork(opts.network),
     threshold: opts.threshold ?? defaultThreshold(n),
     numValidators,
     operators,
@@ -284,6 +340,26 @@ export function createDefinition(opts: CreateDefinitionOpts): CreatedDefinition 
   def.configHash = computeConfigHash(def);
   def.definitionHash = computeDefinitionHash(def);
   return { definition: def, warnings };
+}
+
+function createNetwork(net: Network): DefinitionNetwork {
+  if (net.genesisTime === undefined) {
+    throw new InputError("genesis-time", `network ${net.name} is not a preset: give --genesis-time (unix seconds)`);
+  }
+  if (net.capellaForkVersion === undefined || net.capellaForkEpoch === undefined) {
+    throw new InputError(
+      "capella-fork-version",
+      `network ${net.name} is not a preset: give --capella-fork-version (and --capella-fork-epoch, default 0)`,
+    );
+  }
+  return {
+    name: net.name,
+    genesisForkVersion: net.genesisForkVersion,
+    genesisValidatorsRoot: net.genesisValidatorsRoot,
+    genesisTime: net.genesisTime,
+    capellaForkVersion: net.capellaForkVersion,
+    capellaForkEpoch: net.capellaForkEpoch,
+  };
 }
 
 function expandAddresses(values: string[], numValidators: number, field: string): Uint8Array[] {
@@ -342,6 +418,25 @@ function checkDefinitionRules(def: ClusterDefinition, opts: { allowSmall: boolea
       throw new InputError(
         `${f.network}.genesis_validators_root`,
         `"${f.network}.genesis_validators_root" is not ${def.network.name}'s ${toHex(preset.genesisValidatorsRoot)}`,
+      );
+    }
+    const { genesisTime, capellaForkVersion, capellaForkEpoch } = def.network;
+    if (genesisTime !== undefined && genesisTime !== preset.genesisTime) {
+      throw new InputError(
+        `${f.network}.genesis_time`,
+        `"${f.network}.genesis_time" ${genesisTime} is not ${def.network.name}'s ${preset.genesisTime}`,
+      );
+    }
+    if (capellaForkVersion !== undefined && !bytesEqual(capellaForkVersion, preset.capellaForkVersion!)) {
+      throw new InputError(
+        `${f.network}.capella_fork_version`,
+        `"${f.network}.capella_fork_version" ${toHex(capellaForkVersion)} is not ${def.network.name}'s ${toHex(preset.capellaForkVersion!)}`,
+      );
+    }
+    if (capellaForkEpoch !== undefined && capellaForkEpoch !== preset.capellaForkEpoch) {
+      throw new InputError(
+        `${f.network}.capella_fork_epoch`,
+        `"${f.network}.capella_fork_epoch" ${capellaForkEpoch} is not ${def.network.name}'s ${preset.capellaForkEpoch}`,
       );
     }
   }
@@ -459,16 +554,32 @@ const hexBytes = (len?: number) =>
       len === undefined ? "must be 0x-prefixed hex" : `must be ${len} bytes of 0x-prefixed hex`,
     );
 
+const uint64String = (what: string) =>
+  z
+    .string()
+    .regex(/^(0|[1-9]\d{0,15})$/, `must be a decimal string of ${what}`)
+    .refine((v) => Number.isSafeInteger(Number(v)), `must be at most ${Number.MAX_SAFE_INTEGER}`);
+
+const NetworkJsonV1 = z.strictObject({
+  name: z.string(),
+  genesis_fork_version: hexBytes(4),
+  genesis_validators_root: hexBytes(32),
+});
+
+const NetworkJsonV2 = z.strictObject({
+  ...NetworkJsonV1.shape,
+  genesis_time: uint64String("unix seconds"),
+  capella_fork_version: hexBytes(4),
+  capella_fork_epoch: uint64String("an epoch"),
+});
+
 const DefinitionJson = z.strictObject({
-  version: z.literal(DEFINITION_VERSION, { error: `must be "${DEFINITION_VERSION}"` }),
+  version: z.enum(DEFINITION_VERSIONS, { error: `must be one of ${DEFINITION_VERSIONS.join(", ")}` }),
   uuid: z.string().regex(UUID_RE, "must be a lower-case UUID"),
   name: z.string(),
   timestamp: z.string().refine(isIsoTime, "must be an ISO 8601 time"),
-  network: z.strictObject({
-    name: z.string(),
-    genesis_fork_version: hexBytes(4),
-    genesis_validators_root: hexBytes(32),
-  }),
+  // checked by the schema of the definition's version, below
+  network: z.unknown(),
   threshold: z.number().int().min(1),
   num_validators: z.number().int().min(1).max(MAX_VALIDATORS),
   operators: z
@@ -499,7 +610,9 @@ const DefinitionJson = z.strictObject({
 });
 
 /** The JSON form of a definition (`cluster-definition.json`). */
-export type ClusterDefinitionJson = z.infer<typeof DefinitionJson>;
+export type ClusterDefinitionJson = Omit<z.infer<typeof DefinitionJson>, "network"> & {
+  network: z.infer<typeof NetworkJsonV1> & Partial<z.infer<typeof NetworkJsonV2>>;
+};
 
 /** Renders a zod path as `operators[1].peer_id`. */
 export function formatPath(path: readonly PropertyKey[], prefix = ""): string {
@@ -531,6 +644,9 @@ export function parseDefinition(json: unknown, prefix = ""): ClusterDefinition {
   if (!r.success) throw zodInputError(r.error, prefix);
   const j = r.data;
   const p = (s: string) => (prefix.length === 0 ? s : `${prefix}.${s}`);
+  const rn = (j.version === "cohort/v1" ? NetworkJsonV1 : NetworkJsonV2).safeParse(j.network);
+  if (!rn.success) throw zodInputError(rn.error, p("network"));
+  const net = rn.data as z.infer<typeof NetworkJsonV1> & Partial<z.infer<typeof NetworkJsonV2>>;
   // Hashes cover the strings as written, so only canonical forms are accepted: a re-encoding
   // by another tool would otherwise change the hashes without changing the meaning.
   const operators: Operator[] = j.operators.map((o, i) => {
@@ -553,14 +669,21 @@ export function parseDefinition(json: unknown, prefix = ""): ClusterDefinition {
     feeRecipient: parseExecutionAddress(v.fee_recipient, p(`validators[${i}].fee_recipient`)),
   }));
   const def: ClusterDefinition = {
-    version: DEFINITION_VERSION,
+    version: j.version,
     uuid: j.uuid,
     name: j.name,
     timestamp: j.timestamp,
     network: {
-      name: j.network.name,
-      genesisForkVersion: fromHex(j.network.genesis_fork_version),
-      genesisValidatorsRoot: fromHex(j.network.genesis_validators_root) as Root,
+      name: net.name,
+      genesisForkVersion: fromHex(net.genesis_fork_version),
+      genesisValidatorsRoot: fromHex(net.genesis_validators_root) as Root,
+      ...(net.genesis_time === undefined
+        ? {}
+        : {
+            genesisTime: Number(net.genesis_time),
+            capellaForkVersion: fromHex(net.capella_fork_version!),
+            capellaForkEpoch: Number(net.capella_fork_epoch),
+          }),
     },
     threshold: j.threshold,
     numValidators: j.num_validators,
@@ -595,6 +718,13 @@ export function definitionToJson(def: ClusterDefinition): ClusterDefinitionJson 
       name: def.network.name,
       genesis_fork_version: toHex(def.network.genesisForkVersion),
       genesis_validators_root: toHex(def.network.genesisValidatorsRoot),
+      ...(def.version === "cohort/v1"
+        ? {}
+        : {
+            genesis_time: String(def.network.genesisTime),
+            capella_fork_version: toHex(def.network.capellaForkVersion!),
+            capella_fork_epoch: String(def.network.capellaForkEpoch),
+          }),
     },
     threshold: def.threshold,
     num_validators: def.numValidators,

@@ -14,7 +14,6 @@ import {
   toDepositCliEntry,
   verifyDepositDatum,
 } from "../eth2/deposit.js";
-import type { Network } from "../eth2/networks.js";
 import { bytesEqual, fromHex, toHex } from "../lib/bytes.js";
 import { errorMessage } from "../lib/errors.js";
 import type { BlsPublicKey, BlsSignature, Gwei, Root } from "../lib/types.js";
@@ -22,6 +21,7 @@ import { verifyIdentitySignature } from "../p2p/identity.js";
 import {
   type ClusterDefinition,
   computeDefinitionHash,
+  definitionNetwork,
   definitionToJson,
   parseDefinition,
   readJsonFile,
@@ -212,17 +212,6 @@ export async function readLockFile(path: string, field = "lock"): Promise<Cluste
   return parseLock(await readJsonFile(path, field));
 }
 
-/** The network of a lock's definition, for deposit-data export. */
-function lockNetwork(def: ClusterDefinition): Network {
-  return {
-    name: def.network.name,
-    genesisForkVersion: def.network.genesisForkVersion,
-    genesisValidatorsRoot: def.network.genesisValidatorsRoot,
-    capellaForkVersion: undefined,
-    chainId: undefined,
-  };
-}
-
 /** One staking-deposit-cli file per deposit amount. */
 export interface DepositDataFile {
   amountGwei: Gwei;
@@ -238,7 +227,7 @@ export interface DepositDataFile {
  * in validator order (staking-deposit-cli format, accepted by the Launchpad).
  */
 export function depositDataFiles(lock: ClusterLock): DepositDataFile[] {
-  const net = lockNetwork(lock.definition);
+  const net = definitionNetwork(lock.definition);
   return lock.definition.depositAmounts.map((amountGwei, k) => {
     const entries = lock.distributedValidators.map((v) => {
       const d = v.depositData[k];

@@ -40,10 +40,26 @@ const Bytes48 = new ByteVectorType(48);
 const Uint64 = new UintNumberType(8);
 const Gwei64 = new UintBigintType(8);
 
-/** `network` in the definition. */
-export const NetworkSsz = new ContainerType(
+/** `network` in a `cohort/v1` definition. */
+export const NetworkSszV1 = new ContainerType(
   { name: new ByteListType(64), genesis_fork_version: Bytes4, genesis_validators_root: Bytes32 },
   { typeName: "CohortNetwork" },
+);
+
+/**
+ * `network` in a `cohort/v2` definition: v1's fields, then the genesis time (unix seconds) and the
+ * Capella fork (EIP-7044 exit domain; `cohort exit sign`'s default epoch).
+ */
+export const NetworkSsz = new ContainerType(
+  {
+    name: new ByteListType(64),
+    genesis_fork_version: Bytes4,
+    genesis_validators_root: Bytes32,
+    genesis_time: Uint64,
+    capella_fork_version: Bytes4,
+    capella_fork_epoch: Uint64,
+  },
+  { typeName: "CohortNetworkV2" },
 );
 
 const PeerIdSsz = new ByteListType(MAX_PEER_ID_BYTES);
@@ -67,38 +83,49 @@ export const ValidatorConfigSsz = new ContainerType(
   { typeName: "CohortValidatorConfig" },
 );
 
-const commonFields = {
-  version: new ByteListType(32),
-  uuid: new ByteListType(64),
-  name: new ByteListType(MAX_NAME_BYTES),
-  timestamp: new ByteListType(64),
-  network: NetworkSsz,
-  threshold: Uint64,
-  num_validators: Uint64,
-};
+function definitionContainers<N extends typeof NetworkSszV1 | typeof NetworkSsz>(network: N, suffix: string) {
+  const commonFields = {
+    version: new ByteListType(32),
+    uuid: new ByteListType(64),
+    name: new ByteListType(MAX_NAME_BYTES),
+    timestamp: new ByteListType(64),
+    network,
+    threshold: Uint64,
+    num_validators: Uint64,
+  };
+  const tailFields = {
+    validators: new ListCompositeType(ValidatorConfigSsz, MAX_VALIDATORS),
+    deposit_amounts: new ListBasicType(Gwei64, MAX_DEPOSIT_AMOUNTS),
+    compounding: new BooleanType(),
+  };
+  return {
+    config: new ContainerType(
+      { ...commonFields, operators: new ListCompositeType(OperatorConfigSsz, MAX_OPERATORS), ...tailFields },
+      { typeName: `CohortDefinitionConfig${suffix}` },
+    ),
+    full: new ContainerType(
+      {
+        ...commonFields,
+        operators: new ListCompositeType(OperatorSsz, MAX_OPERATORS),
+        ...tailFields,
+        config_hash: Bytes32,
+      },
+      { typeName: `CohortDefinition${suffix}` },
+    ),
+  };
+}
 
-const tailFields = {
-  validators: new ListCompositeType(ValidatorConfigSsz, MAX_VALIDATORS),
-  deposit_amounts: new ListBasicType(Gwei64, MAX_DEPOSIT_AMOUNTS),
-  compounding: new BooleanType(),
-};
+const v1 = definitionContainers(NetworkSszV1, "");
+const v2 = definitionContainers(NetworkSsz, "V2");
 
-/** hash_tree_root of this is `config_hash`: everything the operators agree on, no signatures, no hashes. */
-export const DefinitionConfigSsz = new ContainerType(
-  { ...commonFields, operators: new ListCompositeType(OperatorConfigSsz, MAX_OPERATORS), ...tailFields },
-  { typeName: "CohortDefinitionConfig" },
-);
-
-/** hash_tree_root of this is `definition_hash`: everything, with config signatures and `config_hash`. */
-export const DefinitionSsz = new ContainerType(
-  {
-    ...commonFields,
-    operators: new ListCompositeType(OperatorSsz, MAX_OPERATORS),
-    ...tailFields,
-    config_hash: Bytes32,
-  },
-  { typeName: "CohortDefinition" },
-);
+/** hash_tree_root of this is a `cohort/v2` `config_hash`: everything the operators agree on, no signatures, no hashes. */
+export const DefinitionConfigSsz = v2.config;
+/** hash_tree_root of this is a `cohort/v2` `definition_hash`: everything, with config signatures and `config_hash`. */
+export const DefinitionSsz = v2.full;
+/** `config_hash` of a `cohort/v1` definition (read, never written). */
+export const DefinitionConfigSszV1 = v1.config;
+/** `definition_hash` of a `cohort/v1` definition (read, never written). */
+export const DefinitionSszV1 = v1.full;
 
 /** One distributed validator in the lock. Deposit data use consensus-specs `DepositData`. */
 export const DistributedValidatorSsz = new ContainerType(

@@ -6,18 +6,15 @@
  */
 import { SLOTS_PER_EPOCH } from "@lodestar/params";
 import { InputError } from "../lib/errors.js";
-import { isPresetNetwork, type PresetNetworkName } from "./networks.js";
+import { isPresetNetwork, PRESET_NETWORK_NAMES, type PresetNetworkName, resolveNetwork } from "./networks.js";
 
 /** Seconds per slot on every preset network (consensus-specs `SECONDS_PER_SLOT`). */
 export const SECONDS_PER_SLOT = 12;
 
-/** Genesis time of each preset network, unix seconds. */
-export const PRESET_GENESIS_TIME: Readonly<Record<PresetNetworkName, number>> = {
-  mainnet: 1606824023,
-  hoodi: 1742213400,
-  sepolia: 1655733600,
-  holesky: 1695902400,
-};
+/** Genesis time of each preset network, unix seconds (from networks.ts's presets). */
+export const PRESET_GENESIS_TIME: Readonly<Record<PresetNetworkName, number>> = Object.fromEntries(
+  PRESET_NETWORK_NAMES.map((n) => [n, resolveNetwork(n).genesisTime as number]),
+) as Record<PresetNetworkName, number>;
 
 /** Where the clock reads the time: `Date.now`-like, unix ms. Tests inject a fake. */
 export type NowMs = () => number;
@@ -59,15 +56,26 @@ export function slotClock(genesisTimeSec: number, now: NowMs = Date.now, seconds
 }
 
 /**
- * The genesis time of a network: the preset's, else `override` (a custom network's, given by the
- * operator).
- * @throws InputError "genesis-time" for a custom network without one
+ * The genesis time of a network: the one its definition holds (`cohort/v2`), else the preset's,
+ * else `override` (`--genesis-time`, for a `cohort/v1` definition of a custom network).
+ * @param network the lock's network (`genesisTime` is set from a `cohort/v2` definition)
+ * @throws InputError "genesis-time" for a custom network without one, or an `override` that
+ *   differs from the time the definition or preset fixes
  */
-export function genesisTimeOf(networkName: string, override?: number): number {
+export function genesisTimeOf(network: { name: string; genesisTime?: number | undefined }, override?: number): number {
+  const known = network.genesisTime ?? (isPresetNetwork(network.name) ? PRESET_GENESIS_TIME[network.name] : undefined);
+  if (known !== undefined) {
+    if (override !== undefined && override !== known) {
+      throw new InputError(
+        "genesis-time",
+        `"--genesis-time" ${override} is not network ${network.name}'s genesis time ${known}: omit it`,
+      );
+    }
+    return known;
+  }
   if (override !== undefined) return override;
-  if (isPresetNetwork(networkName)) return PRESET_GENESIS_TIME[networkName];
   throw new InputError(
     "genesis-time",
-    `network "${networkName}" is not a preset: give its genesis time (--genesis-time, unix seconds)`,
+    `network "${network.name}" is not a preset and its definition has no genesis time: give --genesis-time (unix seconds)`,
   );
 }

@@ -1,7 +1,8 @@
 /**
- * Ethereum consensus network presets (genesis fork version, genesis validators root, Capella fork
- * version) and custom networks. Values from consensus-specs `configs/mainnet.yaml` and the
- * eth-clients/{sepolia,holesky,hoodi} network configs.
+ * Ethereum consensus network presets (genesis time, genesis fork version, genesis validators root,
+ * Capella fork version and epoch) and custom networks. Values from consensus-specs
+ * `configs/mainnet.yaml` (mainnet genesis time: `MIN_GENESIS_TIME` + `GENESIS_DELAY`) and the
+ * eth-clients/{sepolia,holesky,hoodi} network configs and `genesis.ssz`.
  */
 import { fromHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
@@ -27,9 +28,12 @@ export interface Network {
   readonly chainId: number | undefined;
   /** The epoch Capella activated, when known: `cohort exit sign`'s default exit epoch (EIP-7044). */
   readonly capellaForkEpoch?: number | undefined;
+  /** Unix seconds of slot 0, when known: the consent time windows read the wall-clock slot from it. */
+  readonly genesisTime?: number | undefined;
 }
 
 interface PresetHex {
+  genesisTime: number;
   genesisForkVersion: string;
   genesisValidatorsRoot: string;
   capellaForkVersion: string;
@@ -40,6 +44,7 @@ interface PresetHex {
 // Cross-checked against ../shared/vectors/deposit/networks.json by test/eth2/networks.test.ts.
 const PRESETS: Record<PresetNetworkName, PresetHex> = {
   mainnet: {
+    genesisTime: 1606824023,
     genesisForkVersion: "0x00000000",
     genesisValidatorsRoot: "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95",
     capellaForkVersion: "0x03000000",
@@ -47,6 +52,7 @@ const PRESETS: Record<PresetNetworkName, PresetHex> = {
     chainId: 1,
   },
   hoodi: {
+    genesisTime: 1742213400,
     genesisForkVersion: "0x10000910",
     genesisValidatorsRoot: "0x212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f",
     capellaForkVersion: "0x40000910",
@@ -54,6 +60,7 @@ const PRESETS: Record<PresetNetworkName, PresetHex> = {
     chainId: 560048,
   },
   sepolia: {
+    genesisTime: 1655733600,
     genesisForkVersion: "0x90000069",
     genesisValidatorsRoot: "0xd8ea171f3c94aea21ebc42a1ed61052acf3f9209c00e4efbaaddac09ed9b8078",
     capellaForkVersion: "0x90000072",
@@ -61,6 +68,7 @@ const PRESETS: Record<PresetNetworkName, PresetHex> = {
     chainId: 11155111,
   },
   holesky: {
+    genesisTime: 1695902400,
     genesisForkVersion: "0x01017000",
     genesisValidatorsRoot: "0x9143aa7c615a7f7115e2b6aac319c03529df8242ae705fba9df39b79c59fa8b1",
     capellaForkVersion: "0x04017000",
@@ -101,6 +109,7 @@ export function resolveNetwork(name: string): Network {
     capellaForkVersion: fromHex(p.capellaForkVersion, "capella_fork_version", 4),
     capellaForkEpoch: p.capellaForkEpoch,
     chainId: p.chainId,
+    genesisTime: p.genesisTime,
   };
 }
 
@@ -112,12 +121,20 @@ export interface CustomNetworkOpts {
   genesisForkVersion: string;
   /** 32 bytes as 0x-hex; defaults to all zero (unknown before genesis). */
   genesisValidatorsRoot?: string | undefined;
+  /** Unix seconds of slot 0 (required by definitions since `cohort/v2`). */
+  genesisTime?: number | undefined;
+  /** `CAPELLA_FORK_VERSION`, 4 bytes as 0x-hex: voluntary exits sign with it (EIP-7044). */
+  capellaForkVersion?: string | undefined;
+  /** `CAPELLA_FORK_EPOCH`; defaults to 0 when `capellaForkVersion` is given. */
+  capellaForkEpoch?: number | undefined;
 }
 
 /**
- * A custom network from its genesis fork version (and optionally its genesis validators root).
- * @throws InputError "genesis-fork-version" / "genesis-validators-root" on malformed hex or a wrong
- *   length; InputError "network" when the name is empty, too long, or a preset name
+ * A custom network from its genesis fork version, and optionally its genesis validators root,
+ * genesis time and Capella fork.
+ * @throws InputError "genesis-fork-version" / "genesis-validators-root" / "capella-fork-version" on
+ *   malformed hex or a wrong length; InputError "genesis-time" / "capella-fork-epoch" when not a
+ *   non-negative integer; InputError "network" when the name is empty, too long, or a preset name
  */
 export function customNetwork(opts: CustomNetworkOpts): Network {
   const genesisForkVersion = hexInput(opts.genesisForkVersion, "genesis-fork-version", 4);
@@ -130,7 +147,30 @@ export function customNetwork(opts: CustomNetworkOpts): Network {
     opts.genesisValidatorsRoot === undefined
       ? ZERO_ROOT
       : (hexInput(opts.genesisValidatorsRoot, "genesis-validators-root", 32) as Root);
-  return { name, genesisForkVersion, genesisValidatorsRoot, capellaForkVersion: undefined, chainId: undefined };
+  const genesisTime = opts.genesisTime === undefined ? undefined : uint64Input(opts.genesisTime, "genesis-time");
+  const capellaForkVersion =
+    opts.capellaForkVersion === undefined ? undefined : hexInput(opts.capellaForkVersion, "capella-fork-version", 4);
+  if (opts.capellaForkEpoch !== undefined && capellaForkVersion === undefined) {
+    throw new InputError("capella-fork-epoch", `"capella-fork-epoch" needs --capella-fork-version`);
+  }
+  const capellaForkEpoch =
+    capellaForkVersion === undefined ? undefined : uint64Input(opts.capellaForkEpoch ?? 0, "capella-fork-epoch");
+  return {
+    name,
+    genesisForkVersion,
+    genesisValidatorsRoot,
+    capellaForkVersion,
+    capellaForkEpoch,
+    chainId: undefined,
+    genesisTime,
+  };
+}
+
+function uint64Input(value: number, field: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new InputError(field, `"${field}" must be a non-negative integer, got ${value}`);
+  }
+  return value;
 }
 
 /**

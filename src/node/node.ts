@@ -8,12 +8,12 @@ import path from "node:path";
 import type { Registry } from "prom-client";
 import { startAdminServer } from "../api/admin.js";
 import { FILES } from "../app/files.js";
+import { definitionNetwork } from "../cluster/definition.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import { DutyAgreement } from "../consensus/engine.js";
 import type { SecretKey } from "../crypto/bls.js";
 import { decryptKeystores } from "../crypto/keystore.js";
 import { genesisTimeOf, type NowMs, slotClock } from "../eth2/clock.js";
-import { isPresetNetwork, resolveNetwork } from "../eth2/networks.js";
 import { toHex } from "../lib/bytes.js";
 import { keystoreFile, keystorePasswordFile } from "../lib/datadir.js";
 import { InputError } from "../lib/errors.js";
@@ -117,6 +117,8 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
   const index = lock.definition.operators.findIndex((o) => o.peerId === identity.peerId);
   if (index < 0) throw new InputError("data-dir", `identity ${identity.peerId} is not an operator of this lock`);
   const self = (index + 1) as ShareIndex;
+  const network = definitionNetwork(lock.definition);
+  const clock = slotClock(genesisTimeOf(network, opts.genesisTimeSec), opts.now);
   const dirLock = await acquireDataDirLock(opts.dataDir, "run");
   const cleanup: (() => Promise<void> | void)[] = [() => dirLock.release()];
   const undo = async () => {
@@ -132,15 +134,15 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       { logger: log },
     );
     cleanup.push(() => slashing.close());
-    const network = {
-      genesisForkVersion: lock.definition.network.genesisForkVersion,
-      genesisValidatorsRoot: lock.definition.network.genesisValidatorsRoot,
-    };
     const partials = new PartialSigner(
-      { shareIndex: self, shares, ...network },
+      {
+        shareIndex: self,
+        shares,
+        genesisForkVersion: network.genesisForkVersion,
+        genesisValidatorsRoot: network.genesisValidatorsRoot,
+      },
       { slashing: new GroupCommit(slashing), logger: log },
     );
-    const clock = slotClock(genesisTimeOf(lock.definition.network.name, opts.genesisTimeSec), opts.now);
     const operators = lock.definition.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
     const host = await createHost(
       {
@@ -235,9 +237,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     const admin = await startAdminServer(
       {
         dataDir: opts.dataDir,
-        network: isPresetNetwork(lock.definition.network.name)
-          ? resolveNetwork(lock.definition.network.name)
-          : { ...lock.definition.network, capellaForkVersion: undefined, chainId: undefined },
+        network,
         validators: lock.distributedValidators,
       },
       { signer, logger: log },

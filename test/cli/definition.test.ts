@@ -91,6 +91,12 @@ describe("cohort definition create", () => {
       "kurtosis",
       "--genesis-fork-version",
       "0x10000038",
+      "--genesis-time",
+      "1764547200",
+      "--capella-fork-version",
+      "0x40000038",
+      "--capella-fork-epoch",
+      "2",
       "--withdrawal-address",
       `${ADDRESS},${ADDRESS2}`,
       "--fee-recipient",
@@ -105,6 +111,9 @@ describe("cohort definition create", () => {
     const json = JSON.parse(readFileSync(out, "utf8"));
     expect(json.network.name).toBe("kurtosis");
     expect(json.network.genesis_fork_version).toBe("0x10000038");
+    expect(json.network.genesis_time).toBe("1764547200");
+    expect(json.network.capella_fork_version).toBe("0x40000038");
+    expect(json.network.capella_fork_epoch).toBe("2");
     expect(json.threshold).toBe(3);
     expect(json.operators[0].addresses).toEqual(["/ip4/127.0.0.1/tcp/3610"]);
     expect(json.validators.map((v: { withdrawal_address: string }) => v.withdrawal_address)).toEqual([
@@ -148,6 +157,16 @@ describe("cohort definition create", () => {
       out,
     );
     expectBadInput(createArgs(out, ["--genesis-fork-version", "0x1234"]), '"genesis-fork-version"', out);
+    const custom = ["--network", "local", "--genesis-fork-version", "0x10000038"];
+    expectBadInput(createArgs(out, custom), '"genesis-time"', out);
+    expectBadInput(createArgs(out, [...custom, "--genesis-time", "soon"]), '"genesis-time"', out);
+    expectBadInput(createArgs(out, [...custom, "--genesis-time", "now"]), '"capella-fork-version"', out);
+    expectBadInput(
+      createArgs(out, [...custom, "--genesis-time", "now", "--capella-fork-version", "0x4000"]),
+      '"capella-fork-version"',
+      out,
+    );
+    expectBadInput(createArgs(out, ["--genesis-time", "1764547200"]), '"genesis-time"', out);
     expectBadInput(createArgs(path.join(dir, "no-such-dir", "def.json")), '"out"');
     // a usage error from commander: exit 2 too
     expectBadInput(["definition", "create", "--name", "x", "--out", out], "--operators", out);
@@ -168,7 +187,7 @@ describe("cohort definition create", () => {
     expectBadInput(createArgs(out), '"out"');
     expect(readFileSync(out, "utf8")).toBe("keep me");
     expect(runCli(createArgs(out, ["--force"])).status).toBe(0);
-    expect(JSON.parse(readFileSync(out, "utf8")).version).toBe("cohort/v1");
+    expect(JSON.parse(readFileSync(out, "utf8")).version).toBe("cohort/v2");
   });
 });
 

@@ -8,6 +8,7 @@ import {
   computeDefinitionHash,
   createDefinition,
   defaultThreshold,
+  definitionNetwork,
   definitionToJson,
   definitionWarnings,
   parseDefinition,
@@ -22,6 +23,7 @@ import { customNetwork, resolveNetwork } from "../../src/eth2/networks.js";
 import { toHex } from "../../src/lib/bytes.js";
 import { InputError } from "../../src/lib/errors.js";
 import type { Identity } from "../../src/p2p/identity.js";
+import { REPO_ROOT } from "../helpers/vectors.js";
 import { ADDRESS, ADDRESS2, defOpts, makeIdentities, signedDefinition } from "./fixtures.js";
 
 /** Runs `fn`, expecting an InputError whose field is `field`; returns its message. */
@@ -58,7 +60,10 @@ describe("createDefinition", () => {
   it("fills defaults: ⌈2n/3⌉ threshold, 32 ETH, 0x01, fee recipient = withdrawal address", () => {
     const { definition: def, warnings } = createDefinition(defOpts(four()));
     expect(warnings).toEqual([]);
-    expect(def.version).toBe("cohort/v1");
+    expect(def.version).toBe("cohort/v2");
+    expect(def.network.genesisTime).toBe(1742213400);
+    expect(toHex(def.network.capellaForkVersion!)).toBe("0x40000910");
+    expect(def.network.capellaForkEpoch).toBe(0);
     expect(def.threshold).toBe(3);
     expect(def.depositAmounts).toEqual([32_000_000_000n]);
     expect(def.compounding).toBe(false);
@@ -182,7 +187,10 @@ describe("createDefinition", () => {
       { threshold: 4 },
       { numValidators: 3 },
       { network: resolveNetwork("sepolia") },
-      { network: customNetwork({ genesisForkVersion: "0x10000910" }) },
+      { network: custom() },
+      { network: custom({ genesisTime: 1_700_000_001 }) },
+      { network: custom({ capellaForkVersion: "0x40000039" }) },
+      { network: custom({ capellaForkEpoch: 5 }) },
       { withdrawalAddresses: [ADDRESS2] },
       { feeRecipients: [ADDRESS2] },
       { depositAmountsGwei: [31_000_000_000n, 1_000_000_000n] },
@@ -193,6 +201,16 @@ describe("createDefinition", () => {
     expect(new Set([toHex(base), ...hashes]).size).toBe(variants.length + 1);
   });
 });
+
+/** A custom network with every field a `cohort/v2` definition needs; `over` changes one. */
+function custom(over: Partial<Parameters<typeof customNetwork>[0]> = {}) {
+  return customNetwork({
+    genesisForkVersion: "0x10000910",
+    genesisTime: 1_700_000_000,
+    capellaForkVersion: "0x40000038",
+    ...over,
+  });
+}
 
 describe("sign and verify", () => {
   it("each operator's signature changes definition_hash, never config_hash; verify passes once all signed", async () => {
@@ -281,6 +299,9 @@ describe("JSON codec", () => {
       name: "hoodi",
       genesis_fork_version: "0x10000910",
       genesis_validators_root: "0x212f13fc4df078b6cb7db228f1c8307566dcecf900867401a92023d7ba99cb5f",
+      genesis_time: "1742213400",
+      capella_fork_version: "0x40000910",
+      capella_fork_epoch: "0",
     });
   });
 
@@ -291,7 +312,14 @@ describe("JSON codec", () => {
   });
 
   const cases: [string, (j: ReturnType<typeof definitionToJson>) => void][] = [
-    ["version", (j) => ((j as { version: string }).version = "cohort/v2")],
+    ["version", (j) => ((j as { version: string }).version = "cohort/v3")],
+    // a v2 network without v2's fields, and a v1 network with them
+    ["network.genesis_time", (j) => delete (j.network as Partial<typeof j.network>).genesis_time],
+    ["network", (j) => ((j as { version: string }).version = "cohort/v1")],
+    ["network.genesis_time", (j) => (j.network.genesis_time = "1742213401")],
+    ["network.genesis_time", (j) => (j.network.genesis_time = "-1")],
+    ["network.capella_fork_version", (j) => (j.network.capella_fork_version = "0x40000911")],
+    ["network.capella_fork_epoch", (j) => (j.network.capella_fork_epoch = "1")],
     ["threshold", (j) => delete (j as Partial<typeof j>).threshold],
     ["threshold", (j) => ((j as { threshold: unknown }).threshold = "3")],
     ["threshold", (j) => (j.threshold = 2)],
@@ -321,13 +349,44 @@ describe("JSON codec", () => {
     });
   }
 
-  it("a custom network keeps its name and fork version", () => {
-    const custom = createDefinition(
-      defOpts(four(), { network: customNetwork({ name: "kurtosis", genesisForkVersion: "0x10000038" }) }),
+  it("a custom network keeps its name, fork versions and genesis time", () => {
+    const def = createDefinition(
+      defOpts(four(), { network: custom({ name: "kurtosis", genesisForkVersion: "0x10000038", capellaForkEpoch: 3 }) }),
     ).definition;
-    const back = parseDefinition(JSON.parse(serializeDefinition(custom)));
+    const back = parseDefinition(JSON.parse(serializeDefinition(def)));
     expect(back.network.name).toBe("kurtosis");
     expect(toHex(back.network.genesisForkVersion)).toBe("0x10000038");
+    expect(back.network.genesisTime).toBe(1_700_000_000);
+    expect(toHex(back.network.capellaForkVersion!)).toBe("0x40000038");
+    expect(back.network.capellaForkEpoch).toBe(3);
+    expect(definitionNetwork(back)).toMatchObject({ genesisTime: 1_700_000_000, capellaForkEpoch: 3 });
+  });
+
+  it("a custom network without its genesis time or Capella fork cannot make a definition", () => {
+    expect(
+      inputError(
+        () => createDefinition(defOpts(four(), { network: custom({ genesisTime: undefined }) })),
+        "genesis-time",
+      ),
+    ).toMatch(/--genesis-time/);
+    expect(
+      inputError(
+        () => createDefinition(defOpts(four(), { network: custom({ capellaForkVersion: undefined }) })),
+        "capella-fork-version",
+      ),
+    ).toMatch(/--capella-fork-version/);
+  });
+
+  it("a cohort/v1 definition still parses and hashes with v1's containers; the network falls back to the preset", async () => {
+    const file = path.join(REPO_ROOT, "cluster-configs", "v1", "hoodi-devnet-4", "cluster-definition.json");
+    const v1 = await readDefinitionFile(file);
+    expect(v1.version).toBe("cohort/v1");
+    expect(v1.network.genesisTime).toBeUndefined();
+    verifyDefinitionHashes(v1);
+    expect(definitionNetwork(v1)).toMatchObject({ name: "hoodi", genesisTime: 1742213400, capellaForkEpoch: 0 });
+    // the same contents as v2 hash differently: the version is hashed, and v2's network has more fields
+    const asV2 = { ...v1, version: "cohort/v2" as const, network: definitionNetwork(v1) };
+    expect(toHex(computeConfigHash(asV2))).not.toBe(toHex(v1.configHash));
   });
 
   it("readDefinitionFile names the file when unreadable or not JSON", async () => {

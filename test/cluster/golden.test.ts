@@ -1,10 +1,12 @@
-// Golden files: cluster-configs/*/cluster-definition.json and hashes.json (see cluster-configs/README.md).
+// Golden files: cluster-configs/*/ (cohort/v2) and cluster-configs/v1/*/ (cohort/v1, still read):
+// cluster-definition.json, hashes.json, and for a real ceremony cluster-lock.json (see cluster-configs/README.md).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   computeConfigHash,
   computeDefinitionHash,
+  definitionNetwork,
   readDefinitionFile,
   serializeDefinition,
   verifyDefinition,
@@ -14,14 +16,27 @@ import { toHex } from "../../src/lib/bytes.js";
 import { REPO_ROOT } from "../helpers/vectors.js";
 
 const CONFIGS = path.join(REPO_ROOT, "cluster-configs");
-const folders = readdirSync(CONFIGS, { withFileTypes: true })
-  .filter((e) => e.isDirectory())
-  .map((e) => e.name)
-  .sort();
+const subdirs = (dir: string) =>
+  readdirSync(path.join(CONFIGS, dir), { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name !== "v1")
+    .map((e) => path.join(dir, e.name))
+    .sort();
+const folders = [...subdirs("."), ...subdirs("v1")].map((f) => path.normalize(f));
+const versionOf = (folder: string) => (folder.startsWith("v1/") ? "cohort/v1" : "cohort/v2");
 
 describe("cluster-configs golden definitions", () => {
-  it("has the 4-node hoodi devnet and the 7-node mainnet cluster, and no key files", () => {
-    expect(folders).toEqual(expect.arrayContaining(["hoodi-devnet-4", "mainnet-7"]));
+  it("has the 4-node hoodi devnet, the 7-node mainnet cluster and a custom network, in both versions, and no key files", () => {
+    expect(folders).toEqual(
+      expect.arrayContaining([
+        "hoodi-devnet-4",
+        "mainnet-7",
+        "local-4",
+        "devnet-4-lock",
+        "v1/hoodi-devnet-4",
+        "v1/mainnet-7",
+        "v1/devnet-4-lock",
+      ]),
+    );
     for (const f of folders) {
       expect(readdirSync(path.join(CONFIGS, f)).filter((n) => n.endsWith(".key") || n.includes("keystore"))).toEqual(
         [],
@@ -37,6 +52,7 @@ describe("cluster-configs golden definitions", () => {
         definition_hash: string;
       };
       const def = await readDefinitionFile(file);
+      expect(def.version).toBe(versionOf(folder));
       expect(toHex(computeConfigHash(def))).toBe(golden.config_hash);
       expect(toHex(computeDefinitionHash(def))).toBe(golden.definition_hash);
       await verifyDefinition(def);
@@ -45,14 +61,23 @@ describe("cluster-configs golden definitions", () => {
     });
   }
 
-  it("mainnet-7 has the documented shape", async () => {
-    const def = await readDefinitionFile(path.join(CONFIGS, "mainnet-7", "cluster-definition.json"));
-    expect(def.operators).toHaveLength(7);
-    expect(def.threshold).toBe(5);
-    expect(def.numValidators).toBe(4);
-    expect(def.compounding).toBe(true);
-    expect(def.depositAmounts).toEqual([1_000_000_000n, 31_000_000_000n]);
-    expect(def.network.name).toBe("mainnet");
+  for (const folder of ["mainnet-7", "v1/mainnet-7"]) {
+    it(`${folder} has the documented shape`, async () => {
+      const def = await readDefinitionFile(path.join(CONFIGS, folder, "cluster-definition.json"));
+      expect(def.operators).toHaveLength(7);
+      expect(def.threshold).toBe(5);
+      expect(def.numValidators).toBe(4);
+      expect(def.compounding).toBe(true);
+      expect(def.depositAmounts).toEqual([1_000_000_000n, 31_000_000_000n]);
+      expect(def.network.name).toBe("mainnet");
+      expect(definitionNetwork(def).genesisTime).toBe(1606824023);
+    });
+  }
+
+  it("local-4 holds its custom network's genesis time and Capella fork", async () => {
+    const def = await readDefinitionFile(path.join(CONFIGS, "local-4", "cluster-definition.json"));
+    expect(def.network).toMatchObject({ name: "kurtosis", genesisTime: 1764547200, capellaForkEpoch: 0 });
+    expect(toHex(def.network.capellaForkVersion!)).toBe("0x40000038");
   });
 });
 

@@ -1,5 +1,5 @@
 // End to end through the built CLI: `cohort devnet` runs N `cohort dkg` processes over real libp2p.
-import { existsSync, promises as fsp, statSync } from "node:fs";
+import { existsSync, promises as fsp, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -104,6 +104,9 @@ describe("cohort devnet --nodes 4 --validators 3", () => {
       [["run", "--data-dir", dataDir, "--log-level", "bogus"], "--log-level"],
       [["run", "--data-dir", dataDir, "--sign-timeout", "999h"], "--sign-timeout"],
       [["run", "--data-dir", dataDir, "--api-address", "nope"], "--api-address"],
+      // hoodi's genesis time is in the definition: another one is refused
+      [["run", "--data-dir", dataDir, "--genesis-time", "1700000000"], "--genesis-time"],
+      [["devnet", "--out", path.join(dir, "never"), "--genesis-time", "now"], "genesis-time"],
       [["devnet", "--out", path.join(dir, "never"), "--sign-once"], "--sign-once"],
     ] as const) {
       const res = await runCli([...args]);
@@ -130,4 +133,42 @@ describe("cohort devnet --nodes 4 --validators 3", () => {
       await held.release();
     }
   });
+});
+
+describe("cohort devnet on a custom network whose genesis is now", () => {
+  it("--run --sign-once: the nodes read the genesis time from the definition and sign at slot 0", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "cohort-devnet-custom-"));
+    try {
+      const net = path.join(dir, "net");
+      const res = await runCli([
+        "devnet",
+        "--nodes",
+        "4",
+        "--out",
+        net,
+        "--genesis-fork-version",
+        "0x10000038",
+        "--genesis-time",
+        "now",
+        "--capella-fork-version",
+        "0x40000038",
+        "--run",
+        "--sign-once",
+        "--quiet",
+      ]);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).toMatch(/network devnet/);
+      expect(res.stdout).toMatch(/signed an ATTESTATION at all 4 nodes/);
+      const def = JSON.parse(readFileSync(path.join(net, "cluster-definition.json"), "utf8"));
+      expect(def.version).toBe("cohort/v2");
+      expect(def.network).toMatchObject({
+        name: "devnet",
+        capella_fork_version: "0x40000038",
+        capella_fork_epoch: "0",
+      });
+      expect(Math.abs(Number(def.network.genesis_time) - Date.now() / 1000)).toBeLessThan(600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
