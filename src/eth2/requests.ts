@@ -1,6 +1,7 @@
 /**
  * The 13 Web3Signer eth2 sign request types (`POST /api/v1/eth2/sign/{identifier}`) as typed values,
- * and the signing root of each per consensus-specs. Web3Signer API:
+ * and one descriptor per type ({@link SIGN_REQUEST_DESCRIPTORS}: schema, parse, signing root per
+ * consensus-specs, slashable part, duty rules). Web3Signer API:
  * https://github.com/Consensys/web3signer/blob/master/openapi-specs/eth2/signing/schemas.yaml
  * (rendered at https://consensys.github.io/web3signer/web3signer-eth2.html).
  */
@@ -24,6 +25,20 @@ import { bytesEqual, toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import type { Root } from "../lib/types.js";
 import { computeDomain, computeSigningRoot, depositDomain } from "./domain.js";
+import {
+  ATTESTATION_PAST_SLOTS,
+  type Duty,
+  type DutyDescriptor,
+  EXIT_FUTURE_EPOCHS,
+  epochWindow,
+  FIXED_LOOKAHEAD_EPOCHS,
+  FIXED_PAST_EPOCHS,
+  REGISTRATION_FUTURE_SECONDS,
+  SLOT_DUTY_PAST_SLOTS,
+  SYNC_SELECTION_LOOKAHEAD_EPOCHS,
+  sameForkInfo,
+  slotWindow,
+} from "./duties.js";
 import { type Network, PRESET_NETWORK_NAMES, resolveNetwork } from "./networks.js";
 import { expected, sszJsonSchema, sszJsonShape } from "./requests/sszJson.js";
 
@@ -309,73 +324,6 @@ function isPostElectra(fork: SignRequestFork): boolean {
   return SIGN_REQUEST_FORKS.indexOf(fork) >= SIGN_REQUEST_FORKS.indexOf("electra");
 }
 
-/** Chooses the body schema; versioned bodies have their `version` validated first. */
-function schemaOf(type: SignRequestType, body: Json): z.ZodType {
-  switch (type) {
-    case "AGGREGATION_SLOT":
-      return envelope(type, "", () => ({ aggregation_slot: z.object({ slot: SLOT }, expected("an object")) }));
-    case "AGGREGATE_AND_PROOF":
-    case "AGGREGATE_AND_PROOF_V2": {
-      const raw = body.aggregate_and_proof;
-      // Web3Signer's rule (AggregateAndProofV2Deserializer): `version` and `data` make the V2 form.
-      if (isObject(raw) && "version" in raw && "data" in raw) {
-        const pre = validate(z.object({ aggregate_and_proof: z.object({ version: VERSION }) }), body);
-        const fork = forkOf((pre.aggregate_and_proof as Json).version as string);
-        const container = isPostElectra(fork) ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof;
-        return envelope(type, `v:${isPostElectra(fork) ? "electra" : "phase0"}`, () => ({
-          aggregate_and_proof: z.object({ version: VERSION, data: sszJsonSchema(container) }, expected("an object")),
-        }));
-      }
-      const electraShape = isObject(raw) && isObject(raw.aggregate) && raw.aggregate.committee_bits !== undefined;
-      return envelope(type, electraShape ? "flat:electra" : "flat:phase0", () => ({
-        aggregate_and_proof: sszJsonSchema(electraShape ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof),
-      }));
-    }
-    case "ATTESTATION":
-      return envelope(type, "", () => ({ attestation: sszJsonSchema(ssz.phase0.AttestationData) }));
-    case "BLOCK":
-      return envelope(type, "", () => ({ block: sszJsonSchema(ssz.phase0.BeaconBlock) }));
-    case "BLOCK_V2": {
-      const pre = validate(z.object({ beacon_block: z.object({ version: VERSION }, expected("an object")) }), body);
-      const fork = forkOf((pre.beacon_block as Json).version as string);
-      if (fork === "phase0" || fork === "altair") {
-        const block = fork === "phase0" ? ssz.phase0.BeaconBlock : ssz.altair.BeaconBlock;
-        return envelope(type, fork, () => ({
-          beacon_block: z.object({ version: VERSION, block: sszJsonSchema(block) }),
-        }));
-      }
-      return envelope(type, "header", () => ({
-        beacon_block: z.object({ version: VERSION, block_header: sszJsonSchema(ssz.phase0.BeaconBlockHeader) }),
-      }));
-    }
-    case "DEPOSIT":
-      return envelope(type, "", () => ({
-        deposit: z.object(
-          { ...sszJsonShape(ssz.phase0.DepositMessage), genesis_fork_version: sszJsonSchema(ssz.Version) },
-          expected("an object"),
-        ),
-      }));
-    case "RANDAO_REVEAL":
-      return envelope(type, "", () => ({ randao_reveal: z.object({ epoch: EPOCH }, expected("an object")) }));
-    case "VOLUNTARY_EXIT":
-      return envelope(type, "", () => ({ voluntary_exit: sszJsonSchema(ssz.phase0.VoluntaryExit) }));
-    case "SYNC_COMMITTEE_MESSAGE":
-      return envelope(type, "", () => ({
-        sync_committee_message: z.object({ beacon_block_root: ROOT, slot: SLOT }, expected("an object")),
-      }));
-    case "SYNC_COMMITTEE_SELECTION_PROOF":
-      return envelope(type, "", () => ({
-        sync_aggregator_selection_data: sszJsonSchema(ssz.altair.SyncAggregatorSelectionData),
-      }));
-    case "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF":
-      return envelope(type, "", () => ({ contribution_and_proof: sszJsonSchema(ssz.altair.ContributionAndProof) }));
-    case "VALIDATOR_REGISTRATION":
-      return envelope(type, "", () => ({
-        validator_registration: sszJsonSchema(ssz.bellatrix.ValidatorRegistrationV1),
-      }));
-  }
-}
-
 function obj(j: Json, key: string): Json {
   return j[key] as Json;
 }
@@ -437,107 +385,6 @@ function parseBeaconBlock(j: Json): BeaconBlockMessage {
   };
 }
 
-function typed(type: SignRequestType, j: Json): SignRequest {
-  const base = { json: j, signingRoot: parseSigningRoot(j) };
-  const forkInfo = parseForkInfo(j);
-  // The envelope schema requires fork_info for every type but DEPOSIT and VALIDATOR_REGISTRATION.
-  const fi = forkInfo as ForkInfo;
-  switch (type) {
-    case "AGGREGATION_SLOT":
-      return {
-        ...base,
-        type,
-        forkInfo: fi,
-        aggregationSlot: { slot: fromJson(ssz.Slot, obj(j, "aggregation_slot").slot, "aggregation_slot.slot") },
-      };
-    case "AGGREGATE_AND_PROOF":
-    case "AGGREGATE_AND_PROOF_V2":
-      return { ...base, type, forkInfo: fi, aggregateAndProof: parseAggregateAndProof(j) };
-    case "ATTESTATION":
-      return {
-        ...base,
-        type,
-        forkInfo: fi,
-        attestation: fromJson(ssz.phase0.AttestationData, j.attestation, "attestation"),
-      };
-    case "BLOCK":
-      return { ...base, type, forkInfo: fi, block: fromJson(ssz.phase0.BeaconBlock, j.block, "block") };
-    case "BLOCK_V2":
-      return { ...base, type, forkInfo: fi, beaconBlock: parseBeaconBlock(j) };
-    case "DEPOSIT": {
-      const d = obj(j, "deposit");
-      return {
-        ...base,
-        type,
-        forkInfo,
-        deposit: {
-          ...fromJson(ssz.phase0.DepositMessage, d, "deposit"),
-          genesisForkVersion: fromJson(ssz.Version, d.genesis_fork_version, "deposit.genesis_fork_version"),
-        },
-      };
-    }
-    case "RANDAO_REVEAL":
-      return {
-        ...base,
-        type,
-        forkInfo: fi,
-        randaoReveal: { epoch: fromJson(ssz.Epoch, obj(j, "randao_reveal").epoch, "randao_reveal.epoch") },
-      };
-    case "VOLUNTARY_EXIT":
-      return {
-        ...base,
-        type,
-        forkInfo: fi,
-        voluntaryExit: fromJson(ssz.phase0.VoluntaryExit, j.voluntary_exit, "voluntary_exit"),
-      };
-    case "SYNC_COMMITTEE_MESSAGE": {
-      const m = obj(j, "sync_committee_message");
-      return {
-        ...base,
-        type,
-        forkInfo: fi,
-        syncCommitteeMessage: {
-          beaconBlockRoot: fromJson(ssz.Root, m.beacon_block_root, "sync_committee_message.beacon_block_root") as Root,
-          slot: fromJson(ssz.Slot, m.slot, "sync_committee_message.slot"),
-        },
-      };
-    }
-    case "SYNC_COMMITTEE_SELECTION_PROOF":
-      return {
-        ...base,
-        type,
-        forkInfo: fi,
-        syncAggregatorSelectionData: fromJson(
-          ssz.altair.SyncAggregatorSelectionData,
-          j.sync_aggregator_selection_data,
-          "sync_aggregator_selection_data",
-        ),
-      };
-    case "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF":
-      return {
-        ...base,
-        type,
-        forkInfo: fi,
-        contributionAndProof: fromJson(
-          ssz.altair.ContributionAndProof,
-          j.contribution_and_proof,
-          "contribution_and_proof",
-        ),
-      };
-    case "VALIDATOR_REGISTRATION":
-      return {
-        ...base,
-        type,
-        forkInfo,
-        validatorRegistration: fromJson(
-          ssz.bellatrix.ValidatorRegistrationV1,
-          j.validator_registration,
-          "validator_registration",
-        ),
-      };
-  }
-}
-
 /**
  * Validates and decodes a Web3Signer eth2 sign request body (already JSON-parsed).
  *
@@ -564,7 +411,9 @@ export function parseSignRequest(body: unknown): SignRequest {
     const got = typeof type === "string" ? `"${type.slice(0, 48)}"` : typeof type;
     throw new InputError("type", `"type" must be one of ${SIGN_REQUEST_TYPES.join(", ")}, got ${got}`);
   }
-  return typed(type, validate(schemaOf(type, body), body));
+  const d = SIGN_REQUEST_DESCRIPTORS[type] as unknown as SignRequestDescriptor;
+  const j = validate(d.schema(body), body);
+  return d.parse(j, { json: j, signingRoot: parseSigningRoot(j), forkInfo: parseForkInfo(j) });
 }
 
 /**
@@ -692,70 +541,7 @@ function checkGenesisValidatorsRoot(req: SignRequest, opts: RequestSigningRootOp
  */
 export function requestSigningRoot(req: SignRequest, opts: RequestSigningRootOpts): Root {
   checkGenesisValidatorsRoot(req, opts);
-  switch (req.type) {
-    case "AGGREGATION_SLOT": {
-      const { slot } = req.aggregationSlot;
-      return computeSigningRoot(ssz.Slot, slot, domainAt(DOMAIN_SELECTION_PROOF, req.forkInfo, epochAtSlot(slot)));
-    }
-    case "AGGREGATE_AND_PROOF":
-    case "AGGREGATE_AND_PROOF_V2": {
-      const m = req.aggregateAndProof;
-      const domain = domainAt(DOMAIN_AGGREGATE_AND_PROOF, req.forkInfo, epochAtSlot(m.data.aggregate.data.slot));
-      return m.container === "electra"
-        ? computeSigningRoot(ssz.electra.AggregateAndProof, m.data, domain)
-        : computeSigningRoot(ssz.phase0.AggregateAndProof, m.data, domain);
-    }
-    case "ATTESTATION": {
-      const domain = domainAt(DOMAIN_BEACON_ATTESTER, req.forkInfo, req.attestation.target.epoch);
-      return computeSigningRoot(ssz.phase0.AttestationData, req.attestation, domain);
-    }
-    case "BLOCK": {
-      const domain = domainAt(DOMAIN_BEACON_PROPOSER, req.forkInfo, epochAtSlot(req.block.slot));
-      return computeSigningRoot(ssz.phase0.BeaconBlock, req.block, domain);
-    }
-    case "BLOCK_V2": {
-      const b = req.beaconBlock;
-      const slot = "blockHeader" in b ? b.blockHeader.slot : b.block.slot;
-      const domain = domainAt(DOMAIN_BEACON_PROPOSER, req.forkInfo, epochAtSlot(slot));
-      if ("blockHeader" in b) return computeSigningRoot(ssz.phase0.BeaconBlockHeader, b.blockHeader, domain);
-      return b.version === "phase0"
-        ? computeSigningRoot(ssz.phase0.BeaconBlock, b.block, domain)
-        : computeSigningRoot(ssz.altair.BeaconBlock, b.block, domain);
-    }
-    case "DEPOSIT": {
-      const { pubkey, withdrawalCredentials, amount, genesisForkVersion } = req.deposit;
-      const message: phase0.DepositMessage = { pubkey, withdrawalCredentials, amount };
-      return computeSigningRoot(ssz.phase0.DepositMessage, message, depositDomain(genesisForkVersion));
-    }
-    case "RANDAO_REVEAL": {
-      const { epoch } = req.randaoReveal;
-      return computeSigningRoot(ssz.Epoch, epoch, domainAt(DOMAIN_RANDAO, req.forkInfo, epoch));
-    }
-    case "VOLUNTARY_EXIT":
-      return computeSigningRoot(ssz.phase0.VoluntaryExit, req.voluntaryExit, voluntaryExitDomain(req, opts));
-    case "SYNC_COMMITTEE_MESSAGE": {
-      const { beaconBlockRoot, slot } = req.syncCommitteeMessage;
-      return computeSigningRoot(
-        ssz.Root,
-        beaconBlockRoot,
-        domainAt(DOMAIN_SYNC_COMMITTEE, req.forkInfo, epochAtSlot(slot)),
-      );
-    }
-    case "SYNC_COMMITTEE_SELECTION_PROOF": {
-      const data = req.syncAggregatorSelectionData;
-      const domain = domainAt(DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, req.forkInfo, epochAtSlot(data.slot));
-      return computeSigningRoot(ssz.altair.SyncAggregatorSelectionData, data, domain);
-    }
-    case "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF": {
-      const cp = req.contributionAndProof;
-      const domain = domainAt(DOMAIN_CONTRIBUTION_AND_PROOF, req.forkInfo, epochAtSlot(cp.contribution.slot));
-      return computeSigningRoot(ssz.altair.ContributionAndProof, cp, domain);
-    }
-    case "VALIDATOR_REGISTRATION": {
-      const domain = computeDomain(DOMAIN_APPLICATION_BUILDER, opts.genesisForkVersion, ZERO_ROOT);
-      return computeSigningRoot(ssz.bellatrix.ValidatorRegistrationV1, req.validatorRegistration, domain);
-    }
-  }
+  return requestDescriptor(req).signingRoot(req, opts);
 }
 
 /**
@@ -784,20 +570,471 @@ export type SlashingCheck =
  * (consensus-specs phase0 beacon-chain.md § is_slashable_attestation_data, § process_proposer_slashing).
  */
 export function slashingCheckOf(req: SignRequest): SlashingCheck | undefined {
-  switch (req.type) {
-    case "BLOCK":
-      return { kind: "block", slot: BigInt(req.block.slot) };
-    case "BLOCK_V2": {
+  return requestDescriptor(req).slashing?.(req);
+}
+
+// ---------------------------------------------------------------------------------------------
+// One descriptor per request type
+
+/** The request of type `K`. */
+export type SignRequestOf<K extends SignRequestType> = Extract<SignRequest, { type: K }>;
+
+/** What the parser hands every type's `parse`: the fields each request has. */
+export interface ParsedRequestBase extends SignRequestBase {
+  /** Present for every type but `DEPOSIT` and `VALIDATOR_REGISTRATION`, where it is optional. */
+  readonly forkInfo: ForkInfo | undefined;
+}
+
+/**
+ * Everything cohort knows about one Web3Signer request type, in one place: the body's schema, how
+ * it decodes, its signing root, its slashable part, and its duty rules (class, duty key, time
+ * window, which proposed values a node may accept; ./duties.ts). Parsing, signing roots, slashing
+ * protection, consent and duty agreement all read {@link SIGN_REQUEST_DESCRIPTORS}: adding a type
+ * is one entry there (and its request interface).
+ */
+export interface SignRequestDescriptor<R extends SignRequest = SignRequest> extends DutyDescriptor<R> {
+  /** The zod schema of the body; a versioned body has its `version` validated first. */
+  schema(body: Json): z.ZodType;
+  /** The typed request from the validated body. */
+  parse(j: Json, base: ParsedRequestBase): R;
+  /** `compute_signing_root` of the request's object under its domain (see {@link requestSigningRoot}), 32 bytes. */
+  signingRoot(req: R, opts: RequestSigningRootOpts): Root;
+  /** The slashable part (blocks and attestations only): {@link slashingCheckOf}. */
+  slashing?(req: R): SlashingCheck;
+}
+
+const epochOf = (slot: number) => Math.floor(slot / SLOTS_PER_EPOCH);
+
+/** Duty rules shared by `BLOCK` and `BLOCK_V2`: one proposal per slot. */
+const PROPOSER: DutyDescriptor<BlockRequest | BlockV2Request> = {
+  class: "agreed",
+  duty(req) {
+    const { slot } = blockOf(req);
+    return { key: `proposer/${slot}`, kind: "proposer", slot };
+  },
+  outsideWindow: (req, clock) => slotWindow(blockOf(req).slot, clock, SLOT_DUTY_PAST_SLOTS, "block"),
+  refuseProposal(own, proposed) {
+    if (own.type !== proposed.type) return `request type ${proposed.type} differs from ${own.type}`;
+    const a = blockOf(own);
+    const b = blockOf(proposed as BlockRequest | BlockV2Request);
+    if (a.proposerIndex !== b.proposerIndex) return "proposer_index differs";
+    if (
+      own.type === "BLOCK_V2" &&
+      proposed.type === "BLOCK_V2" &&
+      own.beaconBlock.version !== proposed.beaconBlock.version
+    )
+      return "beacon_block.version differs";
+    return sameForkInfo(own, proposed);
+  },
+};
+
+function blockOf(req: BlockRequest | BlockV2Request): { slot: number; proposerIndex: number } {
+  if (req.type === "BLOCK") return req.block;
+  const b = req.beaconBlock;
+  return "blockHeader" in b ? b.blockHeader : b.block;
+}
+
+function aggregateOf(req: AggregateAndProofRequest | AggregateAndProofV2Request) {
+  const m = req.aggregateAndProof;
+  const data = m.data.aggregate.data;
+  // EIP-7549: from Electra the committee is the set bit of `committee_bits`, and data.index is 0
+  const committee =
+    m.container === "electra" ? m.data.aggregate.committeeBits.getTrueBitIndexes().join("+") : String(data.index);
+  return { slot: data.slot, committee, aggregatorIndex: m.data.aggregatorIndex };
+}
+
+/** `AGGREGATE_AND_PROOF` and `AGGREGATE_AND_PROOF_V2` differ only in their `type`. */
+type AggregateRequest = AggregateAndProofRequest | AggregateAndProofV2Request;
+
+function aggregateDescriptor(type: AggregateRequest["type"]): SignRequestDescriptor<AggregateRequest> {
+  return {
+    schema(body) {
+      const raw = body.aggregate_and_proof;
+      // Web3Signer's rule (AggregateAndProofV2Deserializer): `version` and `data` make the V2 form.
+      if (isObject(raw) && "version" in raw && "data" in raw) {
+        const pre = validate(z.object({ aggregate_and_proof: z.object({ version: VERSION }) }), body);
+        const fork = forkOf((pre.aggregate_and_proof as Json).version as string);
+        const container = isPostElectra(fork) ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof;
+        return envelope(type, `v:${isPostElectra(fork) ? "electra" : "phase0"}`, () => ({
+          aggregate_and_proof: z.object({ version: VERSION, data: sszJsonSchema(container) }, expected("an object")),
+        }));
+      }
+      const electraShape = isObject(raw) && isObject(raw.aggregate) && raw.aggregate.committee_bits !== undefined;
+      return envelope(type, electraShape ? "flat:electra" : "flat:phase0", () => ({
+        aggregate_and_proof: sszJsonSchema(electraShape ? ssz.electra.AggregateAndProof : ssz.phase0.AggregateAndProof),
+      }));
+    },
+    parse: (j, b) =>
+      ({
+        ...b,
+        type,
+        forkInfo: b.forkInfo as ForkInfo,
+        aggregateAndProof: parseAggregateAndProof(j),
+      }) as AggregateRequest,
+    signingRoot(req) {
+      const m = req.aggregateAndProof;
+      const domain = domainAt(DOMAIN_AGGREGATE_AND_PROOF, req.forkInfo, epochAtSlot(m.data.aggregate.data.slot));
+      return m.container === "electra"
+        ? computeSigningRoot(ssz.electra.AggregateAndProof, m.data, domain)
+        : computeSigningRoot(ssz.phase0.AggregateAndProof, m.data, domain);
+    },
+    class: "agreed",
+    duty(req) {
+      const a = aggregateOf(req);
+      return { key: `aggregator/${a.slot}/${a.committee}`, kind: "aggregator", slot: a.slot };
+    },
+    outsideWindow: (req, clock) => slotWindow(aggregateOf(req).slot, clock, ATTESTATION_PAST_SLOTS, "aggregate"),
+    refuseProposal(own, proposed) {
+      if (proposed.type !== "AGGREGATE_AND_PROOF" && proposed.type !== "AGGREGATE_AND_PROOF_V2") {
+        return `request type ${proposed.type} differs from ${own.type}`;
+      }
+      if (aggregateOf(own).aggregatorIndex !== aggregateOf(proposed).aggregatorIndex) return "aggregator_index differs";
+      return sameForkInfo(own, proposed);
+    },
+  };
+}
+
+/** A fixed-value duty per slot (selection proofs): its key is the slot, plus `extra` when given. */
+function fixedSlotDuty(kind: string, slot: number, extra?: string): Duty {
+  return { key: `${kind}/${slot}${extra === undefined ? "" : `/${extra}`}`, kind, slot };
+}
+
+/**
+ * The descriptor of each of the 13 request types. Sources: Web3Signer's OpenAPI schemas (bodies),
+ * consensus-specs phase0/altair/electra validator.md (signing roots), EIP-3076 (slashing), EIP-7044
+ * (exits), builder-specs (registrations), DESIGN.md § Security model (classes and windows).
+ */
+export const SIGN_REQUEST_DESCRIPTORS: { readonly [K in SignRequestType]: SignRequestDescriptor<SignRequestOf<K>> } = {
+  AGGREGATION_SLOT: {
+    schema: () =>
+      envelope("AGGREGATION_SLOT", "", () => ({ aggregation_slot: z.object({ slot: SLOT }, expected("an object")) })),
+    parse: (j, b) => ({
+      ...b,
+      type: "AGGREGATION_SLOT",
+      forkInfo: b.forkInfo as ForkInfo,
+      aggregationSlot: { slot: fromJson(ssz.Slot, obj(j, "aggregation_slot").slot, "aggregation_slot.slot") },
+    }),
+    signingRoot(req) {
+      const { slot } = req.aggregationSlot;
+      return computeSigningRoot(ssz.Slot, slot, domainAt(DOMAIN_SELECTION_PROOF, req.forkInfo, epochAtSlot(slot)));
+    },
+    class: "fixed",
+    duty: (req) => fixedSlotDuty("selection_proof", req.aggregationSlot.slot),
+    outsideWindow: (req, clock) =>
+      epochWindow(
+        epochOf(req.aggregationSlot.slot),
+        clock,
+        FIXED_PAST_EPOCHS,
+        FIXED_LOOKAHEAD_EPOCHS,
+        "aggregation slot",
+      ),
+  },
+  AGGREGATE_AND_PROOF: aggregateDescriptor("AGGREGATE_AND_PROOF") as SignRequestDescriptor<AggregateAndProofRequest>,
+  AGGREGATE_AND_PROOF_V2: aggregateDescriptor(
+    "AGGREGATE_AND_PROOF_V2",
+  ) as SignRequestDescriptor<AggregateAndProofV2Request>,
+  ATTESTATION: {
+    schema: () => envelope("ATTESTATION", "", () => ({ attestation: sszJsonSchema(ssz.phase0.AttestationData) })),
+    parse: (j, b) => ({
+      ...b,
+      type: "ATTESTATION",
+      forkInfo: b.forkInfo as ForkInfo,
+      attestation: fromJson(ssz.phase0.AttestationData, j.attestation, "attestation"),
+    }),
+    signingRoot(req) {
+      const domain = domainAt(DOMAIN_BEACON_ATTESTER, req.forkInfo, req.attestation.target.epoch);
+      return computeSigningRoot(ssz.phase0.AttestationData, req.attestation, domain);
+    },
+    slashing: (req) => ({
+      kind: "attestation",
+      sourceEpoch: BigInt(req.attestation.source.epoch),
+      targetEpoch: BigInt(req.attestation.target.epoch),
+    }),
+    class: "agreed",
+    duty: (req) => ({ key: `attester/${req.attestation.slot}`, kind: "attester", slot: req.attestation.slot }),
+    outsideWindow(req, clock) {
+      const a = req.attestation;
+      // consensus-specs phase0 § process_attestation: target.epoch is the slot's epoch; EIP-3076: source ≤ target
+      if (a.target.epoch !== epochOf(a.slot)) {
+        return `attestation target epoch ${a.target.epoch} is not the epoch ${epochOf(a.slot)} of its slot ${a.slot}`;
+      }
+      if (a.source.epoch > a.target.epoch) {
+        return `attestation source epoch ${a.source.epoch} is after its target epoch ${a.target.epoch}`;
+      }
+      return slotWindow(a.slot, clock, ATTESTATION_PAST_SLOTS, "attestation");
+    },
+    refuseProposal(own, proposed) {
+      if (proposed.type !== "ATTESTATION") return "not an attestation";
+      const a = own.attestation;
+      const b = proposed.attestation;
+      if (a.source.epoch !== b.source.epoch || !bytesEqual(a.source.root, b.source.root)) {
+        return "source checkpoint differs from this node's";
+      }
+      if (a.target.epoch !== b.target.epoch) return "target epoch differs from this node's";
+      if (a.index !== b.index) return "committee index differs";
+      return sameForkInfo(own, proposed);
+    },
+  },
+  BLOCK: {
+    schema: () => envelope("BLOCK", "", () => ({ block: sszJsonSchema(ssz.phase0.BeaconBlock) })),
+    parse: (j, b) => ({
+      ...b,
+      type: "BLOCK",
+      forkInfo: b.forkInfo as ForkInfo,
+      block: fromJson(ssz.phase0.BeaconBlock, j.block, "block"),
+    }),
+    signingRoot(req) {
+      const domain = domainAt(DOMAIN_BEACON_PROPOSER, req.forkInfo, epochAtSlot(req.block.slot));
+      return computeSigningRoot(ssz.phase0.BeaconBlock, req.block, domain);
+    },
+    slashing: (req) => ({ kind: "block", slot: BigInt(req.block.slot) }),
+    ...(PROPOSER as DutyDescriptor<BlockRequest>),
+  },
+  BLOCK_V2: {
+    schema(body) {
+      const pre = validate(z.object({ beacon_block: z.object({ version: VERSION }, expected("an object")) }), body);
+      const fork = forkOf((pre.beacon_block as Json).version as string);
+      if (fork === "phase0" || fork === "altair") {
+        const block = fork === "phase0" ? ssz.phase0.BeaconBlock : ssz.altair.BeaconBlock;
+        return envelope("BLOCK_V2", fork, () => ({
+          beacon_block: z.object({ version: VERSION, block: sszJsonSchema(block) }),
+        }));
+      }
+      return envelope("BLOCK_V2", "header", () => ({
+        beacon_block: z.object({ version: VERSION, block_header: sszJsonSchema(ssz.phase0.BeaconBlockHeader) }),
+      }));
+    },
+    parse: (j, b) => ({ ...b, type: "BLOCK_V2", forkInfo: b.forkInfo as ForkInfo, beaconBlock: parseBeaconBlock(j) }),
+    signingRoot(req) {
       const b = req.beaconBlock;
-      return { kind: "block", slot: BigInt("blockHeader" in b ? b.blockHeader.slot : b.block.slot) };
-    }
-    case "ATTESTATION":
+      const slot = "blockHeader" in b ? b.blockHeader.slot : b.block.slot;
+      const domain = domainAt(DOMAIN_BEACON_PROPOSER, req.forkInfo, epochAtSlot(slot));
+      if ("blockHeader" in b) return computeSigningRoot(ssz.phase0.BeaconBlockHeader, b.blockHeader, domain);
+      return b.version === "phase0"
+        ? computeSigningRoot(ssz.phase0.BeaconBlock, b.block, domain)
+        : computeSigningRoot(ssz.altair.BeaconBlock, b.block, domain);
+    },
+    slashing: (req) => ({ kind: "block", slot: BigInt(blockOf(req).slot) }),
+    ...(PROPOSER as DutyDescriptor<BlockV2Request>),
+  },
+  DEPOSIT: {
+    schema: () =>
+      envelope("DEPOSIT", "", () => ({
+        deposit: z.object(
+          { ...sszJsonShape(ssz.phase0.DepositMessage), genesis_fork_version: sszJsonSchema(ssz.Version) },
+          expected("an object"),
+        ),
+      })),
+    parse(j, b) {
+      const d = obj(j, "deposit");
       return {
-        kind: "attestation",
-        sourceEpoch: BigInt(req.attestation.source.epoch),
-        targetEpoch: BigInt(req.attestation.target.epoch),
+        ...b,
+        type: "DEPOSIT",
+        deposit: {
+          ...fromJson(ssz.phase0.DepositMessage, d, "deposit"),
+          genesisForkVersion: fromJson(ssz.Version, d.genesis_fork_version, "deposit.genesis_fork_version"),
+        },
       };
-    default:
+    },
+    signingRoot(req) {
+      const { pubkey, withdrawalCredentials, amount, genesisForkVersion } = req.deposit;
+      const message: phase0.DepositMessage = { pubkey, withdrawalCredentials, amount };
+      return computeSigningRoot(ssz.phase0.DepositMessage, message, depositDomain(genesisForkVersion));
+    },
+    class: "consent",
+    duty: () => ({ key: "deposit", kind: "deposit", slot: 0 }),
+    outsideWindow: () => undefined,
+  },
+  RANDAO_REVEAL: {
+    schema: () =>
+      envelope("RANDAO_REVEAL", "", () => ({ randao_reveal: z.object({ epoch: EPOCH }, expected("an object")) })),
+    parse: (j, b) => ({
+      ...b,
+      type: "RANDAO_REVEAL",
+      forkInfo: b.forkInfo as ForkInfo,
+      randaoReveal: { epoch: fromJson(ssz.Epoch, obj(j, "randao_reveal").epoch, "randao_reveal.epoch") },
+    }),
+    signingRoot(req) {
+      const { epoch } = req.randaoReveal;
+      return computeSigningRoot(ssz.Epoch, epoch, domainAt(DOMAIN_RANDAO, req.forkInfo, epoch));
+    },
+    class: "fixed",
+    duty: (req) => ({
+      key: `randao/${req.randaoReveal.epoch}`,
+      kind: "randao",
+      slot: req.randaoReveal.epoch * SLOTS_PER_EPOCH,
+    }),
+    outsideWindow: (req, clock) =>
+      epochWindow(req.randaoReveal.epoch, clock, FIXED_PAST_EPOCHS, FIXED_LOOKAHEAD_EPOCHS, "randao reveal"),
+  },
+  VOLUNTARY_EXIT: {
+    schema: () => envelope("VOLUNTARY_EXIT", "", () => ({ voluntary_exit: sszJsonSchema(ssz.phase0.VoluntaryExit) })),
+    parse: (j, b) => ({
+      ...b,
+      type: "VOLUNTARY_EXIT",
+      forkInfo: b.forkInfo as ForkInfo,
+      voluntaryExit: fromJson(ssz.phase0.VoluntaryExit, j.voluntary_exit, "voluntary_exit"),
+    }),
+    signingRoot: (req, opts) =>
+      computeSigningRoot(ssz.phase0.VoluntaryExit, req.voluntaryExit, voluntaryExitDomain(req, opts)),
+    class: "consent",
+    duty: (req) => ({
+      key: `exit/${req.voluntaryExit.epoch}`,
+      kind: "exit",
+      slot: req.voluntaryExit.epoch * SLOTS_PER_EPOCH,
+    }),
+    outsideWindow(req, clock) {
+      const now = clock.currentEpoch();
+      const epoch = req.voluntaryExit.epoch;
+      if (epoch > now + EXIT_FUTURE_EPOCHS) return `voluntary exit epoch ${epoch} is after the current epoch ${now}`;
       return undefined;
-  }
+    },
+  },
+  SYNC_COMMITTEE_MESSAGE: {
+    schema: () =>
+      envelope("SYNC_COMMITTEE_MESSAGE", "", () => ({
+        sync_committee_message: z.object({ beacon_block_root: ROOT, slot: SLOT }, expected("an object")),
+      })),
+    parse(j, b) {
+      const m = obj(j, "sync_committee_message");
+      return {
+        ...b,
+        type: "SYNC_COMMITTEE_MESSAGE",
+        forkInfo: b.forkInfo as ForkInfo,
+        syncCommitteeMessage: {
+          beaconBlockRoot: fromJson(ssz.Root, m.beacon_block_root, "sync_committee_message.beacon_block_root") as Root,
+          slot: fromJson(ssz.Slot, m.slot, "sync_committee_message.slot"),
+        },
+      };
+    },
+    signingRoot(req) {
+      const { beaconBlockRoot, slot } = req.syncCommitteeMessage;
+      return computeSigningRoot(
+        ssz.Root,
+        beaconBlockRoot,
+        domainAt(DOMAIN_SYNC_COMMITTEE, req.forkInfo, epochAtSlot(slot)),
+      );
+    },
+    class: "agreed",
+    duty: (req) => ({
+      key: `sync_message/${req.syncCommitteeMessage.slot}`,
+      kind: "sync_message",
+      slot: req.syncCommitteeMessage.slot,
+    }),
+    outsideWindow: (req, clock) =>
+      slotWindow(req.syncCommitteeMessage.slot, clock, SLOT_DUTY_PAST_SLOTS, "sync committee message"),
+    refuseProposal: (own, proposed) =>
+      proposed.type !== own.type
+        ? `request type ${proposed.type} differs from ${own.type}`
+        : sameForkInfo(own, proposed),
+  },
+  SYNC_COMMITTEE_SELECTION_PROOF: {
+    schema: () =>
+      envelope("SYNC_COMMITTEE_SELECTION_PROOF", "", () => ({
+        sync_aggregator_selection_data: sszJsonSchema(ssz.altair.SyncAggregatorSelectionData),
+      })),
+    parse: (j, b) => ({
+      ...b,
+      type: "SYNC_COMMITTEE_SELECTION_PROOF",
+      forkInfo: b.forkInfo as ForkInfo,
+      syncAggregatorSelectionData: fromJson(
+        ssz.altair.SyncAggregatorSelectionData,
+        j.sync_aggregator_selection_data,
+        "sync_aggregator_selection_data",
+      ),
+    }),
+    signingRoot(req) {
+      const data = req.syncAggregatorSelectionData;
+      const domain = domainAt(DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, req.forkInfo, epochAtSlot(data.slot));
+      return computeSigningRoot(ssz.altair.SyncAggregatorSelectionData, data, domain);
+    },
+    class: "fixed",
+    duty: (req) =>
+      fixedSlotDuty(
+        "sync_selection_proof",
+        req.syncAggregatorSelectionData.slot,
+        String(req.syncAggregatorSelectionData.subcommitteeIndex),
+      ),
+    outsideWindow: (req, clock) =>
+      epochWindow(
+        epochOf(req.syncAggregatorSelectionData.slot),
+        clock,
+        FIXED_PAST_EPOCHS,
+        SYNC_SELECTION_LOOKAHEAD_EPOCHS,
+        "sync committee selection proof",
+      ),
+  },
+  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: {
+    schema: () =>
+      envelope("SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF", "", () => ({
+        contribution_and_proof: sszJsonSchema(ssz.altair.ContributionAndProof),
+      })),
+    parse: (j, b) => ({
+      ...b,
+      type: "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF",
+      forkInfo: b.forkInfo as ForkInfo,
+      contributionAndProof: fromJson(
+        ssz.altair.ContributionAndProof,
+        j.contribution_and_proof,
+        "contribution_and_proof",
+      ),
+    }),
+    signingRoot(req) {
+      const cp = req.contributionAndProof;
+      const domain = domainAt(DOMAIN_CONTRIBUTION_AND_PROOF, req.forkInfo, epochAtSlot(cp.contribution.slot));
+      return computeSigningRoot(ssz.altair.ContributionAndProof, cp, domain);
+    },
+    class: "agreed",
+    duty(req) {
+      const c = req.contributionAndProof.contribution;
+      return { key: `sync_contribution/${c.slot}/${c.subcommitteeIndex}`, kind: "sync_contribution", slot: c.slot };
+    },
+    outsideWindow: (req, clock) =>
+      slotWindow(req.contributionAndProof.contribution.slot, clock, SLOT_DUTY_PAST_SLOTS, "contribution"),
+    refuseProposal(own, proposed) {
+      if (proposed.type !== own.type) return "not a contribution";
+      if (own.contributionAndProof.aggregatorIndex !== proposed.contributionAndProof.aggregatorIndex) {
+        return "aggregator_index differs";
+      }
+      return sameForkInfo(own, proposed);
+    },
+  },
+  VALIDATOR_REGISTRATION: {
+    schema: () =>
+      envelope("VALIDATOR_REGISTRATION", "", () => ({
+        validator_registration: sszJsonSchema(ssz.bellatrix.ValidatorRegistrationV1),
+      })),
+    parse: (j, b) => ({
+      ...b,
+      type: "VALIDATOR_REGISTRATION",
+      validatorRegistration: fromJson(
+        ssz.bellatrix.ValidatorRegistrationV1,
+        j.validator_registration,
+        "validator_registration",
+      ),
+    }),
+    signingRoot(req, opts) {
+      const domain = computeDomain(DOMAIN_APPLICATION_BUILDER, opts.genesisForkVersion, ZERO_ROOT);
+      return computeSigningRoot(ssz.bellatrix.ValidatorRegistrationV1, req.validatorRegistration, domain);
+    },
+    class: "consent",
+    duty: (req) => ({
+      key: `registration/${req.validatorRegistration.timestamp}`,
+      kind: "registration",
+      slot: 0,
+    }),
+    outsideWindow(req, clock) {
+      const ts = req.validatorRegistration.timestamp;
+      const now = clock.nowSec();
+      if (ts > now + REGISTRATION_FUTURE_SECONDS) {
+        return `validator registration timestamp ${ts} is more than ${REGISTRATION_FUTURE_SECONDS} s after now (${now})`;
+      }
+      return undefined;
+    },
+  },
+};
+
+/** The descriptor of a request's type, typed for any request. */
+export function requestDescriptor(req: SignRequest): SignRequestDescriptor {
+  return SIGN_REQUEST_DESCRIPTORS[req.type] as unknown as SignRequestDescriptor;
 }

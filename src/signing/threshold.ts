@@ -8,11 +8,12 @@ import type { DistributedValidator } from "../cluster/lock.js";
 import { AgreementError, type AgreementValue, type DutyAgreement } from "../consensus/engine.js";
 import { combinesCheaply } from "../crypto/tbls.js";
 import type { SlotClock } from "../eth2/clock.js";
-import { type Duty, dutyDescriptor } from "../eth2/duties.js";
+import type { Duty } from "../eth2/duties.js";
 import {
   decodeSignRequest,
   encodeSignRequest,
   type RequestSigningRootOpts,
+  requestDescriptor,
   requestSigningRoot,
   type SignRequest,
   slashingCheckOf,
@@ -148,7 +149,7 @@ export class ThresholdSigner implements RemoteSigner {
     if (entry === undefined) {
       throw new SignerError({ code: "UNKNOWN_KEY", publicKey: pkHex }, `unknown validator ${pkHex}`);
     }
-    const desc = dutyDescriptor(request);
+    const desc = requestDescriptor(request);
     this.#checkWindow(request);
     const own = this.#m.partials.prepare(pkHex, request);
     switch (desc.class) {
@@ -188,7 +189,7 @@ export class ThresholdSigner implements RemoteSigner {
   async servePeerRequest(publicKeyHex: string, request: SignRequest): Promise<PartialAnswer> {
     const entry = this.#byKey.get(publicKeyHex);
     if (entry === undefined) return refusal("UNKNOWN_KEY", `unknown validator ${publicKeyHex}`);
-    const desc = dutyDescriptor(request);
+    const desc = requestDescriptor(request);
     if (desc.class === "agreed") {
       return refusal("NEEDS_AGREEMENT", `${request.type} is signed only for a value the cluster agreed on`);
     }
@@ -277,12 +278,12 @@ export class ThresholdSigner implements RemoteSigner {
    */
   rootOfValue(dutyKey: string, json: Uint8Array): Root | undefined {
     const p = this.#parse(json);
-    if (p === undefined || dutyDescriptor(p.req).duty(p.req).key !== dutyKey) return undefined;
+    if (p === undefined || requestDescriptor(p.req).duty(p.req).key !== dutyKey) return undefined;
     return p.root;
   }
 
   #checkWindow(request: SignRequest): void {
-    const why = dutyDescriptor(request).outsideWindow(request, this.#m.clock);
+    const why = requestDescriptor(request).outsideWindow(request, this.#m.clock);
     if (why !== undefined) throw new SignerError({ code: "INVALID_REQUEST", field: "time_window" }, why);
   }
 
@@ -302,8 +303,8 @@ export class ThresholdSigner implements RemoteSigner {
       const parsed = this.#parse(json);
       if (parsed === undefined) return false;
       const { req: r, root } = parsed;
-      const desc = dutyDescriptor(r);
-      if (desc !== dutyDescriptor(own) || desc.duty(r).key !== duty.key) return false;
+      const desc = requestDescriptor(r);
+      if (desc !== requestDescriptor(own) || desc.duty(r).key !== duty.key) return false;
       if (desc.outsideWindow(r, this.#m.clock) !== undefined) return false;
       const why = desc.refuseProposal?.(own, r);
       if (why !== undefined) {
@@ -396,7 +397,7 @@ export class ThresholdSigner implements RemoteSigner {
       if (
         parsed === undefined ||
         !bytesEqual(parsed.root, value.root) ||
-        dutyDescriptor(parsed.req).duty(parsed.req).key !== duty.key
+        requestDescriptor(parsed.req).duty(parsed.req).key !== duty.key
       ) {
         throw new SignerError(
           { code: "INVALID_REQUEST", field: "decided_value" },

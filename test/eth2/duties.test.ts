@@ -3,8 +3,13 @@
 import { ssz } from "@lodestar/types";
 import { describe, expect, it } from "vitest";
 import { PRESET_GENESIS_TIME, SECONDS_PER_SLOT, slotClock } from "../../src/eth2/clock.js";
-import { DUTY_DESCRIPTORS, dutyDescriptor } from "../../src/eth2/duties.js";
-import { parseSignRequest, SIGN_REQUEST_TYPES, type SignRequest } from "../../src/eth2/requests.js";
+import {
+  parseSignRequest,
+  requestDescriptor,
+  SIGN_REQUEST_DESCRIPTORS,
+  SIGN_REQUEST_TYPES,
+  type SignRequest,
+} from "../../src/eth2/requests.js";
 import {
   aggregateAndProofElectra,
   aggregateAndProofV2Request,
@@ -35,8 +40,8 @@ const parse = (body: unknown): SignRequest => parseSignRequest(body);
 
 describe("duty descriptors", () => {
   it("every request type has a descriptor; classes as DESIGN.md § Consent sets them", () => {
-    expect(Object.keys(DUTY_DESCRIPTORS).sort()).toEqual([...SIGN_REQUEST_TYPES].sort());
-    const byClass = (c: string) => SIGN_REQUEST_TYPES.filter((t) => DUTY_DESCRIPTORS[t].class === c).sort();
+    expect(Object.keys(SIGN_REQUEST_DESCRIPTORS).sort()).toEqual([...SIGN_REQUEST_TYPES].sort());
+    const byClass = (c: string) => SIGN_REQUEST_TYPES.filter((t) => SIGN_REQUEST_DESCRIPTORS[t].class === c).sort();
     expect(byClass("agreed")).toEqual(
       [
         "AGGREGATE_AND_PROOF",
@@ -51,12 +56,14 @@ describe("duty descriptors", () => {
     expect(byClass("fixed")).toEqual(["AGGREGATION_SLOT", "RANDAO_REVEAL", "SYNC_COMMITTEE_SELECTION_PROOF"]);
     expect(byClass("consent")).toEqual(["DEPOSIT", "VALIDATOR_REGISTRATION", "VOLUNTARY_EXIT"]);
     for (const t of SIGN_REQUEST_TYPES) {
-      expect(DUTY_DESCRIPTORS[t].refuseProposal !== undefined, t).toBe(DUTY_DESCRIPTORS[t].class === "agreed");
+      expect(SIGN_REQUEST_DESCRIPTORS[t].refuseProposal !== undefined, t).toBe(
+        SIGN_REQUEST_DESCRIPTORS[t].class === "agreed",
+      );
     }
   });
 
   it("duty keys hold the slot, the committee of an aggregate and the subcommittee of sync duties", () => {
-    const keys = allSignRequests(fi).map(({ body }) => dutyDescriptor(parse(body)).duty(parse(body)).key);
+    const keys = allSignRequests(fi).map(({ body }) => requestDescriptor(parse(body)).duty(parse(body)).key);
     expect(keys).toContain(`attester/${SLOT}`);
     expect(keys).toContain(`proposer/${SLOT}`);
     expect(keys).toContain(`sync_message/${SLOT}`);
@@ -64,7 +71,7 @@ describe("duty descriptors", () => {
     const c0 = contributionAndProof(SLOT);
     const c1 = structuredClone(c0);
     c1.contribution.subcommitteeIndex = (c0.contribution.subcommitteeIndex + 1) % 4;
-    const k = (b: unknown) => dutyDescriptor(parse(b)).duty(parse(b)).key;
+    const k = (b: unknown) => requestDescriptor(parse(b)).duty(parse(b)).key;
     expect(k(syncCommitteeContributionAndProofRequest(fi, c0).body)).not.toBe(
       k(syncCommitteeContributionAndProofRequest(fi, c1).body),
     );
@@ -85,7 +92,8 @@ describe("duty descriptors", () => {
 });
 
 describe("time windows (injected clock)", () => {
-  const inside = (body: unknown, slot: number) => dutyDescriptor(parse(body)).outsideWindow(parse(body), clockAt(slot));
+  const inside = (body: unknown, slot: number) =>
+    requestDescriptor(parse(body)).outsideWindow(parse(body), clockAt(slot));
 
   it("every fixture is inside the window at its own slot", () => {
     for (const { type, body } of allSignRequests(fi)) {
@@ -146,7 +154,7 @@ describe("time windows (injected clock)", () => {
 
 describe("proposal rules", () => {
   const refuse = (own: unknown, proposed: unknown) =>
-    dutyDescriptor(parse(own)).refuseProposal!(parse(own), parse(proposed));
+    requestDescriptor(parse(own)).refuseProposal!(parse(own), parse(proposed));
 
   it("attestations: another head or target root is fine; another source or target epoch is not", () => {
     const own = attestationData(SLOT);
