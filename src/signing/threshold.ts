@@ -250,16 +250,30 @@ export class ThresholdSigner implements RemoteSigner {
    * or is on another chain.
    */
   #parse(json: Uint8Array): { req: SignRequest; root: Root } | undefined {
+    if (json.length > PARSED_VALUE_MAX_BYTES) return this.#parseOnce(json);
     const text = Buffer.from(json).toString("latin1");
     if (this.#parsed.has(text)) return this.#parsed.get(text);
-    if (json.length > PARSED_VALUE_MAX_BYTES) return this.#parseOnce(json);
     const out = this.#parseOnce(json);
+    this.#keep(text, out);
+    return out;
+  }
+
+  /**
+   * Caches `parsed` as the parse of `json`: only for bytes encoded from that very request
+   * ({@link encodeSignRequest}), whose re-parse is equal, with its root under this node's network.
+   */
+  #remember(json: Uint8Array, parsed: { req: SignRequest; root: Root }): void {
+    if (json.length > PARSED_VALUE_MAX_BYTES) return;
+    const text = Buffer.from(json).toString("latin1");
+    if (!this.#parsed.has(text)) this.#keep(text, parsed);
+  }
+
+  #keep(text: string, out: { req: SignRequest; root: Root } | undefined): void {
     if (this.#parsed.size >= PARSED_VALUES_KEPT) {
       const oldest = this.#parsed.keys().next().value;
       if (oldest !== undefined) this.#parsed.delete(oldest);
     }
     this.#parsed.set(text, out);
-    return out;
   }
 
   #parseOnce(json: Uint8Array): { req: SignRequest; root: Root } | undefined {
@@ -339,13 +353,17 @@ export class ThresholdSigner implements RemoteSigner {
     if (own !== undefined) {
       throw new SignerError({ code: "SLASHING_REFUSED", slashingCode: own.code }, own.message, { cause: own });
     }
+    const json = encodeSignRequest(request);
+    // the request is parsed and its root computed already: when the leader proposes these same
+    // bytes (every client asked for the same value), binding and validating it parses nothing again
+    this.#remember(json, { req: request, root: ownRoot });
     let decided: AgreementValue;
     try {
       decided = await this.#m.agreement.propose(
         pkHex,
         dv.publicKey,
         duty.key,
-        { root: ownRoot, json: encodeSignRequest(request) },
+        { root: ownRoot, json },
         this.#validator(pkHex, request, duty),
         signal,
       );
