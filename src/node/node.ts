@@ -23,8 +23,19 @@ import type { Root, ShareIndex } from "../lib/types.js";
 import { ChannelClient, OneWaySender, serveChannel, serveOneWay } from "../p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../p2p/host.js";
 import { identityVerifier, loadIdentity } from "../p2p/identity.js";
-import { CONSENSUS_PROTOCOL, defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
-import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
+import {
+  CONSENSUS_PROTOCOL,
+  defaultListenAddressFor,
+  PARSIG_PROTOCOL,
+  PARSIG_PUSH_PROTOCOL,
+} from "../p2p/protocols.js";
+import {
+  createParSigHandler,
+  createPartialPusher,
+  decodeParSigPush,
+  decodeParSigResponse,
+  encodeParSigRequest,
+} from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
 import { PeerLatency } from "../signing/peerLatency.js";
 import { type SignerPeer, ThresholdSigner } from "../signing/threshold.js";
@@ -199,6 +210,15 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
           p.index,
         ),
     }));
+    const pushSenders = peerList.map((p) => ({
+      p,
+      out: new OneWaySender(host, p.peerId, PARSIG_PUSH_PROTOCOL, (err) =>
+        log.debug({ peer: p.index, err: (err as Error).message }, "partial push not delivered"),
+      ),
+    }));
+    const pushPartial = createPartialPusher(lock.lockHash, (bytes) => {
+      for (const { p, out } of pushSenders) if (host.isConnected(p.peerId)) out.send(bytes);
+    });
     const signer: ThresholdSigner = new ThresholdSigner(
       {
         shareIndex: self,
@@ -213,6 +233,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         agreement,
         store: slashing,
         peers,
+        pushPartial,
         clock,
         verifier: new VerifyQueue(),
         latency: new PeerLatency(),
@@ -225,6 +246,16 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       { signer, logger: log, onRequest: (result) => modules.metrics?.parsigServed(result) },
     );
     await serveChannel(host, PARSIG_PROTOCOL, async (req, ctx) => handler(req.bytes, req.peer, ctx.signal), log);
+    await serveOneWay(
+      host,
+      PARSIG_PUSH_PROTOCOL,
+      (peer, bytes) => {
+        const from = indexOf.get(peer);
+        if (from !== undefined && from !== self)
+          signer.acceptPushed(from as ShareIndex, decodeParSigPush(lock.lockHash, bytes));
+      },
+      log,
+    );
     await serveOneWay(
       host,
       CONSENSUS_PROTOCOL,

@@ -624,3 +624,315 @@ export namespace ParSigResponse {
     return streamMessage(buf, ParSigResponse.codec(), opts)
   }
 }
+
+export interface ParSigPush {
+  session: Uint8Array<ArrayBuffer>
+  partials: DecidedPartial[]
+}
+
+export namespace ParSigPush {
+  let _codec: Codec<ParSigPush>
+
+  export const codec = (): Codec<ParSigPush> => {
+    if (_codec == null) {
+      _codec = message<ParSigPush>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.session != null && obj.session.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.session)
+        }
+
+        if (obj.partials != null && obj.partials.length > 0) {
+          for (const value of obj.partials) {
+            w.uint32(18)
+            DecidedPartial.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          session: uint8ArrayAlloc(0),
+          partials: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.session = reader.bytes()
+              break
+            }
+            case 2: {
+              if (opts.limits?.partials != null && obj.partials.length === opts.limits.partials) {
+                throw new MaxLengthError('Decode error - repeated field "partials" had too many elements')
+              }
+
+              obj.partials.push(DecidedPartial.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.partials$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          partials: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.session`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.partials != null && obj.partials === opts.limits.partials) {
+                throw new MaxLengthError('Streaming decode error - repeated field "partials" had too many elements')
+              }
+
+              for (const evt of DecidedPartial.codec().stream(reader, reader.uint32(), `${prefix}.partials[]`, {
+                limits: opts.limits?.partials$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.partials
+                }
+              }
+
+              obj.partials++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ParSigPushSessionFieldEvent {
+    field: '$.session'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ParSigPushPartialsPublicKeyFieldEvent {
+    field: '$.partials[].publicKey'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ParSigPushPartialsDutyFieldEvent {
+    field: '$.partials[].duty'
+    value: string
+    index: number
+  }
+
+  export interface ParSigPushPartialsSigningRootFieldEvent {
+    field: '$.partials[].signingRoot'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface ParSigPushPartialsPartialSignatureFieldEvent {
+    field: '$.partials[].partialSignature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export function encode (obj: Partial<ParSigPush>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ParSigPush.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigPush>): ParSigPush {
+    return decodeMessage(buf, ParSigPush.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigPush>): Generator<ParSigPushSessionFieldEvent | ParSigPushPartialsPublicKeyFieldEvent | ParSigPushPartialsDutyFieldEvent | ParSigPushPartialsSigningRootFieldEvent | ParSigPushPartialsPartialSignatureFieldEvent> {
+    return streamMessage(buf, ParSigPush.codec(), opts)
+  }
+}
+
+export interface DecidedPartial {
+  publicKey: Uint8Array<ArrayBuffer>
+  duty: string
+  signingRoot: Uint8Array<ArrayBuffer>
+  partialSignature: Uint8Array<ArrayBuffer>
+}
+
+export namespace DecidedPartial {
+  let _codec: Codec<DecidedPartial>
+
+  export const codec = (): Codec<DecidedPartial> => {
+    if (_codec == null) {
+      _codec = message<DecidedPartial>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.duty != null && obj.duty !== '')) {
+          w.uint32(18)
+          w.string(obj.duty)
+        }
+
+        if ((obj.signingRoot != null && obj.signingRoot.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.signingRoot)
+        }
+
+        if ((obj.partialSignature != null && obj.partialSignature.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.partialSignature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          publicKey: uint8ArrayAlloc(0),
+          duty: '',
+          signingRoot: uint8ArrayAlloc(0),
+          partialSignature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.duty = reader.string()
+              break
+            }
+            case 3: {
+              obj.signingRoot = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.partialSignature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.duty`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.signingRoot`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.partialSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface DecidedPartialPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DecidedPartialDutyFieldEvent {
+    field: '$.duty'
+    value: string
+  }
+
+  export interface DecidedPartialSigningRootFieldEvent {
+    field: '$.signingRoot'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DecidedPartialPartialSignatureFieldEvent {
+    field: '$.partialSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<DecidedPartial>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, DecidedPartial.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DecidedPartial>): DecidedPartial {
+    return decodeMessage(buf, DecidedPartial.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DecidedPartial>): Generator<DecidedPartialPublicKeyFieldEvent | DecidedPartialDutyFieldEvent | DecidedPartialSigningRootFieldEvent | DecidedPartialPartialSignatureFieldEvent> {
+    return streamMessage(buf, DecidedPartial.codec(), opts)
+  }
+}
