@@ -7,8 +7,8 @@ import { createApiServer } from "../api/server.js";
 import { InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { createApiMetrics, createMetricsRegistry, createMetricsServer } from "../lib/metrics.js";
-import { createNodeMetrics } from "../node/metrics.js";
-import { DEFAULT_SIGN_TIMEOUT_MS, startSigningNode } from "../node/node.js";
+import { createNodeMetrics } from "../signing/metrics.js";
+import { DEFAULT_SIGN_TIMEOUT_MS, startSigningNode } from "./node.js";
 import type { ListenAddress } from "./options.js";
 
 export type { ListenAddress } from "./options.js";

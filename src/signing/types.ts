@@ -1,6 +1,7 @@
 /**
  * Contracts between the signing node's parts: the HTTP API (src/api) calls a RemoteSigner; the
- * node (src/node) implements it with slashing protection and the partial-signature exchange.
+ * threshold signer (src/signing/threshold.ts, composed in src/app/node.ts) implements it with
+ * slashing protection, duty agreement and the partial-signature exchange.
  * DESIGN.md § Signing protocol.
  */
 

@@ -1,13 +1,13 @@
 /**
- * `cohort run`: the long-running signing node. It loads the lock and this node's shares, keeps
- * connections to every peer, answers peers' partial-signature requests behind its own slashing
- * protection, and serves the Web3Signer API to the validator client. DESIGN.md § Signing protocol.
+ * `cohort run`'s signing node, composed: it loads the lock and this node's shares, opens the
+ * slashing database, starts libp2p, and wires the duty agreement (src/consensus), the threshold
+ * signer (src/signing) and the admin endpoint together; ./run.ts adds the Web3Signer API and
+ * metrics. The signing engine itself is src/signing/threshold.ts. DESIGN.md § Signing protocol.
  */
 import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { Registry } from "prom-client";
 import { startAdminServer } from "../api/admin.js";
-import { FILES } from "../app/files.js";
 import { definitionNetwork } from "../cluster/definition.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import { DutyAgreement } from "../consensus/engine.js";
@@ -29,6 +29,7 @@ import {
   PARSIG_PROTOCOL,
   PARSIG_PUSH_PROTOCOL,
 } from "../p2p/protocols.js";
+import type { NodeMetrics } from "../signing/metrics.js";
 import {
   createParSigHandler,
   createPartialPusher,
@@ -43,7 +44,7 @@ import type { RemoteSigner } from "../signing/types.js";
 import { VerifyQueue } from "../signing/verifyQueue.js";
 import { GroupCommit } from "../slashing/groupCommit.js";
 import { SlashingProtectionDb } from "../slashing/store.js";
-import type { NodeMetrics } from "./metrics.js";
+import { FILES } from "./files.js";
 
 /**
  * Default signing deadline, ms: a request without a signature by then gets a 503. An attestation
