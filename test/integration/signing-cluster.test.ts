@@ -9,7 +9,6 @@ import { EXIT_AWAITING_CONSENT } from "../../src/cli/consent.js";
 import { SecretKey, verify } from "../../src/crypto/bls.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
-import type { Root } from "../../src/lib/types.js";
 import { ChannelClient, OneWaySender, serveChannel, serveOneWay } from "../../src/p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../../src/p2p/host.js";
 import { loadIdentity } from "../../src/p2p/identity.js";
@@ -322,7 +321,7 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
       // lying partial pushes: undecodable, for another cluster, and a bad partial under share 4 for
       // the very duty the honest nodes sign next
       const ok = attestation();
-      const okRoot = rootOf(ok) as Root;
+      const okRoot = rootOf(ok);
       const bad = [
         {
           publicKey: dv.publicKey,
