@@ -8,6 +8,7 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { Registry } from "prom-client";
 import { startAdminServer } from "../api/admin.js";
+import { FILES } from "./files.js";
 import { definitionNetwork } from "../cluster/definition.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import { DutyAgreement } from "../consensus/engine.js";
@@ -23,20 +24,8 @@ import type { Root, ShareIndex } from "../lib/types.js";
 import { ChannelClient, OneWaySender, serveChannel, serveOneWay } from "../p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../p2p/host.js";
 import { identityVerifier, loadIdentity } from "../p2p/identity.js";
-import {
-  CONSENSUS_PROTOCOL,
-  defaultListenAddressFor,
-  PARSIG_PROTOCOL,
-  PARSIG_PUSH_PROTOCOL,
-} from "../p2p/protocols.js";
-import type { NodeMetrics } from "../signing/metrics.js";
-import {
-  createParSigHandler,
-  createPartialPusher,
-  decodeParSigPush,
-  decodeParSigResponse,
-  encodeParSigRequest,
-} from "../signing/parsig.js";
+import { CONSENSUS_PROTOCOL, defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
+import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
 import { PeerLatency } from "../signing/peerLatency.js";
 import { type SignerPeer, ThresholdSigner } from "../signing/threshold.js";
@@ -44,7 +33,7 @@ import type { RemoteSigner } from "../signing/types.js";
 import { VerifyQueue } from "../signing/verifyQueue.js";
 import { GroupCommit } from "../slashing/groupCommit.js";
 import { SlashingProtectionDb } from "../slashing/store.js";
-import { FILES } from "./files.js";
+import type { NodeMetrics } from "../signing/metrics.js";
 
 /**
  * Default signing deadline, ms: a request without a signature by then gets a 503. An attestation
@@ -211,15 +200,6 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
           p.index,
         ),
     }));
-    const pushSenders = peerList.map((p) => ({
-      p,
-      out: new OneWaySender(host, p.peerId, PARSIG_PUSH_PROTOCOL, (err) =>
-        log.debug({ peer: p.index, err: (err as Error).message }, "partial push not delivered"),
-      ),
-    }));
-    const pushPartial = createPartialPusher(lock.lockHash, (bytes) => {
-      for (const { p, out } of pushSenders) if (host.isConnected(p.peerId)) out.send(bytes);
-    });
     const signer: ThresholdSigner = new ThresholdSigner(
       {
         shareIndex: self,
@@ -234,7 +214,6 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         agreement,
         store: slashing,
         peers,
-        pushPartial,
         clock,
         verifier: new VerifyQueue(),
         latency: new PeerLatency(),
@@ -247,16 +226,6 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       { signer, logger: log, onRequest: (result) => modules.metrics?.parsigServed(result) },
     );
     await serveChannel(host, PARSIG_PROTOCOL, async (req, ctx) => handler(req.bytes, req.peer, ctx.signal), log);
-    await serveOneWay(
-      host,
-      PARSIG_PUSH_PROTOCOL,
-      (peer, bytes) => {
-        const from = indexOf.get(peer);
-        if (from !== undefined && from !== self)
-          signer.acceptPushed(from as ShareIndex, decodeParSigPush(lock.lockHash, bytes));
-      },
-      log,
-    );
     await serveOneWay(
       host,
       CONSENSUS_PROTOCOL,

@@ -13,11 +13,6 @@ export const DKG_SHARE_PROTOCOL = "/cohort/dkg/share/1.0.0";
 export const DKG_PARSIG_PROTOCOL = "/cohort/dkg/parsig/1.0.0";
 /** Runtime partial-signature exchange (`ParSigRequest` / `ParSigResponse`, proto/parsig.proto), bound to the lock. */
 export const PARSIG_PROTOCOL = "/cohort/parsig/1.0.0";
-/**
- * Runtime partials for decided values, pushed one-way to every peer (`ParSigPush`, proto/parsig.proto), bound to
- * the lock: peers then need not ask for them over {@link PARSIG_PROTOCOL}.
- */
-export const PARSIG_PUSH_PROTOCOL = "/cohort/parsig/push/1.0.0";
 /** Runtime duty agreement: signed QBFT batches (`Batch`, proto/consensus.proto), bound to the lock. */
 export const CONSENSUS_PROTOCOL = "/cohort/consensus/1.0.0";
 
@@ -28,7 +23,6 @@ export type ProtocolId =
   | typeof DKG_SHARE_PROTOCOL
   | typeof DKG_PARSIG_PROTOCOL
   | typeof PARSIG_PROTOCOL
-  | typeof PARSIG_PUSH_PROTOCOL
   | typeof CONSENSUS_PROTOCOL;
 
 const KiB = 1024;
@@ -50,10 +44,6 @@ export const DKG_PARSIG_MAX_MESSAGE_BYTES = 16 * MiB;
  * Web3Signer body (the API caps a body at 1 MiB, so a frame holds at least one).
  */
 export const PARSIG_MAX_MESSAGE_BYTES = 1 * MiB + 64 * KiB;
-/** Partials one push may carry; checked while decoding. A push is the partials made in one event-loop turn. */
-export const PARSIG_PUSH_MAX_ENTRIES = 2048;
-/** Largest partial push, bytes: {@link PARSIG_PUSH_MAX_ENTRIES} entries of at most about 290 bytes. */
-export const PARSIG_PUSH_MAX_MESSAGE_BYTES = 1 * MiB + 64 * KiB;
 /**
  * Largest agreement frame, bytes: one batch. A PRE_PREPARE carries its request JSON (under 2 KiB for every
  * post-Bellatrix type), a justification up to 2·quorum relayed messages with their Merkle paths.
@@ -117,11 +107,6 @@ export const PROTOCOL_LIMITS: Readonly<Record<ProtocolId, ProtocolLimits>> = {
     readTimeoutMs: PARSIG_READ_TIMEOUT_MS,
     maxStreams: PARSIG_MAX_STREAMS_PER_CONNECTION,
   },
-  [PARSIG_PUSH_PROTOCOL]: {
-    maxMessageBytes: PARSIG_PUSH_MAX_MESSAGE_BYTES,
-    readTimeoutMs: PARSIG_READ_TIMEOUT_MS,
-    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
-  },
   [CONSENSUS_PROTOCOL]: {
     maxMessageBytes: CONSENSUS_MAX_MESSAGE_BYTES,
     readTimeoutMs: CONSENSUS_READ_TIMEOUT_MS,
@@ -129,7 +114,7 @@ export const PROTOCOL_LIMITS: Readonly<Record<ProtocolId, ProtocolLimits>> = {
   },
 };
 
-/** Limits for a protocol that is none of cohort's own (tests, future protocols): the sync limits. */
+/** Limits for a protocol that is none of cohort's four (tests, future protocols): the sync limits. */
 export const DEFAULT_PROTOCOL_LIMITS: ProtocolLimits = PROTOCOL_LIMITS[SYNC_PROTOCOL];
 
 /** Returns the limits of `protocol`, or {@link DEFAULT_PROTOCOL_LIMITS} for an unknown one. */

@@ -5,15 +5,12 @@
  * message, the request carries the Web3Signer body and the peer applies its own window, consent
  * and slashing checks. Requests are bound to the cluster by `session` = lock_hash.
  */
-
-import { DUTY_KEY_MAX_LENGTH } from "../consensus/engine.js";
 import { decodeSignRequest, encodeSignRequest } from "../eth2/requests.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { Root } from "../lib/types.js";
-import { PARSIG_PUSH_MAX_ENTRIES } from "../p2p/protocols.js";
-import { ParSigPush, ParSigRequest, ParSigResponse } from "../pb/parsig.js";
+import { ParSigRequest, ParSigResponse } from "../pb/parsig.js";
 import type { PeerAnswer } from "./combine.js";
 import type { PartialAnswer, PeerPartialRequest, ThresholdSigner } from "./threshold.js";
 
@@ -35,79 +32,6 @@ export function encodeParSigRequest(lockHash: Uint8Array, req: PeerPartialReques
     requestJson: req.kind === "request" ? (encodeSignRequest(req.request) as Uint8Array<ArrayBuffer>) : empty,
     duty: req.kind === "decided" ? req.duty : "",
     signingRoot: req.kind === "decided" ? (req.root as Uint8Array<ArrayBuffer>) : empty,
-  });
-}
-
-/** This node's partial for a decided value, as pushed to its peers. */
-export interface DecidedPartialPush {
-  /** 48-byte validator (group) public key. */
-  publicKey: Uint8Array;
-  /** Duty key of the agreed duty. */
-  duty: string;
-  /** 32-byte signing root of the decided value. */
-  root: Root;
-  /** 96-byte partial signature by the sender's share. */
-  signature: Uint8Array;
-}
-
-/** Encodes partials for decided values as one push (`ParSigPush`), bound to the lock. */
-export function encodeParSigPush(lockHash: Uint8Array, partials: readonly DecidedPartialPush[]): Uint8Array {
-  return ParSigPush.encode({
-    session: lockHash as Uint8Array<ArrayBuffer>,
-    partials: partials.map((p) => ({
-      publicKey: p.publicKey as Uint8Array<ArrayBuffer>,
-      duty: p.duty,
-      signingRoot: p.root as Uint8Array<ArrayBuffer>,
-      partialSignature: p.signature as Uint8Array<ArrayBuffer>,
-    })),
-  });
-}
-
-/**
- * Collects this node's partials for decided values and hands them to `broadcast` as pushes, once
- * per event-loop turn (at most {@link PARSIG_PUSH_MAX_ENTRIES} a push): under load, many duties'
- * partials share one message to each peer.
- */
-export function createPartialPusher(
-  lockHash: Uint8Array,
-  broadcast: (bytes: Uint8Array) => void,
-): (partial: DecidedPartialPush) => void {
-  let queue: DecidedPartialPush[] = [];
-  const flush = () => {
-    const all = queue;
-    queue = [];
-    for (let o = 0; o < all.length; o += PARSIG_PUSH_MAX_ENTRIES) {
-      broadcast(encodeParSigPush(lockHash, all.slice(o, o + PARSIG_PUSH_MAX_ENTRIES)));
-    }
-  };
-  return (partial) => {
-    queue.push(partial);
-    if (queue.length === 1) setImmediate(flush);
-  };
-}
-
-/**
- * Decodes a peer's push. Whether a partial verifies is the combiner's business, and whether it is
- * wanted (a decided duty with the same root) the signer's.
- * @throws RangeError on malformed bytes, another lock, more than {@link PARSIG_PUSH_MAX_ENTRIES}
- *   partials, or a field of the wrong length
- */
-export function decodeParSigPush(lockHash: Uint8Array, bytes: Uint8Array): DecidedPartialPush[] {
-  const push = ParSigPush.decode(bytes, { limits: { partials: PARSIG_PUSH_MAX_ENTRIES } });
-  if (!bytesEqual(push.session, lockHash)) throw new RangeError("partial push for another cluster lock");
-  return push.partials.map((p, i) => {
-    if (p.publicKey.length !== 48) throw new RangeError(`"partials[${i}].public_key" must be 48 bytes`);
-    if (p.duty.length === 0 || p.duty.length > DUTY_KEY_MAX_LENGTH) {
-      throw new RangeError(`"partials[${i}].duty" must be 1 to ${DUTY_KEY_MAX_LENGTH} characters`);
-    }
-    if (p.signingRoot.length !== 32) throw new RangeError(`"partials[${i}].signing_root" must be 32 bytes`);
-    if (p.partialSignature.length !== 96) throw new RangeError(`"partials[${i}].partial_signature" must be 96 bytes`);
-    return {
-      publicKey: p.publicKey,
-      duty: p.duty,
-      root: p.signingRoot as unknown as Root,
-      signature: p.partialSignature,
-    };
   });
 }
 

@@ -24,7 +24,6 @@ import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.
 import { SlashingError } from "../slashing/rules.js";
 import { type GatherOpts, gatherSignature, type PeerAnswer } from "./combine.js";
 import { consentRefusal } from "./consent.js";
-import type { DecidedPartialPush } from "./parsig.js";
 import type { PartialSigner } from "./partial.js";
 import type { PeerLatency } from "./peerLatency.js";
 import { type RemoteSigner, SignerError, type SignerHealth, type SignOpts } from "./types.js";
@@ -34,14 +33,6 @@ import type { VerifyQueue } from "./verifyQueue.js";
 export const DECIDED_PARTIALS_KEPT = 65_536;
 /** Longest a peer's request for an agreed duty's partial waits for this node's own decision, ms. */
 export const DECIDED_PARTIAL_WAIT_MS = 4_000;
-
-/** Partials pushed by one peer and kept for this node's own gathering; the oldest is dropped past it. */
-export const PUSHED_PARTIALS_KEPT_PER_PEER = 8_192;
-/**
- * Longest an agreed duty waits for a peer's pushed partial before asking the peer for it, ms (at
- * most a quarter of the signing deadline): a push lost to a reconnect costs this much, no more.
- */
-export const PUSHED_PARTIAL_WAIT_MS = 1_000;
 
 /** Parsed values kept by JSON text: a leader's value is bound, validated and signed with one parse. */
 const PARSED_VALUES_KEPT = 4_096;
@@ -93,11 +84,6 @@ export interface ThresholdSignerModules {
     hasConsent(pk: Uint8Array, root: Uint8Array): boolean;
   };
   peers: readonly SignerPeer[];
-  /**
-   * Sends this node's partial for a decided value to every peer (best effort). When set, an agreed
-   * duty waits for each peer's push ({@link ThresholdSigner.acceptPushed}) before it asks the peer.
-   */
-  pushPartial?: (partial: DecidedPartialPush) => void;
   clock: SlotClock;
   verifier: VerifyQueue;
   latency: PeerLatency;
@@ -126,9 +112,6 @@ export class ThresholdSigner implements RemoteSigner {
   readonly #decidedWaiters = new Map<string, Set<() => void>>();
   readonly #settled = new DOMException("signature request settled", "AbortError");
   readonly #parsed = new Map<string, { req: SignRequest; root: Root } | undefined>();
-  /** Per peer share index: partials it pushed, by "validator/duty". */
-  readonly #pushed = new Map<number, Map<string, { root: Root; signature: BlsSignature }>>();
-  readonly #pushWaiters = new Map<string, Set<() => void>>();
 
   constructor(opts: ThresholdSignerOpts, modules: ThresholdSignerModules) {
     this.#o = opts;
@@ -261,61 +244,6 @@ export class ThresholdSigner implements RemoteSigner {
     } catch (err) {
       return refusalOf(err);
     }
-  }
-
-  /**
-   * Keeps partials a peer pushed for decided values (first push per duty wins), for this node's own
-   * gathering: one is used only once this node decided the same duty, and only for the same root;
-   * like any peer's partial, it is verified when the combination fails. Unknown validators are
-   * ignored.
-   * @param from the sender's share index, authenticated by the transport (never this node's)
-   */
-  acceptPushed(from: ShareIndex, partials: readonly DecidedPartialPush[]): void {
-    if (from === this.#o.shareIndex) return;
-    let kept = this.#pushed.get(from);
-    if (kept === undefined) {
-      kept = new Map();
-      this.#pushed.set(from, kept);
-    }
-    for (const p of partials) {
-      const pkHex = toHex(p.publicKey);
-      if (!this.#byKey.has(pkHex)) continue;
-      const key = `${pkHex}/${p.duty}`;
-      if (kept.has(key)) continue;
-      if (kept.size >= PUSHED_PARTIALS_KEPT_PER_PEER) {
-        const oldest = kept.keys().next().value;
-        if (oldest !== undefined) kept.delete(oldest);
-      }
-      kept.set(key, { root: p.root, signature: p.signature as BlsSignature });
-      const waiters = this.#pushWaiters.get(`${from} ${key}`);
-      if (waiters !== undefined) for (const w of [...waiters]) w();
-    }
-  }
-
-  /** A peer's pushed partial for `key`, once it arrives; undefined after `waitMs` or the signal. */
-  #pushedPartial(
-    from: number,
-    key: string,
-    waitMs: number,
-    signal: AbortSignal,
-  ): Promise<{ root: Root; signature: BlsSignature } | undefined> {
-    const found = this.#pushed.get(from)?.get(key);
-    if (found !== undefined || signal.aborted || waitMs <= 0) return Promise.resolve(found);
-    return new Promise((resolve) => {
-      const wkey = `${from} ${key}`;
-      const waiters = this.#pushWaiters.get(wkey) ?? new Set();
-      this.#pushWaiters.set(wkey, waiters);
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        waiters.delete(done);
-        if (waiters.size === 0 && this.#pushWaiters.get(wkey) === waiters) this.#pushWaiters.delete(wkey);
-        resolve(this.#pushed.get(from)?.get(key));
-      };
-      const timer = setTimeout(done, waitMs);
-      signal.addEventListener("abort", done, { once: true });
-      waiters.add(done);
-    });
   }
 
   /**
@@ -509,13 +437,6 @@ export class ThresholdSigner implements RemoteSigner {
       return await this.#m.partials.signAt(pkHex, req, parsed.root);
     })();
     partial.catch(() => undefined);
-    const push = this.#m.pushPartial;
-    if (push !== undefined) {
-      partial.then(
-        (signature) => push({ publicKey: pk, duty: duty.key, root: value.root, signature }),
-        () => undefined,
-      );
-    }
     const d: DecidedPartial = { root: value.root, partial };
     if (this.#decided.size >= DECIDED_PARTIALS_KEPT) {
       const oldest = this.#decided.keys().next().value;
@@ -541,10 +462,6 @@ export class ThresholdSigner implements RemoteSigner {
     else callerSignal.addEventListener("abort", onAbort, { once: true });
     const latency = this.#m.latency;
     const peers = this.#m.peers;
-    // an agreed duty's partials are pushed by each peer once it decided: wait for them before asking
-    const pushKey =
-      ask.kind === "decided" && this.#m.pushPartial !== undefined ? `${toHex(dv.publicKey)}/${ask.duty}` : undefined;
-    const pushWaitMs = Math.min(PUSHED_PARTIAL_WAIT_MS, this.#o.signTimeoutMs / 4);
     const ordered = latency.preferCheap(
       latency.order(peers, (p) => p.isConnected(), performance.now()),
       t - 1,
@@ -561,14 +478,6 @@ export class ThresholdSigner implements RemoteSigner {
         index: p.index,
         label: p.label,
         fetch: async (signal) => {
-          if (pushKey !== undefined && ask.kind === "decided") {
-            const pushed = await this.#pushedPartial(p.index, pushKey, pushWaitMs, signal);
-            if (pushed !== undefined) {
-              if (bytesEqual(pushed.root, ask.root)) return { signature: pushed.signature };
-              return refusal("DIFFERENT_DECISION", `peer decided ${toHex(pushed.root)} for duty ${ask.duty}`);
-            }
-            signal.throwIfAborted();
-          }
           const started = performance.now();
           try {
             const answer = await p.requestPartial(ask, signal);
