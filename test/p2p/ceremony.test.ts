@@ -121,8 +121,8 @@ describe("hello", () => {
     transports.push(b);
     await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
     const [ra, rb] = await Promise.all([
-      a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "from a") }, { signal: LONG() }),
-      b.exchange(1, { channel: "bcast", broadcast: envelope(S, 2, 1, "from b") }, { signal: LONG() }),
+      a.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "from a") }, { signal: LONG() }),
+      b.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 2, 1, "from b") }, { signal: LONG() }),
     ]);
     expect(payloadOf(ra.get(idx(2))!.broadcast)).toBe("from b");
     expect(payloadOf(rb.get(idx(1))!.broadcast)).toBe("from a");
@@ -158,8 +158,8 @@ describe("hello", () => {
     const b = await transport(all, 1);
     await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
     await Promise.all([
-      a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "a1") }, { signal: LONG() }),
-      b.exchange(1, { channel: "bcast", broadcast: envelope(S, 2, 1, "b1") }, { signal: LONG() }),
+      a.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a1") }, { signal: LONG() }),
+      b.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 2, 1, "b1") }, { signal: LONG() }),
     ]);
     await b.close();
     const b2 = await transport(all, 1);
@@ -170,7 +170,9 @@ describe("hello", () => {
       peerStep: 1,
     });
     expect(
-      await typeOf(a.exchange(2, { channel: "bcast", broadcast: envelope(S, 1, 2, "a2") }, { signal: LONG() })),
+      await typeOf(
+        a.exchange(2, { channel: "bcast", broadcast: envelope(a.session()!, 1, 2, "a2") }, { signal: LONG() }),
+      ),
     ).toEqual({ code: "PEER_RESTARTED", step: 1, peer: 2, peerStep: 0 });
   });
 });
@@ -204,8 +206,10 @@ describe("inbound envelopes from a hand-driven peer", () => {
     const { a, m, aId, faults } = await setup();
     expect(await send(m, aId, DKG_BCAST_PROTOCOL, Uint8Array.of(0xff, 0xff, 0xff))).toMatchObject({ ok: false });
     expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(sessionOf(9), 2, 1, "x"))).toMatchObject({ ok: false });
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 1, 1, "claims to be a"))).toMatchObject({ ok: false });
-    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(S, 2, 0, "step 0"))).toMatchObject({ ok: false });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 1, 1, "claims to be a"))).toMatchObject({
+      ok: false,
+    });
+    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(a.session()!, 2, 0, "step 0"))).toMatchObject({ ok: false });
     const big = new Uint8Array(DKG_SHARE_MAX_MESSAGE_BYTES + 1);
     await expect(m.host.request(aId, DKG_SHARE_PROTOCOL, big, { maxMessageBytes: big.length })).rejects.toThrow();
     await expect.poll(() => faults.length).toBe(5);
@@ -216,40 +220,52 @@ describe("inbound envelopes from a hand-driven peer", () => {
     expect(a.faults().get(idx(2))).toBe(5);
 
     // none of that was buffered: the step completes with the peer's real message
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "real"))).toEqual({ ok: true });
-    const got = await a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "mine") }, { signal: LONG() });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "real"))).toEqual({ ok: true });
+    const got = await a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "mine") },
+      { signal: LONG() },
+    );
     expect(payloadOf(got.get(idx(2))!.broadcast)).toBe("real");
     expect(m.received.map((r) => payloadOf(r.bytes))).toEqual(["mine"]);
   });
 
   it("keeps the first of two different messages for a step, buffers one future step, refuses a second", async () => {
     const { a, m, aId } = await setup();
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "first"))).toEqual({ ok: true });
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "second"))).toEqual({ ok: true });
-    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(S, 2, 1, "share"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "first"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "second"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(a.session()!, 2, 1, "share"))).toEqual({ ok: true });
     const r1 = await a.exchange(
       1,
-      { channel: "bcast", broadcast: envelope(S, 1, 1, "a1"), direct: new Map([[idx(2), envelope(S, 1, 1, "a→m")]]) },
+      {
+        channel: "bcast",
+        broadcast: envelope(a.session()!, 1, 1, "a1"),
+        direct: new Map([[idx(2), envelope(a.session()!, 1, 1, "a→m")]]),
+      },
       { signal: LONG() },
     );
     expect(payloadOf(r1.get(idx(2))!.broadcast)).toBe("first");
     expect(payloadOf(r1.get(idx(2))!.direct!)).toBe("share");
 
     // between steps: the peer may be one step ahead, not two
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 3, "step 3"))).toEqual({ ok: true });
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 4, "step 4"))).toMatchObject({ ok: false });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 3, "step 3"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 4, "step 4"))).toMatchObject({ ok: false });
     // a late copy of a finished step is acked, not stored
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "first"))).toEqual({ ok: true });
-    const r3 = await a.exchange(3, { channel: "parsig", broadcast: envelope(S, 1, 3, "a3") }, { signal: LONG() });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "first"))).toEqual({ ok: true });
+    const r3 = await a.exchange(
+      3,
+      { channel: "parsig", broadcast: envelope(a.session()!, 1, 3, "a3") },
+      { signal: LONG() },
+    );
     expect(payloadOf(r3.get(idx(2))!.broadcast)).toBe("step 3");
     expect(r3.get(idx(2))!.direct).toBeUndefined();
   });
 
   it("a message for a step this node skipped is refused", async () => {
     const { a, m, aId } = await setup();
-    await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 2, "two"));
-    await a.exchange(2, { channel: "bcast", broadcast: envelope(S, 1, 2, "a2") }, { signal: LONG() });
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "one"))).toMatchObject({ ok: false });
+    await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 2, "two"));
+    await a.exchange(2, { channel: "bcast", broadcast: envelope(a.session()!, 1, 2, "a2") }, { signal: LONG() });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "one"))).toMatchObject({ ok: false });
   });
 });
 
@@ -260,10 +276,16 @@ describe("exchange and lifecycle", () => {
     const b = await transport(all, 1);
     await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
     const ctrl = new AbortController();
-    const p = a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "a1") }, { signal: ctrl.signal });
+    const p = a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a1") },
+      { signal: ctrl.signal },
+    );
     ctrl.abort();
     expect(await typeOf(p)).toEqual({ code: "ABORTED", step: 1 });
-    const q = typeOf(a.exchange(2, { channel: "bcast", broadcast: envelope(S, 1, 2, "a2") }, { signal: LONG() }));
+    const q = typeOf(
+      a.exchange(2, { channel: "bcast", broadcast: envelope(a.session()!, 1, 2, "a2") }, { signal: LONG() }),
+    );
     await a.close();
     expect(await q).toEqual({ code: "ABORTED", step: 2 });
     await a.close();
@@ -274,7 +296,7 @@ describe("exchange and lifecycle", () => {
     const a = await transport(all, 0);
     const b = await transport(all, 1);
     await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
-    const out = { channel: "bcast" as const, broadcast: envelope(S, 1, 1, "a1") };
+    const out = { channel: "bcast" as const, broadcast: envelope(a.session()!, 1, 1, "a1") };
     await expect(a.exchange(0, out, { signal: LONG() })).rejects.toThrow(RangeError);
     await expect(a.exchange(1, { ...out, direct: new Map() }, { signal: LONG() })).rejects.toThrow(RangeError);
     await expect(
@@ -285,7 +307,7 @@ describe("exchange and lifecycle", () => {
     await expect.poll(() => waits.length).toBeGreaterThan(0);
     expect(waits[0]).toEqual([2]);
     await expect(a.exchange(2, out, { signal: LONG() })).rejects.toThrow(/while step 1 is running/);
-    await b.exchange(1, { channel: "bcast", broadcast: envelope(S, 2, 1, "b1") }, { signal: LONG() });
+    await b.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 2, 1, "b1") }, { signal: LONG() });
     await pa;
     await expect(a.exchange(1, out, { signal: LONG() })).rejects.toThrow(RangeError);
   });
@@ -295,7 +317,8 @@ describe("exchange and lifecycle", () => {
     const a = await transport(all, 0);
     await a.connect({ signal: LONG() });
     expect(
-      (await a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "x") }, { signal: LONG() })).size,
+      (await a.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "x") }, { signal: LONG() }))
+        .size,
     ).toBe(0);
   });
 
