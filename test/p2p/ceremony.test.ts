@@ -3,6 +3,8 @@
  * signature), restart detection, and how inbound envelopes are checked, buffered and de-duplicated.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { attemptSession } from "../../src/dkg/envelope.js";
+import { DKG_PROTOCOL_VERSION } from "../../src/dkg/steps.js";
 import type { CodedError } from "../../src/lib/errors.js";
 import { InputError } from "../../src/lib/errors.js";
 import type { ShareIndex } from "../../src/lib/types.js";
@@ -14,7 +16,7 @@ import {
   type Libp2pCeremonyTransport,
 } from "../../src/p2p/ceremony.js";
 import type { Host } from "../../src/p2p/host.js";
-import type { Identity } from "../../src/p2p/identity.js";
+import { type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
 import {
   DKG_BCAST_PROTOCOL,
   DKG_SHARE_MAX_MESSAGE_BYTES,
@@ -28,6 +30,7 @@ import {
   freePort,
   idx,
   newIdentity,
+  newNonce,
   payloadOf,
   type RawPeer,
   rawPeer,
@@ -174,6 +177,87 @@ describe("hello", () => {
         a.exchange(2, { channel: "bcast", broadcast: envelope(a.session()!, 1, 2, "a2") }, { signal: LONG() }),
       ),
     ).toEqual({ code: "PEER_RESTARTED", step: 1, peer: 2, peerStep: 0 });
+  });
+});
+
+describe("hello nonces and protocol versions", () => {
+  async function withRawPeer(version = VERSION) {
+    const all = await ops(2);
+    const faults: [ShareIndex, string][] = [];
+    const a = await transport(all, 0, { version, onPeerFault: (p, r) => faults.push([p, r]) });
+    const m = await rawPeer({
+      identity: all[1]!.identity,
+      peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
+      session: S,
+      version,
+      listen: all[1]!.address,
+    });
+    hosts.push(m.host);
+    return { a, m, aId: all[0]!.identity.peerId, faults };
+  }
+  const sendHello = async (m: RawPeer, to: string, bytes: Uint8Array) =>
+    HelloResponse.decode(await m.host.request(to, SYNC_PROTOCOL, bytes));
+
+  it("the attempt session hashes the definition hash and both nonces in share-index order", async () => {
+    const { a, m } = await withRawPeer();
+    const sync = await a.connect({ signal: LONG() });
+    expect(sync.nonces[1]).toEqual(m.nonce);
+    expect(sync.nonces[0]).toHaveLength(32);
+    expect(sync.session).toEqual(attemptSession(S, sync.nonces));
+    expect(a.session()).toEqual(sync.session);
+    expect(sync.session).not.toEqual(attemptSession(S, [sync.nonces[0]!, newNonce()]));
+  });
+
+  it("the same nonce again is no restart; a new nonce after sync is, before any step", async () => {
+    const { a, m, aId } = await withRawPeer();
+    await a.connect({ signal: LONG() });
+    // a retry, or the same process on a new connection (relays and hole punching open new ones)
+    expect((await m.hello(aId)).error).toBe("");
+    const restarted = await sendHello(m, aId, await signedHello(m.identity, S, VERSION, 0, newNonce()));
+    expect(restarted.error).toMatch(/cannot resume/);
+    expect(restarted.hello?.step).toBeGreaterThan(0);
+    expect(
+      await typeOf(
+        a.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a1") }, { signal: LONG() }),
+      ),
+    ).toEqual({ code: "PEER_RESTARTED", step: 0, peer: 2, peerStep: 0 });
+  });
+
+  it("a hello without a 32-byte nonce is refused and reported", async () => {
+    const { a, m, aId, faults } = await withRawPeer();
+    const connected = a.connect({ signal: LONG() });
+    await expect.poll(() => a.listenAddresses().length).toBeGreaterThan(0);
+    const resp = await sendHello(m, aId, await signedHello(m.identity, S, VERSION, 0, new Uint8Array(5)));
+    expect(resp.error).toMatch(/nonce/);
+    expect(faults.some(([p, r]) => p === 2 && /nonce/.test(r))).toBe(true);
+    expect((await m.hello(aId)).error).toBe("");
+    await connected;
+  });
+
+  it("a version-1 node (no nonce) fails at once with VERSION_MISMATCH, and can verify the answer", async () => {
+    const { a, m, aId } = await withRawPeer(DKG_PROTOCOL_VERSION);
+    const failed = typeOf(a.connect({ signal: LONG() }));
+    await expect.poll(() => a.listenAddresses().length).toBeGreaterThan(0);
+    const resp = await sendHello(m, aId, await signedHello(m.identity, S, "cohort/dkg/1", 0, new Uint8Array(0)));
+    expect(await failed).toEqual({
+      code: "VERSION_MISMATCH",
+      peer: 2,
+      ours: DKG_PROTOCOL_VERSION,
+      theirs: "cohort/dkg/1",
+    });
+    expect(resp.error).toMatch(/version/);
+    // what a version-1 node checks: the signature over the hello re-encoded without fields it does not know
+    const h = resp.hello!;
+    expect(h.nonce).toHaveLength(0);
+    expect(h.protocolVersion).toBe(DKG_PROTOCOL_VERSION);
+    const v1 = Hello.encode({
+      session: h.session,
+      protocolVersion: h.protocolVersion,
+      step: h.step,
+      signature: new Uint8Array(0),
+      nonce: new Uint8Array(0),
+    });
+    expect(await verifyIdentitySignature(aId, v1, h.signature)).toBe(true);
   });
 });
 
