@@ -90,6 +90,7 @@ export type CeremonyProgress =
   | { kind: "step"; step: number; name: string; detail: string };
 
 export interface CeremonyOpts {
+  /** `params.session` is the definition hash; every round runs under the attempt session derived at sync. */
   params: CeremonyParams;
   transport: CeremonyTransport;
   signer: IdentitySigner;

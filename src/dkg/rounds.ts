@@ -306,9 +306,13 @@ export async function judgeComplaints(ctx: ComplaintContext): Promise<PendingCom
   const echoByDealer = new Map<number, Filed[]>();
   const shareComplaints: Filed[] = [];
   for (const [accuser, { accusations, envelope }] of [...ctx.complaints].sort((a, b) => a[0] - b[0])) {
+    const malformed = (detail: string) =>
+      fault("MALFORMED_MESSAGE", STEP.COMPLAIN, [accuser], detail, [toHex(envelope)]);
+    // each piece of evidence costs a signature check: an honest node files at most one accusation
+    // per dealer, with at most n echoes
+    if (accusations.length > p.n) throw malformed(`${accusations.length} accusations, at most ${p.n}`);
     for (const acc of accusations) {
-      const malformed = (detail: string) =>
-        fault("MALFORMED_MESSAGE", STEP.COMPLAIN, [accuser], detail, [toHex(envelope)]);
+      if (acc.echoes.length > p.n) throw malformed(`${acc.echoes.length} echoes, at most ${p.n}`);
       if (acc.accused < 1 || acc.accused > p.n) throw malformed(`complaint against ${acc.accused}`);
       if (acc.validators.some((v) => v >= p.numValidators)) throw malformed("complaint names unknown validators");
       const filed = { accuser, acc, complaint: envelope };

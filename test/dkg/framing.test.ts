@@ -117,6 +117,20 @@ describe("framing attempts by a Byzantine accuser (n=4, t=3, V=2, in memory)", (
     expect(runs[0]!.error!.message).toMatch(/addressed to 4, expected 3/);
   });
 
+  it("a complaint stuffed with evidence is the accuser's malformed message, judged before any check", async () => {
+    const ids = await identities(base.n);
+    const runs = await withAttacker(3, () =>
+      complaint(ids[2]!.signer, (r) => ({
+        kind: AccusationKind.ECHO_MISMATCH,
+        accused: 2,
+        envelope: r.get(STEP.DEAL)!.get(idx(2))!.broadcast,
+        echoes: Array.from({ length: 50 }, () => r.get(STEP.DEAL)!.get(idx(2))!.broadcast),
+      })),
+    );
+    expectConvicted(runs, "MALFORMED_MESSAGE", [3], [1, 2, 4]);
+    expect(runs[0]!.error!.message).toMatch(/50 echoes, at most 4/);
+  });
+
   it("an accusation of no kind is the accuser's malformed message", async () => {
     const ids = await identities(base.n);
     const runs = await withAttacker(3, () =>
