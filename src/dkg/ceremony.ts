@@ -19,9 +19,18 @@ import { bytesEqual, toHex } from "../lib/bytes.js";
 import { CodedError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
-import { Complaints, Confirm, Deal, Echo, Justifications, LockSignature } from "../pb/bcast.js";
+import {
+  AccusationKind,
+  Complaints,
+  Confirm,
+  Deal,
+  Echo,
+  Justifications,
+  LockSignature,
+  MessageKind,
+} from "../pb/bcast.js";
 import { PartialSignatureSet } from "../pb/parsig.js";
-import { envelopeDigest, openEnvelope, sealEnvelope } from "./envelope.js";
+import { attemptSession, envelopeDigest, openEnvelope, sealEnvelope, stepOfKind } from "./envelope.js";
 import { DkgError, type DkgNetworkCode, fault } from "./errors.js";
 import {
   type CeremonyParams,
@@ -36,7 +45,14 @@ import {
   verifyDeals,
 } from "./rounds.js";
 import { STEP, STEP_NAMES } from "./steps.js";
-import type { CeremonyTransport, Channel, IdentitySigner, IdentityVerifier, TransportErrorType } from "./transport.js";
+import type {
+  CeremonyTransport,
+  Channel,
+  IdentitySigner,
+  IdentityVerifier,
+  SyncResult,
+  TransportErrorType,
+} from "./transport.js";
 
 /** One distributed validator as the ceremony produced it. */
 export interface CeremonyValidator {
@@ -74,6 +90,7 @@ export type CeremonyProgress =
   | { kind: "step"; step: number; name: string; detail: string };
 
 export interface CeremonyOpts {
+  /** `params.session` is the definition hash; every round runs under the attempt session derived at sync. */
   params: CeremonyParams;
   transport: CeremonyTransport;
   signer: IdentitySigner;
@@ -106,7 +123,9 @@ interface Received {
  * @throws DkgError naming the faulty or missing operators
  */
 export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> {
-  const { params: p, transport, logger: log } = opts;
+  const { transport, logger: log } = opts;
+  // the definition hash until sync; the attempt session from then on
+  let p: CeremonyParams = opts.params;
   const progress = (step: number, detail: string) => {
     log.info({ step: STEP_NAMES[step], validators: p.numValidators }, detail);
     opts.onProgress?.({ kind: "step", step, name: STEP_NAMES[step] ?? String(step), detail });
@@ -114,16 +133,18 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   const onWaiting = (step: number, missing: ShareIndex[]) => opts.onProgress?.({ kind: "waiting", step, missing });
 
   const exchange = async (
-    step: number,
+    kind: MessageKind,
     channel: Channel,
     payload: Uint8Array,
     direct?: Map<ShareIndex, Uint8Array>,
   ): Promise<Map<number, Received>> => {
-    const envelope = await sealEnvelope(opts.signer, p.session, p.self, step, payload);
+    const step = stepOfKind(kind);
+    const envelope = await sealEnvelope(opts.signer, p.session, p.self, kind, payload);
     let directOut: Map<ShareIndex, Uint8Array> | undefined;
     if (direct) {
       directOut = new Map();
-      for (const [j, d] of direct) directOut.set(j, await sealEnvelope(opts.signer, p.session, p.self, step, d));
+      for (const [j, d] of direct)
+        directOut.set(j, await sealEnvelope(opts.signer, p.session, p.self, MessageKind.SHARES, d, j));
     }
     let inbound: Awaited<ReturnType<CeremonyTransport["exchange"]>>;
     try {
@@ -137,13 +158,20 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     }
     const out = new Map<number, Received>([[p.self, { payload, envelope }]]);
     for (const [sender, msg] of [...inbound].sort((a, b) => a[0] - b[0])) {
-      const open = (bytes: Uint8Array) =>
-        openEnvelope(bytes, { session: p.session, step, expectedSender: sender, n: p.n, verifier: opts.verifier });
-      const env = await open(msg.broadcast);
+      const open = (bytes: Uint8Array, k: MessageKind) =>
+        openEnvelope(bytes, {
+          session: p.session,
+          kind: k,
+          receiver: p.self,
+          expectedSender: sender,
+          n: p.n,
+          verifier: opts.verifier,
+        });
+      const env = await open(msg.broadcast, kind);
       const rec: Received = { payload: env.payload, envelope: msg.broadcast };
       if (direct) {
         if (msg.direct === undefined) throw fault("MALFORMED_MESSAGE", step, [sender], "missing direct message");
-        rec.directPayload = (await open(msg.direct)).payload;
+        rec.directPayload = (await open(msg.direct, MessageKind.SHARES)).payload;
         rec.directEnvelope = msg.direct;
       }
       out.set(sender, rec);
@@ -164,11 +192,14 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
 
   // 1. Sync
   progress(STEP.SYNC, `waiting for ${p.n - 1} peers`);
+  let sync: SyncResult;
   try {
-    await transport.connect({ signal: opts.signal, onWaiting });
+    sync = await transport.connect({ signal: opts.signal, onWaiting });
   } catch (err) {
     throw networkError(err, STEP.SYNC);
   }
+  if (sync.nonces.length !== p.n) throw new RangeError(`sync must return ${p.n} nonces, got ${sync.nonces.length}`);
+  p = { ...p, session: attemptSession(p.session, sync.nonces) };
   const cpu = process.cpuUsage();
   log.info({ step: "sync", cpu_user_ms: cpu.user / 1000, cpu_system_ms: cpu.system / 1000 }, "all peers connected");
   opts.onProgress?.({ kind: "step", step: STEP.SYNC, name: "sync", detail: "all peers connected" });
@@ -176,12 +207,12 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   // 2. Deal
   const dealt = createDeal(p);
   progress(STEP.DEAL, `dealt ${p.numValidators} validator(s)`);
-  const deals = await exchange(STEP.DEAL, "bcast", Deal.encode(dealt.deal), dealt.shares);
+  const deals = await exchange(MessageKind.DEAL, "bcast", Deal.encode(dealt.deal), dealt.shares);
 
   // 3. Echo
   const ownDigests = Array.from({ length: p.n }, (_, i) => envelopeDigest(deals.get(i + 1)!.envelope));
   const echoes = await exchange(
-    STEP.ECHO,
+    MessageKind.ECHO,
     "bcast",
     Echo.encode({ dealDigests: ownDigests as Uint8Array<ArrayBuffer>[] }),
   );
@@ -204,12 +235,14 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   const received = new Map<number, Awaited<ReturnType<typeof decodeShares>>>();
   for (const [s, r] of deals) received.set(s, s === p.self ? dealt.ownShares : decodeShares(p, r.directPayload!));
   const accusations: Complaints["accusations"] = [];
-  for (const [dealer, reasons] of disputes) {
+  for (const [dealer, echoers] of disputes) {
     accusations.push({
+      kind: AccusationKind.ECHO_MISMATCH,
       accused: dealer,
       validators: [],
-      reason: `echo mismatch with ${reasons.join(",")}`,
+      reason: `echo mismatch with ${echoers.join(",")}`,
       envelope: deals.get(dealer)!.envelope as Uint8Array<ArrayBuffer>,
+      echoes: echoers.map((e) => echoes.get(e)!.envelope as Uint8Array<ArrayBuffer>),
     });
   }
   const goodShares = new Map<number, SecretKey[]>();
@@ -217,19 +250,23 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     for (const [dealer, shares] of received) {
       if (typeof shares === "string") {
         accusations.push({
+          kind: AccusationKind.BAD_SHARE,
           accused: dealer,
           validators: [],
           reason: shares,
           envelope: deals.get(dealer)!.directEnvelope! as Uint8Array<ArrayBuffer>,
+          echoes: [],
         });
       } else goodShares.set(dealer, shares);
     }
     for (const [dealer, validators] of findBadShares(p, verified, goodShares)) {
       accusations.push({
+        kind: AccusationKind.BAD_SHARE,
         accused: dealer,
         validators,
         reason: "share fails commitment check",
         envelope: deals.get(dealer)!.directEnvelope! as Uint8Array<ArrayBuffer>,
+        echoes: [],
       });
     }
   }
@@ -239,7 +276,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
       ? `verified ${p.n} deals`
       : `complaining about ${accusations.map((a) => a.accused).join(", ")}`,
   );
-  const complaints = await exchange(STEP.COMPLAIN, "bcast", Complaints.encode({ accusations }));
+  const complaints = await exchange(MessageKind.COMPLAINTS, "bcast", Complaints.encode({ accusations }));
   const complaintMsgs = new Map<number, { accusations: Complaints["accusations"]; envelope: Uint8Array }>();
   for (const [s, r] of complaints) {
     const c = decode(STEP.COMPLAIN, s, r.envelope, () => Complaints.decode(r.payload));
@@ -250,14 +287,13 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     p,
     verifier: opts.verifier,
     dealEnvelopes,
-    disputes,
     verified,
     complaints: complaintMsgs,
   });
 
   // 5. Justify (always exchanged: the barrier that nobody complained)
   const justification = justify(p, pending, dealt.shares);
-  const justs = await exchange(STEP.JUSTIFY, "bcast", Justifications.encode({ shares: justification }));
+  const justs = await exchange(MessageKind.JUSTIFICATIONS, "bcast", Justifications.encode({ shares: justification }));
   if (pending.length > 0) {
     const jm = new Map<number, { shares: Justifications["shares"]; envelope: Uint8Array }>();
     for (const [s, r] of justs)
@@ -283,7 +319,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
         signature: derived.shares[v]!.sign(root) as Uint8Array<ArrayBuffer>,
       });
   });
-  const parsigs = await exchange(STEP.DEPOSIT_PARTIALS, "parsig", PartialSignatureSet.encode({ partials }));
+  const parsigs = await exchange(MessageKind.DEPOSIT_PARTIALS, "parsig", PartialSignatureSet.encode({ partials }));
   const bySender = new Map<number, Uint8Array[]>();
   const envelopes = new Map<number, Uint8Array>();
   for (const [s, r] of parsigs) {
@@ -343,7 +379,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   const shareSignatureAggregate = sumSecretKeys(derived.shares).sign(lockHash);
   const nodeSig = await opts.signer.sign(lockHash);
   const locks = await exchange(
-    STEP.LOCK_SIGNATURES,
+    MessageKind.LOCK_SIGNATURE,
     "bcast",
     LockSignature.encode({
       lockHash: lockHash as Uint8Array<ArrayBuffer>,
@@ -403,7 +439,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
 
   // 10. Confirm
   try {
-    await exchange(STEP.CONFIRM, "bcast", Confirm.encode({ lockHash: lockHash as Uint8Array<ArrayBuffer> }));
+    await exchange(MessageKind.CONFIRM, "bcast", Confirm.encode({ lockHash: lockHash as Uint8Array<ArrayBuffer> }));
   } catch (err) {
     if (
       err instanceof DkgError &&

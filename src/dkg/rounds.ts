@@ -7,15 +7,27 @@ import { parseSignature, SecretKey, type SignatureSet, verify, verifyBatch } fro
 import { G1Vector, Polynomial, sumSecretKeys, verifyShare, verifySharesBatch } from "../crypto/tbls.js";
 import { bytesEqual, concatBytes, toHex, u32be } from "../lib/bytes.js";
 import type { BlsPublicKey, ShareIndex } from "../lib/types.js";
-import { type Accusation, type Deal, type Echo, type JustifiedShare, Shares } from "../pb/bcast.js";
-import { openEnvelope } from "./envelope.js";
+import {
+  type Accusation,
+  AccusationKind,
+  type Deal,
+  Echo,
+  type Envelope,
+  type JustifiedShare,
+  MessageKind,
+  Shares,
+} from "../pb/bcast.js";
+import { envelopeDigest, openEnvelope } from "./envelope.js";
 import { DkgError, fault } from "./errors.js";
 import { STEP } from "./steps.js";
 import type { IdentityVerifier } from "./transport.js";
 
 /** Fixed parameters of one ceremony. */
 export interface CeremonyParams {
-  /** definition_hash, 32 bytes. */
+  /**
+   * The session, 32 bytes: the definition hash as given to the runner, which replaces it after sync
+   * with the attempt session (`attemptSession`) for every round.
+   */
   session: Uint8Array;
   /** Number of operators. */
   n: number;
@@ -221,18 +233,42 @@ export interface ComplaintContext {
   verifier: IdentityVerifier;
   /** Every deal envelope this node received, by dealer (its own included). */
   dealEnvelopes: Map<number, Uint8Array>;
-  /** Echo disputes from {@link compareEchoes}. */
-  disputes: Map<number, number[]>;
-  /** Verified deals (absent for disputed dealers). */
+  /** Verified deals (absent when this node saw an echo dispute). */
   verified: Map<number, VerifiedDeal>;
   /** Complaints envelopes' payloads by accuser (this node's own included). */
   complaints: Map<number, { accusations: Accusation[]; envelope: Uint8Array }>;
 }
 
-/** Opens a signed step-2 envelope (a deal or shares) carried as evidence in a complaint. */
-function openEvidence(ctx: ComplaintContext, bytes: Uint8Array) {
+/**
+ * Opens a piece of evidence attached to `accuser`'s complaint. Evidence counts only if it is of the
+ * kind the accusation needs, for this attempt session, from the right signer and, where private,
+ * addressed to the accuser; anything else convicts the accuser (its complaint is signed), never
+ * the accused.
+ * @throws DkgError FALSE_COMPLAINT naming the accuser when the evidence fails any check
+ */
+async function openEvidence(
+  ctx: ComplaintContext,
+  accuser: number,
+  complaint: Uint8Array,
+  bytes: Uint8Array,
+  need: { kind: MessageKind; signer?: number; what: string },
+): Promise<Envelope> {
   const { p } = ctx;
-  return openEnvelope(bytes, { session: p.session, step: STEP.DEAL, n: p.n, verifier: ctx.verifier });
+  try {
+    return await openEnvelope(bytes, {
+      session: p.session,
+      kind: need.kind,
+      receiver: need.kind === MessageKind.SHARES ? accuser : undefined,
+      expectedSender: need.signer,
+      n: p.n,
+      verifier: ctx.verifier,
+    });
+  } catch (err) {
+    const why = err instanceof DkgError ? err.type.detail : (err as Error).message;
+    throw fault("FALSE_COMPLAINT", STEP.COMPLAIN, [accuser], `invalid evidence (${need.what}): ${why}`, [
+      toHex(complaint),
+    ]);
+  }
 }
 
 /** A complaint that no evidence settled: the accused must justify. */
@@ -243,79 +279,135 @@ export interface PendingComplaint {
   envelope: Uint8Array;
 }
 
+interface Filed {
+  accuser: number;
+  acc: Accusation;
+  complaint: Uint8Array;
+}
+
 /**
- * Step 4→5: settles complaints from their evidence.
- * - two validly signed, different deals from one dealer → EQUIVOCATION;
- * - a disputed echo that no signed deal explains → INVALID_ECHO naming the echoers;
- * - a signed Shares envelope with a share that fails its check → BAD_SHARE (dealer);
- * - a signed Shares envelope whose listed shares all pass → FALSE_COMPLAINT (accuser).
+ * Step 4→5: settles complaints from their typed evidence (DESIGN.md § DKG protocol step 5).
+ * ECHO_MISMATCH accusations are judged first, by dealer:
+ * - evidence must be the accused's DEAL envelope and other operators' ECHO envelopes of this
+ *   attempt whose digest for the accused differs from that deal's; otherwise FALSE_COMPLAINT (accuser);
+ * - two validly signed, different deals from one dealer → EQUIVOCATION (dealer);
+ * - else every attached echo names a digest of no signed deal → INVALID_ECHO (those echoers).
+ * Then BAD_SHARE accusations, by accuser:
+ * - evidence must be the accused's SHARES envelope addressed to the accuser, of this attempt;
+ *   otherwise FALSE_COMPLAINT (accuser);
+ * - a share in it that fails its check, or an unusable payload the accused signed → BAD_SHARE (dealer);
+ * - listed shares that all pass → FALSE_COMPLAINT (accuser);
+ * - no evidence → left for the accused's justification.
  * @returns complaints left for justification
- * @throws DkgError with the first conviction, lowest share index first
+ * @throws DkgError with the first conviction (MALFORMED_MESSAGE for a malformed accusation)
  */
 export async function judgeComplaints(ctx: ComplaintContext): Promise<PendingComplaint[]> {
   const { p } = ctx;
-  // Equivocation: gather every signed copy of each disputed dealer's deal.
-  for (const [dealer, echoers] of [...ctx.disputes].sort((a, b) => a[0] - b[0])) {
-    const copies = new Map<string, Uint8Array>();
-    const own = ctx.dealEnvelopes.get(dealer);
-    if (own) copies.set(toHex(own), own);
-    for (const { accusations } of ctx.complaints.values()) {
-      for (const acc of accusations) {
-        if (acc.accused !== dealer || acc.envelope.length === 0) continue;
-        try {
-          const env = await openEvidence(ctx, acc.envelope);
-          if (env.sender === dealer) copies.set(toHex(acc.envelope), acc.envelope);
-        } catch {
-          // an invalid copy proves nothing against the dealer
-        }
+  const echoByDealer = new Map<number, Filed[]>();
+  const shareComplaints: Filed[] = [];
+  for (const [accuser, { accusations, envelope }] of [...ctx.complaints].sort((a, b) => a[0] - b[0])) {
+    const malformed = (detail: string) =>
+      fault("MALFORMED_MESSAGE", STEP.COMPLAIN, [accuser], detail, [toHex(envelope)]);
+    // each piece of evidence costs a signature check: an honest node files at most one accusation
+    // per dealer, with at most n echoes
+    if (accusations.length > p.n) throw malformed(`${accusations.length} accusations, at most ${p.n}`);
+    for (const acc of accusations) {
+      if (acc.echoes.length > p.n) throw malformed(`${acc.echoes.length} echoes, at most ${p.n}`);
+      if (acc.accused < 1 || acc.accused > p.n) throw malformed(`complaint against ${acc.accused}`);
+      if (acc.validators.some((v) => v >= p.numValidators)) throw malformed("complaint names unknown validators");
+      const filed = { accuser, acc, complaint: envelope };
+      if (acc.kind === AccusationKind.ECHO_MISMATCH) {
+        if (acc.envelope.length === 0 || acc.echoes.length === 0)
+          throw malformed("echo-mismatch complaint without its deal and echoes");
+        echoByDealer.set(acc.accused, [...(echoByDealer.get(acc.accused) ?? []), filed]);
+      } else if (acc.kind === AccusationKind.BAD_SHARE) {
+        if (acc.accused === accuser) throw malformed(`complaint against ${acc.accused}`);
+        shareComplaints.push(filed);
+      } else {
+        throw malformed(`complaint of kind ${acc.kind}`);
       }
     }
-    if (copies.size >= 2) {
-      throw fault("EQUIVOCATION", STEP.ECHO, [dealer], "signed two different deals", [...copies.keys()].slice(0, 2));
-    }
-    throw fault("INVALID_ECHO", STEP.ECHO, echoers, `echo digest for dealer ${dealer} matches no signed deal`);
+  }
+  for (const [dealer, filed] of [...echoByDealer].sort((a, b) => a[0] - b[0])) {
+    await judgeEchoMismatch(ctx, dealer, filed);
   }
   const pending: PendingComplaint[] = [];
-  for (const [accuser, { accusations, envelope }] of [...ctx.complaints].sort((a, b) => a[0] - b[0])) {
-    for (const acc of accusations) {
-      if (acc.accused < 1 || acc.accused > p.n || acc.accused === accuser) {
-        throw fault("MALFORMED_MESSAGE", STEP.COMPLAIN, [accuser], `complaint against ${acc.accused}`, [
-          toHex(envelope),
-        ]);
-      }
-      if (acc.validators.some((v) => v >= p.numValidators)) {
-        throw fault("MALFORMED_MESSAGE", STEP.COMPLAIN, [accuser], "complaint names unknown validators", [
-          toHex(envelope),
-        ]);
-      }
-      if (acc.envelope.length === 0) {
-        pending.push({ accuser, accused: acc.accused, validators: acc.validators, envelope });
-        continue;
-      }
-      await settleWithEvidence(ctx, accuser, acc, envelope);
+  for (const { accuser, acc, complaint } of shareComplaints) {
+    if (acc.envelope.length === 0) {
+      pending.push({ accuser, accused: acc.accused, validators: acc.validators, envelope: complaint });
+      continue;
     }
+    await settleWithEvidence(ctx, accuser, acc, complaint);
   }
   return pending;
 }
 
+/** Judges every ECHO_MISMATCH accusation against `dealer`. @throws DkgError always */
+async function judgeEchoMismatch(ctx: ComplaintContext, dealer: number, filed: Filed[]): Promise<never> {
+  const { p } = ctx;
+  const copies = new Map<string, Uint8Array>();
+  const own = ctx.dealEnvelopes.get(dealer);
+  if (own) copies.set(toHex(envelopeDigest(own)), own);
+  const claims: { echoer: number; digest: string; envelope: Uint8Array }[] = [];
+  for (const { accuser, acc, complaint } of filed) {
+    await openEvidence(ctx, accuser, complaint, acc.envelope, {
+      kind: MessageKind.DEAL,
+      signer: dealer,
+      what: `deal of operator ${dealer}`,
+    });
+    const digest = toHex(envelopeDigest(acc.envelope));
+    copies.set(digest, acc.envelope);
+    for (const bytes of acc.echoes) {
+      const env = await openEvidence(ctx, accuser, complaint, bytes, { kind: MessageKind.ECHO, what: "echo" });
+      let theirs: Uint8Array | undefined;
+      try {
+        const echo = Echo.decode(env.payload);
+        if (echo.dealDigests.length === p.n) theirs = echo.dealDigests[dealer - 1];
+      } catch {
+        // signed by the echoer: its own fault, below
+      }
+      if (theirs === undefined) {
+        throw fault("MALFORMED_MESSAGE", STEP.ECHO, [env.sender], `echo must carry ${p.n} digests`, [toHex(bytes)]);
+      }
+      if (toHex(theirs) === digest) {
+        throw fault(
+          "FALSE_COMPLAINT",
+          STEP.COMPLAIN,
+          [accuser],
+          `invalid evidence: operator ${env.sender}'s echo agrees with the deal it is said to dispute`,
+          [toHex(complaint)],
+        );
+      }
+      claims.push({ echoer: env.sender, digest: toHex(theirs), envelope: bytes });
+    }
+  }
+  if (copies.size >= 2) {
+    const two = [...copies.values()].slice(0, 2).map(toHex);
+    throw fault("EQUIVOCATION", STEP.ECHO, [dealer], "signed two different deals", two);
+  }
+  const liars = claims.filter((c) => !copies.has(c.digest));
+  const echoers = [...new Set(liars.map((c) => c.echoer))].sort((a, b) => a - b);
+  const evidence = [...new Set(liars.map((c) => toHex(c.envelope)))];
+  throw fault("INVALID_ECHO", STEP.ECHO, echoers, `echo digest for dealer ${dealer} matches no signed deal`, [
+    ...evidence,
+    toHex([...copies.values()][0]!),
+  ]);
+}
+
 async function settleWithEvidence(ctx: ComplaintContext, accuser: number, acc: Accusation, complaint: Uint8Array) {
   const { p } = ctx;
-  let sharesPayload: Uint8Array;
-  try {
-    const env = await openEvidence(ctx, acc.envelope);
-    if (env.sender !== acc.accused) throw new Error("evidence not signed by the accused");
-    sharesPayload = env.payload;
-  } catch (err) {
-    // evidence that is not the accused's signed message: the accuser fabricated it
-    throw fault("FALSE_COMPLAINT", STEP.COMPLAIN, [accuser], `forged evidence: ${(err as Error).message}`, [
-      toHex(complaint),
-    ]);
-  }
+  const env = await openEvidence(ctx, accuser, complaint, acc.envelope, {
+    kind: MessageKind.SHARES,
+    signer: acc.accused,
+    what: `shares of operator ${acc.accused} for operator ${accuser}`,
+  });
   const accuserParams = { ...p, self: accuser as ShareIndex };
-  const decoded = decodeShares(accuserParams, sharesPayload);
+  const decoded = decodeShares(accuserParams, env.payload);
   const evidence = [toHex(acc.envelope), toHex(complaint)];
+  // the accused signed this payload for the accuser: an unusable one is its fault
   if (typeof decoded === "string") throw fault("BAD_SHARE", STEP.DEAL, [acc.accused], decoded, evidence);
-  const vectors = ctx.verified.get(acc.accused)!;
+  const vectors = ctx.verified.get(acc.accused);
+  if (vectors === undefined) throw new Error(`no verified deal of operator ${acc.accused} to judge a complaint`);
   const listed = acc.validators.length > 0 ? acc.validators : decoded.map((_, v) => v);
   const failing = listed.filter((v) => !verifyShare({ commitments: vectors[v]!, share: decoded[v]! }, accuser));
   if (failing.length > 0) {

@@ -35,6 +35,14 @@ export type TransportErrorType =
   | { code: "SESSION_MISMATCH"; peer: ShareIndex }
   | { code: "ABORTED"; step: number };
 
+/** What sync agreed on: every operator's hello nonce for this attempt. */
+export interface SyncResult {
+  /** 32-byte hello nonces, of share index i at array index i − 1 (this node's own included). */
+  nonces: Uint8Array[];
+  /** The attempt session the transport now routes on: `attemptSession(definition_hash, nonces)`. */
+  session: Uint8Array;
+}
+
 /** Progress callback: which peers this node is still waiting for in `step`. */
 export type WaitingCallback = (step: number, missing: ShareIndex[]) => void;
 
@@ -49,10 +57,12 @@ export interface CeremonyTransport {
   readonly n: number;
   /**
    * Sync (DESIGN.md § DKG protocol step 1): waits until every peer is connected and has sent a
-   * hello with the same session and protocol version.
+   * hello with the same session and protocol version, and returns every operator's nonce. From then on
+   * only envelopes of the attempt session are accepted, and a peer's hello with a new nonce means it
+   * restarted (PEER_RESTARTED).
    * @throws CodedError<TransportErrorType> TIMEOUT naming the missing peers, VERSION_MISMATCH, ABORTED
    */
-  connect(opts: { signal: AbortSignal; onWaiting?: WaitingCallback }): Promise<void>;
+  connect(opts: { signal: AbortSignal; onWaiting?: WaitingCallback }): Promise<SyncResult>;
   /**
    * Sends this node's messages for `step` and resolves with every peer's messages for that step
    * (self excluded). Messages for later steps are buffered; a peer whose step goes backwards or

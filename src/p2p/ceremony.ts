@@ -3,8 +3,10 @@
  * all-to-all exchange per step over `/cohort/dkg/bcast/1.0.0`, `/cohort/parsig/1.0.0` and
  * `/cohort/dkg/share/1.0.0`, each message acknowledged. Envelope signatures are left to the DKG core,
  * which keeps them as evidence; this layer routes on the envelope header and the Noise-authenticated peer.
+ * Each run draws a fresh hello nonce; after sync only envelopes of the attempt session are accepted.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { attemptSession, NONCE_BYTES } from "../dkg/envelope.js";
 import type {
   CeremonyTransport,
   Channel,
@@ -73,6 +75,8 @@ export interface Libp2pCeremonyTransport extends CeremonyTransport {
   listenAddresses(): string[];
   /** Misbehaviour count per peer share index (peers with none are absent). */
   faults(): ReadonlyMap<ShareIndex, number>;
+  /** The attempt session (32 bytes) once `connect` resolved, else undefined. */
+  session(): Uint8Array | undefined;
 }
 
 /** First byte of an ack: the message was accepted (or was an exact duplicate). */
@@ -114,8 +118,8 @@ interface PeerState {
   synced: boolean;
   /** Highest step of any message exchanged with this peer, in either direction (received or acked). */
   maxStep: number;
-  /** Connections open when `maxStep` first left 0: a step-0 hello on any other one means a restart. */
-  stepConns?: Set<string>;
+  /** The peer's hello nonce for this attempt; a hello with another one after sync means a restart. */
+  nonce?: Uint8Array;
   /** Messages received, by step then kind. */
   slots: Map<number, Partial<Record<Kind, Slot>>>;
   faults: number;
@@ -154,8 +158,9 @@ function isCancellation(signal: AbortSignal): boolean {
  *
  * Failure semantics (all `CodedError<TransportErrorType>`):
  * - VERSION_MISMATCH / SESSION_MISMATCH: a peer's signed hello disagrees; fails at once on both sides.
- * - PEER_RESTARTED: a peer sent a step-0 hello after it had exchanged step ≥ 1 messages with this node;
- *   the restarted node itself fails with PEER_RESTARTED naming the peer that refused it.
+ * - PEER_RESTARTED: a peer sent a hello with a new nonce after this node fixed the attempt session (its
+ *   connections do not matter: relays and hole punching also open new ones); the restarted node itself
+ *   fails with PEER_RESTARTED naming the peer that refused it. Before that, a new nonce replaces the old.
  * - PEER_DISCONNECTED: a synced peer stayed disconnected for `PEER_RECONNECT_GRACE_MS` while this node
  *   still lacked its message (or its ack) for the current step, or at the start of the next step.
  * - TIMEOUT / ABORTED: the caller's signal fired; ABORTED only for the default `AbortError` reason.
@@ -222,6 +227,10 @@ export async function createCeremonyTransport(
   const helloKicks = new Map<ShareIndex, () => void>();
   const life = new AbortController();
   const helloByStep = new Map<number, Promise<Uint8Array>>();
+  const nonce = Uint8Array.from(randomBytes(NONCE_BYTES));
+  /** The attempt session, fixed when connect resolves. */
+  let attempt: Uint8Array | undefined;
+  const attemptWaiters = new Set<() => void>();
 
   const describe = (idx: ShareIndex): string => `${idx} (${peers.get(idx)?.peerId ?? "?"})`;
 
@@ -243,29 +252,71 @@ export async function createCeremonyTransport(
     onSyncChange?.();
   };
 
+  /** This node's signed hello; step −1 is the nonce-less hello answered on a version mismatch. */
   const signedHello = (step: number): Promise<Uint8Array> => {
     let p = helloByStep.get(step);
     if (p === undefined) {
       p = (async () => {
-        const unsigned = Hello.encode({ session, protocolVersion: version, step, signature: new Uint8Array(0) });
-        const signature = await opts.identity.sign(unsigned);
-        return Hello.encode({ session, protocolVersion: version, step, signature: Uint8Array.from(signature) });
+        const base = {
+          session,
+          protocolVersion: version,
+          step: Math.max(step, 0),
+          nonce: step < 0 ? new Uint8Array(0) : nonce,
+        };
+        const signature = await opts.identity.sign(Hello.encode({ ...base, signature: new Uint8Array(0) }));
+        return Hello.encode({ ...base, signature: Uint8Array.from(signature) });
       })();
       helloByStep.set(step, p);
     }
     return p;
   };
 
+  /**
+   * Records a peer's hello nonce. A new one before the attempt is fixed replaces the old (the peer
+   * restarted during sync); after that it is a restart, fatal for this attempt.
+   * @returns false when the restart was latched as fatal
+   */
+  const recordNonce = (peer: PeerState, theirs: Uint8Array): boolean => {
+    if (peer.nonce !== undefined && !bytesEqual(peer.nonce, theirs)) {
+      if (attempt !== undefined) {
+        setFatal(
+          transportError(
+            { code: "PEER_RESTARTED", step: current, peer: peer.index, peerStep: 0 },
+            `peer ${describe(peer.index)} restarted: it sent a hello with a new nonce at step ${current}`,
+          ),
+        );
+        return false;
+      }
+      log.warn({ peer: peer.index, peer_id: peer.peerId }, "peer restarted during sync");
+    }
+    peer.nonce = Uint8Array.from(theirs);
+    return true;
+  };
+
+  /** Resolves once the attempt session is fixed; rejects when `signal` or the transport's life ends. */
+  const attemptKnown = (signal: AbortSignal): Promise<Uint8Array> =>
+    new Promise((resolve, reject) => {
+      if (attempt !== undefined) return resolve(attempt);
+      const done = () => {
+        attemptWaiters.delete(done);
+        signal.removeEventListener("abort", done);
+        life.signal.removeEventListener("abort", done);
+        if (attempt !== undefined) resolve(attempt);
+        else reject(new Error("sync did not finish"));
+      };
+      attemptWaiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+      life.signal.addEventListener("abort", done, { once: true });
+    });
+
   const verifyHello = async (peer: PeerState, hello: Hello): Promise<boolean> => {
     const unsigned = Hello.encode({ ...hello, signature: new Uint8Array(0) });
     return await verifyIdentitySignature(peer.peerId, unsigned, hello.signature);
   };
 
-  /** Records step traffic with `peer`; the first time, remembers which connections the live peer uses. */
+  /** Records step traffic with `peer`. */
   const advance = (peer: PeerState, step: number): void => {
-    if (step <= peer.maxStep) return;
-    if (peer.stepConns === undefined) peer.stepConns = new Set(host.connectionIds(peer.peerId));
-    peer.maxStep = step;
+    if (step > peer.maxStep) peer.maxStep = step;
   };
 
   const markSynced = (peer: PeerState): void => {
@@ -300,11 +351,9 @@ export async function createCeremonyTransport(
 
   // ---- inbound: sync ----
 
-  await host.handleRequest(SYNC_PROTOCOL, async ({ peer: peerId, connectionId, bytes }) => {
+  await host.handleRequest(SYNC_PROTOCOL, async ({ peer: peerId, bytes }) => {
     const peer = byPeerId.get(peerId);
     if (peer === undefined) return HelloResponse.encode({ error: "not an operator of this session" });
-    // a late hello from before the peer's first step comes on a connection it already had then
-    const fresh = peer.stepConns !== undefined && !peer.stepConns.has(connectionId);
     let hello: Hello;
     try {
       hello = Hello.decode(bytes);
@@ -318,18 +367,17 @@ export async function createCeremonyTransport(
     }
     const ours = Hello.decode(await signedHello(0));
     if (!helloAgrees(peer, hello)) {
-      return HelloResponse.encode({
-        hello: ours,
-        error: hello.protocolVersion !== version ? "protocol version mismatch" : "session mismatch",
-      });
+      if (hello.protocolVersion !== version) {
+        // without the nonce an older node, which drops the unknown field, can verify it and report the versions
+        return HelloResponse.encode({ hello: Hello.decode(await signedHello(-1)), error: "protocol version mismatch" });
+      }
+      return HelloResponse.encode({ hello: ours, error: "session mismatch" });
     }
-    if (hello.step === 0 && peer.maxStep > 0 && fresh) {
-      setFatal(
-        transportError(
-          { code: "PEER_RESTARTED", step: current, peer: peer.index, peerStep: 0 },
-          `peer ${describe(peer.index)} restarted: it sent a step-0 hello after exchanging step ${peer.maxStep}`,
-        ),
-      );
+    if (hello.nonce.length !== NONCE_BYTES) {
+      fault(peer, `hello nonce must be ${NONCE_BYTES} bytes, got ${hello.nonce.length}`);
+      return HelloResponse.encode({ error: "malformed hello nonce" });
+    }
+    if (!recordNonce(peer, hello.nonce)) {
       const ahead = Hello.decode(await signedHello(Math.max(current, 1)));
       return HelloResponse.encode({
         hello: ahead,
@@ -357,7 +405,8 @@ export async function createCeremonyTransport(
       fault(peer, reason);
       return { reason };
     };
-    if (!bytesEqual(env.session, session)) return refuse(`envelope for another session (step ${env.step})`);
+    if (attempt === undefined || !bytesEqual(env.session, attempt))
+      return refuse(`envelope for another session or attempt (step ${env.step})`);
     if (env.sender !== peer.index)
       return refuse(`envelope claims sender ${env.sender} on a stream from peer ${peer.index}`);
     if (env.step < 1) return refuse("envelope for step 0");
@@ -405,6 +454,8 @@ export async function createCeremonyTransport(
         await stream.close({ signal });
         return;
       }
+      // a peer that finished sync first may send before this node knows every nonce: hold the ack
+      await attemptKnown(signal);
       const verdict = checkEnvelope(peer, kind, bytes);
       try {
         // ack before delivering: the step may complete on delivery and the runner may close the host at once
@@ -563,6 +614,8 @@ export async function createCeremonyTransport(
 
     listenAddresses: () => host.listenAddresses(),
 
+    session: () => attempt,
+
     faults: () => {
       const out = new Map<ShareIndex, number>();
       for (const p of peers.values()) if (p.faults > 0) out.set(p.index, p.faults);
@@ -591,11 +644,12 @@ export async function createCeremonyTransport(
             } else if (!(await verifyHello(peer, resp.hello))) {
               fault(peer, "hello response signature does not verify");
             } else if (helloAgrees(peer, resp.hello)) {
-              if (resp.error === "") {
-                markSynced(peer);
+              if (resp.error === "" && resp.hello.nonce.length !== NONCE_BYTES) {
+                fault(peer, `hello nonce must be ${NONCE_BYTES} bytes, got ${resp.hello.nonce.length}`);
+              } else if (resp.error === "") {
+                if (recordNonce(peer, resp.hello.nonce)) markSynced(peer);
                 return;
-              }
-              if (resp.hello.step > 0) {
+              } else if (resp.hello.step > 0) {
                 setFatal(
                   transportError(
                     { code: "PEER_RESTARTED", step: 0, peer: peer.index, peerStep: resp.hello.step },
@@ -603,8 +657,9 @@ export async function createCeremonyTransport(
                   ),
                 );
                 return;
+              } else {
+                log.warn({ peer: peer.index, reason: resp.error }, "peer refused hello");
               }
-              log.warn({ peer: peer.index, reason: resp.error }, "peer refused hello");
             }
           } catch (err) {
             if (loops.signal.aborted) return;
@@ -652,8 +707,14 @@ export async function createCeremonyTransport(
             void helloLoop(p).catch((err: unknown) => log.error({ err, peer: p.index }, "hello loop failed"));
           }
         });
+        const nonces = opts.operators.map((_, i) =>
+          i + 1 === selfIndex ? nonce : peers.get((i + 1) as ShareIndex)!.nonce!,
+        );
+        attempt = attemptSession(session, nonces);
+        for (const wake of [...attemptWaiters]) wake();
         state = "connected";
         log.info({ peers: peers.size }, "all peers synced");
+        return { nonces, session: attempt };
       } finally {
         onSyncChange = undefined;
         removeAbort();

@@ -1,7 +1,37 @@
-import { decodeMessage, encodeMessage, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
+
+export enum MessageKind {
+  MESSAGE_KIND_UNSPECIFIED = 'MESSAGE_KIND_UNSPECIFIED',
+  DEAL = 'DEAL',
+  SHARES = 'SHARES',
+  ECHO = 'ECHO',
+  COMPLAINTS = 'COMPLAINTS',
+  JUSTIFICATIONS = 'JUSTIFICATIONS',
+  DEPOSIT_PARTIALS = 'DEPOSIT_PARTIALS',
+  LOCK_SIGNATURE = 'LOCK_SIGNATURE',
+  CONFIRM = 'CONFIRM'
+}
+
+enum __MessageKindValues {
+  MESSAGE_KIND_UNSPECIFIED = 0,
+  DEAL = 1,
+  SHARES = 2,
+  ECHO = 3,
+  COMPLAINTS = 4,
+  JUSTIFICATIONS = 5,
+  DEPOSIT_PARTIALS = 6,
+  LOCK_SIGNATURE = 7,
+  CONFIRM = 8
+}
+
+export namespace MessageKind {
+  export const codec = (): Codec<MessageKind> => {
+    return enumeration<MessageKind>(__MessageKindValues)
+  }
+}
 
 export interface Envelope {
   session: Uint8Array<ArrayBuffer>
@@ -9,6 +39,8 @@ export interface Envelope {
   step: number
   payload: Uint8Array<ArrayBuffer>
   signature: Uint8Array<ArrayBuffer>
+  kind: MessageKind
+  receiver: number
 }
 
 export namespace Envelope {
@@ -46,6 +78,16 @@ export namespace Envelope {
           w.bytes(obj.signature)
         }
 
+        if (obj.kind != null && __MessageKindValues[obj.kind] !== 0) {
+          w.uint32(48)
+          MessageKind.codec().encode(obj.kind, w)
+        }
+
+        if ((obj.receiver != null && obj.receiver !== 0)) {
+          w.uint32(56)
+          w.uint32(obj.receiver)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -55,7 +97,9 @@ export namespace Envelope {
           sender: 0,
           step: 0,
           payload: uint8ArrayAlloc(0),
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          kind: MessageKind.MESSAGE_KIND_UNSPECIFIED,
+          receiver: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -82,6 +126,14 @@ export namespace Envelope {
             }
             case 5: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.kind = MessageKind.codec().decode(reader)
+              break
+            }
+            case 7: {
+              obj.receiver = reader.uint32()
               break
             }
             default: {
@@ -134,6 +186,20 @@ export namespace Envelope {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.kind`,
+                value: MessageKind.codec().decode(reader)
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.receiver`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -171,6 +237,16 @@ export namespace Envelope {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface EnvelopeKindFieldEvent {
+    field: '$.kind'
+    value: MessageKind
+  }
+
+  export interface EnvelopeReceiverFieldEvent {
+    field: '$.receiver'
+    value: number
+  }
+
   export function encode (obj: Partial<Envelope>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Envelope.codec())
   }
@@ -179,7 +255,7 @@ export namespace Envelope {
     return decodeMessage(buf, Envelope.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeSessionFieldEvent | EnvelopeSenderFieldEvent | EnvelopeStepFieldEvent | EnvelopePayloadFieldEvent | EnvelopeSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Envelope>): Generator<EnvelopeSessionFieldEvent | EnvelopeSenderFieldEvent | EnvelopeStepFieldEvent | EnvelopePayloadFieldEvent | EnvelopeSignatureFieldEvent | EnvelopeKindFieldEvent | EnvelopeReceiverFieldEvent> {
     return streamMessage(buf, Envelope.codec(), opts)
   }
 }
@@ -562,11 +638,31 @@ export namespace Echo {
   }
 }
 
+export enum AccusationKind {
+  ACCUSATION_KIND_UNSPECIFIED = 'ACCUSATION_KIND_UNSPECIFIED',
+  BAD_SHARE = 'BAD_SHARE',
+  ECHO_MISMATCH = 'ECHO_MISMATCH'
+}
+
+enum __AccusationKindValues {
+  ACCUSATION_KIND_UNSPECIFIED = 0,
+  BAD_SHARE = 1,
+  ECHO_MISMATCH = 2
+}
+
+export namespace AccusationKind {
+  export const codec = (): Codec<AccusationKind> => {
+    return enumeration<AccusationKind>(__AccusationKindValues)
+  }
+}
+
 export interface Accusation {
   accused: number
   validators: number[]
   reason: string
   envelope: Uint8Array<ArrayBuffer>
+  kind: AccusationKind
+  echoes: Uint8Array<ArrayBuffer>[]
 }
 
 export namespace Accusation {
@@ -601,6 +697,18 @@ export namespace Accusation {
           w.bytes(obj.envelope)
         }
 
+        if (obj.kind != null && __AccusationKindValues[obj.kind] !== 0) {
+          w.uint32(40)
+          AccusationKind.codec().encode(obj.kind, w)
+        }
+
+        if (obj.echoes != null && obj.echoes.length > 0) {
+          for (const value of obj.echoes) {
+            w.uint32(50)
+            w.bytes(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -609,7 +717,9 @@ export namespace Accusation {
           accused: 0,
           validators: [],
           reason: '',
-          envelope: uint8ArrayAlloc(0)
+          envelope: uint8ArrayAlloc(0),
+          kind: AccusationKind.ACCUSATION_KIND_UNSPECIFIED,
+          echoes: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -638,6 +748,18 @@ export namespace Accusation {
               obj.envelope = reader.bytes()
               break
             }
+            case 5: {
+              obj.kind = AccusationKind.codec().decode(reader)
+              break
+            }
+            case 6: {
+              if (opts.limits?.echoes != null && obj.echoes.length === opts.limits.echoes) {
+                throw new MaxLengthError('Decode error - repeated field "echoes" had too many elements')
+              }
+
+              obj.echoes.push(reader.bytes())
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -648,7 +770,8 @@ export namespace Accusation {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          validators: 0
+          validators: 0,
+          echoes: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -693,6 +816,28 @@ export namespace Accusation {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.kind`,
+                value: AccusationKind.codec().decode(reader)
+              }
+              break
+            }
+            case 6: {
+              if (opts.limits?.echoes != null && obj.echoes === opts.limits.echoes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "echoes" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.echoes[]`,
+                index: obj.echoes,
+                value: reader.bytes()
+              }
+
+              obj.echoes++
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -726,6 +871,17 @@ export namespace Accusation {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface AccusationKindFieldEvent {
+    field: '$.kind'
+    value: AccusationKind
+  }
+
+  export interface AccusationEchoesFieldEvent {
+    field: '$.echoes[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Accusation>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Accusation.codec())
   }
@@ -734,7 +890,7 @@ export namespace Accusation {
     return decodeMessage(buf, Accusation.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Accusation>): Generator<AccusationAccusedFieldEvent | AccusationValidatorsFieldEvent | AccusationReasonFieldEvent | AccusationEnvelopeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Accusation>): Generator<AccusationAccusedFieldEvent | AccusationValidatorsFieldEvent | AccusationReasonFieldEvent | AccusationEnvelopeFieldEvent | AccusationKindFieldEvent | AccusationEchoesFieldEvent> {
     return streamMessage(buf, Accusation.codec(), opts)
   }
 }
@@ -857,6 +1013,18 @@ export namespace Complaints {
     index: number
   }
 
+  export interface ComplaintsAccusationsKindFieldEvent {
+    field: '$.accusations[].kind'
+    value: AccusationKind
+    index: number
+  }
+
+  export interface ComplaintsAccusationsEchoesFieldEvent {
+    field: '$.accusations[].echoes[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Complaints>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Complaints.codec())
   }
@@ -865,7 +1033,7 @@ export namespace Complaints {
     return decodeMessage(buf, Complaints.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Complaints>): Generator<ComplaintsAccusationsAccusedFieldEvent | ComplaintsAccusationsValidatorsFieldEvent | ComplaintsAccusationsReasonFieldEvent | ComplaintsAccusationsEnvelopeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Complaints>): Generator<ComplaintsAccusationsAccusedFieldEvent | ComplaintsAccusationsValidatorsFieldEvent | ComplaintsAccusationsReasonFieldEvent | ComplaintsAccusationsEnvelopeFieldEvent | ComplaintsAccusationsKindFieldEvent | ComplaintsAccusationsEchoesFieldEvent> {
     return streamMessage(buf, Complaints.codec(), opts)
   }
 }

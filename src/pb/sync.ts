@@ -8,6 +8,7 @@ export interface Hello {
   protocolVersion: string
   step: number
   signature: Uint8Array<ArrayBuffer>
+  nonce: Uint8Array<ArrayBuffer>
 }
 
 export namespace Hello {
@@ -40,6 +41,11 @@ export namespace Hello {
           w.bytes(obj.signature)
         }
 
+        if ((obj.nonce != null && obj.nonce.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.nonce)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -48,7 +54,8 @@ export namespace Hello {
           session: uint8ArrayAlloc(0),
           protocolVersion: '',
           step: 0,
-          signature: uint8ArrayAlloc(0)
+          signature: uint8ArrayAlloc(0),
+          nonce: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -71,6 +78,10 @@ export namespace Hello {
             }
             case 4: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.nonce = reader.bytes()
               break
             }
             default: {
@@ -116,6 +127,13 @@ export namespace Hello {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.nonce`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -148,6 +166,11 @@ export namespace Hello {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface HelloNonceFieldEvent {
+    field: '$.nonce'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Hello>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Hello.codec())
   }
@@ -156,7 +179,7 @@ export namespace Hello {
     return decodeMessage(buf, Hello.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloSessionFieldEvent | HelloProtocolVersionFieldEvent | HelloStepFieldEvent | HelloSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Hello>): Generator<HelloSessionFieldEvent | HelloProtocolVersionFieldEvent | HelloStepFieldEvent | HelloSignatureFieldEvent | HelloNonceFieldEvent> {
     return streamMessage(buf, Hello.codec(), opts)
   }
 }
@@ -271,6 +294,11 @@ export namespace HelloResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface HelloResponseHelloNonceFieldEvent {
+    field: '$.hello.nonce'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface HelloResponseErrorFieldEvent {
     field: '$.error'
     value: string
@@ -284,7 +312,7 @@ export namespace HelloResponse {
     return decodeMessage(buf, HelloResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HelloResponse>): Generator<HelloResponseHelloSessionFieldEvent | HelloResponseHelloProtocolVersionFieldEvent | HelloResponseHelloStepFieldEvent | HelloResponseHelloSignatureFieldEvent | HelloResponseErrorFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<HelloResponse>): Generator<HelloResponseHelloSessionFieldEvent | HelloResponseHelloProtocolVersionFieldEvent | HelloResponseHelloStepFieldEvent | HelloResponseHelloSignatureFieldEvent | HelloResponseHelloNonceFieldEvent | HelloResponseErrorFieldEvent> {
     return streamMessage(buf, HelloResponse.codec(), opts)
   }
 }

@@ -7,7 +7,7 @@ import { createDeal } from "../../src/dkg/rounds.js";
 import { STEP } from "../../src/dkg/steps.js";
 import { toHex } from "../../src/lib/bytes.js";
 import type { ShareIndex } from "../../src/lib/types.js";
-import { Complaints, Deal, Echo, Envelope, Shares } from "../../src/pb/bcast.js";
+import { AccusationKind, Complaints, Deal, Echo, Envelope, MessageKind, Shares } from "../../src/pb/bcast.js";
 import { PartialSignatureSet } from "../../src/pb/parsig.js";
 import { identities, type NodeRun, runAll, testArtifacts, verifierFor } from "./harness.js";
 
@@ -71,8 +71,9 @@ async function resign(bytes: Uint8Array, payload: (old: Uint8Array) => Uint8Arra
     ids[env.sender - 1]!.signer,
     env.session,
     env.sender as ShareIndex,
-    env.step,
+    env.kind,
     payload(env.payload),
+    env.receiver,
   );
 }
 
@@ -140,7 +141,7 @@ describe("adversarial ceremonies (n=4, t=3, V=2)", () => {
     for (const e of ev) {
       const env = await openEnvelope(Buffer.from(e.slice(2), "hex"), {
         session: Envelope.decode(Buffer.from(e.slice(2), "hex")).session,
-        step: STEP.DEAL,
+        kind: MessageKind.DEAL,
         n: 4,
         verifier: verifierFor(ids),
       });
@@ -155,7 +156,16 @@ describe("adversarial ceremonies (n=4, t=3, V=2)", () => {
         if (from !== 3 || step !== STEP.COMPLAIN || kind !== "broadcast") return bytes;
         return resign(bytes, () =>
           Complaints.encode({
-            accusations: [{ accused: 2, validators: [1], reason: "lie", envelope: new Uint8Array(0) }],
+            accusations: [
+              {
+                kind: AccusationKind.BAD_SHARE,
+                accused: 2,
+                validators: [1],
+                reason: "lie",
+                envelope: new Uint8Array(0),
+                echoes: [],
+              },
+            ],
           }),
         );
       },
@@ -174,7 +184,14 @@ describe("adversarial ceremonies (n=4, t=3, V=2)", () => {
         return resign(bytes, () =>
           Complaints.encode({
             accusations: [
-              { accused: 2, validators: [0], reason: "lie", envelope: genuine! as Uint8Array<ArrayBuffer> },
+              {
+                kind: AccusationKind.BAD_SHARE,
+                accused: 2,
+                validators: [0],
+                reason: "lie",
+                envelope: genuine! as Uint8Array<ArrayBuffer>,
+                echoes: [],
+              },
             ],
           }),
         );
@@ -210,7 +227,7 @@ describe("adversarial ceremonies (n=4, t=3, V=2)", () => {
         if (from !== 1 || step !== STEP.ECHO || kind !== "broadcast") return bytes;
         const env = Envelope.decode(bytes);
         const ids = await identities(1);
-        return sealEnvelope(ids[0]!.signer, new Uint8Array(32).fill(9), 1 as ShareIndex, env.step, env.payload);
+        return sealEnvelope(ids[0]!.signer, new Uint8Array(32).fill(9), 1 as ShareIndex, env.kind, env.payload);
       },
     });
     expectAbort(runs, "MALFORMED_MESSAGE", [1], [2, 3, 4]);

@@ -5,7 +5,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type ArtifactBuilder, type CeremonyOutcome, runCeremony } from "../../src/dkg/ceremony.js";
 import type { DkgError } from "../../src/dkg/errors.js";
-import type { IdentitySigner, IdentityVerifier } from "../../src/dkg/transport.js";
+import type { CeremonyTransport, IdentitySigner, IdentityVerifier } from "../../src/dkg/transport.js";
 import { concatBytes, u32be } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import type { Root, ShareIndex } from "../../src/lib/types.js";
@@ -70,11 +70,19 @@ export async function runAll(opts: {
   tamper?: Tamper;
   absent?: number[];
   timeoutMs?: number;
+  /** The definition hash (random unless given). */
   session?: Uint8Array;
+  /** The attempt's hello nonces (fresh unless given). */
+  nonces?: Uint8Array[];
+  /** Called with the hub before any node starts (tests read its attempt session). */
+  onHub?: (hub: MemHub) => void;
+  /** Wraps a node's transport (a Byzantine node, see byzantine.ts). */
+  wrap?: (index: number, transport: CeremonyTransport) => CeremonyTransport;
 }): Promise<NodeRun[]> {
   const ids = await identities(opts.n);
-  const hub = new MemHub(opts.n, opts.tamper);
   const session = opts.session ?? sha256(new TextEncoder().encode(`session-${Math.random()}`));
+  const hub = new MemHub(opts.n, session, opts.tamper, opts.nonces);
+  opts.onHub?.(hub);
   const verifier = verifierFor(ids);
   const runs: NodeRun[] = [];
   await Promise.all(
@@ -83,7 +91,8 @@ export async function runAll(opts: {
       if (opts.absent?.includes(index)) return;
       const run: NodeRun = { index, persisted: false };
       runs.push(run);
-      const transport = hub.endpoint(index);
+      const endpoint = hub.endpoint(index);
+      const transport = opts.wrap ? opts.wrap(index, endpoint) : endpoint;
       try {
         run.outcome = await runCeremony({
           params: { session, n: opts.n, t: opts.t, numValidators: opts.numValidators, self: index as ShareIndex },

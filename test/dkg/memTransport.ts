@@ -3,6 +3,8 @@
  * this I/O edge lets a test play a Byzantine operator by rewriting its outgoing bytes.
  */
 
+import { randomBytes } from "node:crypto";
+import { attemptSession } from "../../src/dkg/envelope.js";
 import type {
   CeremonyTransport,
   Inbound,
@@ -31,12 +33,26 @@ export class MemHub {
   readonly connected = new Set<number>();
   readonly closed = new Set<number>();
   readonly waiters = new Map<number, Waiter>();
+  /** Hello nonce of share index i at index i − 1: fresh per hub (one attempt) unless given. */
+  readonly nonces: Uint8Array[];
 
+  /**
+   * @param definitionHash the session every endpoint's hello carries, 32 bytes
+   * @param nonces this attempt's hello nonces (a test replaying an earlier attempt picks them)
+   */
   constructor(
     readonly n: number,
+    readonly definitionHash: Uint8Array,
     readonly tamper?: Tamper,
+    nonces?: Uint8Array[],
   ) {
     for (let i = 0; i <= n; i++) this.inbox.push(new Map());
+    this.nonces = nonces ?? Array.from({ length: n }, () => Uint8Array.from(randomBytes(32)));
+  }
+
+  /** The attempt session every endpoint agrees on after sync. */
+  session(): Uint8Array {
+    return attemptSession(this.definitionHash, this.nonces);
   }
 
   notifyAll(): void {
@@ -79,6 +95,7 @@ export class MemHub {
         hub.connected.add(self);
         hub.notifyAll();
         await wait(0, () => peers.filter((j) => !hub.connected.has(j)) as ShareIndex[], signal, onWaiting);
+        return { nonces: hub.nonces.map((x) => Uint8Array.from(x)), session: hub.session() };
       },
       async exchange(step: number, out: Outbound, { signal, onWaiting }) {
         for (const j of peers) {

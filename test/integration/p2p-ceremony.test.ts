@@ -56,12 +56,12 @@ async function step(ts: Libp2pCeremonyTransport[], s: number, channel: "bcast" |
         s,
         {
           channel,
-          broadcast: envelope(SESSION, t.self, s, `b${s} from ${t.self}`),
+          broadcast: envelope(t.session()!, t.self, s, `b${s} from ${t.self}`),
           direct: direct
             ? new Map(
                 ts
                   .filter((o) => o.self !== t.self)
-                  .map((o) => [o.self, envelope(SESSION, t.self, s, `d${s} ${t.self}->${o.self}`)]),
+                  .map((o) => [o.self, envelope(t.session()!, t.self, s, `d${s} ${t.self}->${o.self}`)]),
               )
             : undefined,
         },
@@ -86,7 +86,7 @@ describe("libp2p ceremony transport, 4 nodes on loopback", () => {
     const nodes = await cluster(4);
     const ts = await Promise.all([0, 1, 2, 3].map((i) => transport(nodes, i)));
     // start in reverse order, a little apart: early nodes dial peers that are not listening yet
-    const connects: Promise<void>[] = [];
+    const connects: Promise<unknown>[] = [];
     for (const t of [...ts].reverse()) {
       connects.push(t.connect({ signal: AbortSignal.timeout(LONG_MS) }));
       await new Promise((r) => setTimeout(r, 150));
@@ -136,7 +136,7 @@ describe("libp2p ceremony transport, 4 nodes on loopback", () => {
         const deadline = new AbortController();
         return t.exchange(
           1,
-          { channel: "bcast", broadcast: envelope(SESSION, t.self, 1, "x") },
+          { channel: "bcast", broadcast: envelope(t.session()!, t.self, 1, "x") },
           {
             signal: deadline.signal,
             onWaiting: (_s, missing) => {
@@ -165,7 +165,7 @@ describe("libp2p ceremony transport, 4 nodes on loopback", () => {
         .map((t) =>
           t.exchange(
             2,
-            { channel: "bcast", broadcast: envelope(SESSION, t.self, 2, "y") },
+            { channel: "bcast", broadcast: envelope(t.session()!, t.self, 2, "y") },
             { signal: AbortSignal.timeout(LONG_MS) },
           ),
         ),

@@ -3,6 +3,8 @@
  * signature), restart detection, and how inbound envelopes are checked, buffered and de-duplicated.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { attemptSession } from "../../src/dkg/envelope.js";
+import { DKG_PROTOCOL_VERSION } from "../../src/dkg/steps.js";
 import type { CodedError } from "../../src/lib/errors.js";
 import { InputError } from "../../src/lib/errors.js";
 import type { ShareIndex } from "../../src/lib/types.js";
@@ -14,7 +16,7 @@ import {
   type Libp2pCeremonyTransport,
 } from "../../src/p2p/ceremony.js";
 import type { Host } from "../../src/p2p/host.js";
-import type { Identity } from "../../src/p2p/identity.js";
+import { type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
 import {
   DKG_BCAST_PROTOCOL,
   DKG_SHARE_MAX_MESSAGE_BYTES,
@@ -28,6 +30,7 @@ import {
   freePort,
   idx,
   newIdentity,
+  newNonce,
   payloadOf,
   type RawPeer,
   rawPeer,
@@ -121,8 +124,8 @@ describe("hello", () => {
     transports.push(b);
     await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
     const [ra, rb] = await Promise.all([
-      a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "from a") }, { signal: LONG() }),
-      b.exchange(1, { channel: "bcast", broadcast: envelope(S, 2, 1, "from b") }, { signal: LONG() }),
+      a.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "from a") }, { signal: LONG() }),
+      b.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 2, 1, "from b") }, { signal: LONG() }),
     ]);
     expect(payloadOf(ra.get(idx(2))!.broadcast)).toBe("from b");
     expect(payloadOf(rb.get(idx(1))!.broadcast)).toBe("from a");
@@ -158,8 +161,8 @@ describe("hello", () => {
     const b = await transport(all, 1);
     await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
     await Promise.all([
-      a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "a1") }, { signal: LONG() }),
-      b.exchange(1, { channel: "bcast", broadcast: envelope(S, 2, 1, "b1") }, { signal: LONG() }),
+      a.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a1") }, { signal: LONG() }),
+      b.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 2, 1, "b1") }, { signal: LONG() }),
     ]);
     await b.close();
     const b2 = await transport(all, 1);
@@ -170,8 +173,92 @@ describe("hello", () => {
       peerStep: 1,
     });
     expect(
-      await typeOf(a.exchange(2, { channel: "bcast", broadcast: envelope(S, 1, 2, "a2") }, { signal: LONG() })),
+      await typeOf(
+        a.exchange(2, { channel: "bcast", broadcast: envelope(a.session()!, 1, 2, "a2") }, { signal: LONG() }),
+      ),
     ).toEqual({ code: "PEER_RESTARTED", step: 1, peer: 2, peerStep: 0 });
+  });
+});
+
+describe("hello nonces and protocol versions", () => {
+  async function withRawPeer(version = VERSION, listen = true) {
+    const all = await ops(2);
+    const faults: [ShareIndex, string][] = [];
+    const a = await transport(all, 0, { version, onPeerFault: (p, r) => faults.push([p, r]) });
+    const m = await rawPeer({
+      identity: all[1]!.identity,
+      peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
+      session: S,
+      version,
+      listen: listen ? all[1]!.address : undefined,
+    });
+    hosts.push(m.host);
+    return { a, m, aId: all[0]!.identity.peerId, faults };
+  }
+  const sendHello = async (m: RawPeer, to: string, bytes: Uint8Array) =>
+    HelloResponse.decode(await m.host.request(to, SYNC_PROTOCOL, bytes));
+
+  it("the attempt session hashes the definition hash and both nonces in share-index order", async () => {
+    const { a, m } = await withRawPeer();
+    const sync = await a.connect({ signal: LONG() });
+    expect(sync.nonces[1]).toEqual(m.nonce);
+    expect(sync.nonces[0]).toHaveLength(32);
+    expect(sync.session).toEqual(attemptSession(S, sync.nonces));
+    expect(a.session()).toEqual(sync.session);
+    expect(sync.session).not.toEqual(attemptSession(S, [sync.nonces[0]!, newNonce()]));
+  });
+
+  it("the same nonce again is no restart; a new nonce after sync is, before any step", async () => {
+    const { a, m, aId } = await withRawPeer();
+    await a.connect({ signal: LONG() });
+    // a retry, or the same process on a new connection (relays and hole punching open new ones)
+    expect((await m.hello(aId)).error).toBe("");
+    const restarted = await sendHello(m, aId, await signedHello(m.identity, S, VERSION, 0, newNonce()));
+    expect(restarted.error).toMatch(/cannot resume/);
+    expect(restarted.hello?.step).toBeGreaterThan(0);
+    expect(
+      await typeOf(
+        a.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a1") }, { signal: LONG() }),
+      ),
+    ).toEqual({ code: "PEER_RESTARTED", step: 0, peer: 2, peerStep: 0 });
+  });
+
+  it("a hello without a 32-byte nonce is refused and reported", async () => {
+    const { a, m, aId, faults } = await withRawPeer();
+    const connected = a.connect({ signal: LONG() });
+    await expect.poll(() => a.listenAddresses().length).toBeGreaterThan(0);
+    const resp = await sendHello(m, aId, await signedHello(m.identity, S, VERSION, 0, new Uint8Array(5)));
+    expect(resp.error).toMatch(/nonce/);
+    expect(faults.some(([p, r]) => p === 2 && /nonce/.test(r))).toBe(true);
+    expect((await m.hello(aId)).error).toBe("");
+    await connected;
+  });
+
+  it("a version-1 node (no nonce) fails at once with VERSION_MISMATCH, and can verify the answer", async () => {
+    // not listening: the only hello the node sees is the version-1 one below
+    const { a, m, aId } = await withRawPeer(DKG_PROTOCOL_VERSION, false);
+    const failed = typeOf(a.connect({ signal: LONG() }));
+    await expect.poll(() => a.listenAddresses().length).toBeGreaterThan(0);
+    const resp = await sendHello(m, aId, await signedHello(m.identity, S, "cohort/dkg/1", 0, new Uint8Array(0)));
+    expect(await failed).toEqual({
+      code: "VERSION_MISMATCH",
+      peer: 2,
+      ours: DKG_PROTOCOL_VERSION,
+      theirs: "cohort/dkg/1",
+    });
+    expect(resp.error).toMatch(/version/);
+    // what a version-1 node checks: the signature over the hello re-encoded without fields it does not know
+    const h = resp.hello!;
+    expect(h.nonce).toHaveLength(0);
+    expect(h.protocolVersion).toBe(DKG_PROTOCOL_VERSION);
+    const v1 = Hello.encode({
+      session: h.session,
+      protocolVersion: h.protocolVersion,
+      step: h.step,
+      signature: new Uint8Array(0),
+      nonce: new Uint8Array(0),
+    });
+    expect(await verifyIdentitySignature(aId, v1, h.signature)).toBe(true);
   });
 });
 
@@ -204,8 +291,10 @@ describe("inbound envelopes from a hand-driven peer", () => {
     const { a, m, aId, faults } = await setup();
     expect(await send(m, aId, DKG_BCAST_PROTOCOL, Uint8Array.of(0xff, 0xff, 0xff))).toMatchObject({ ok: false });
     expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(sessionOf(9), 2, 1, "x"))).toMatchObject({ ok: false });
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 1, 1, "claims to be a"))).toMatchObject({ ok: false });
-    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(S, 2, 0, "step 0"))).toMatchObject({ ok: false });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 1, 1, "claims to be a"))).toMatchObject({
+      ok: false,
+    });
+    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(a.session()!, 2, 0, "step 0"))).toMatchObject({ ok: false });
     const big = new Uint8Array(DKG_SHARE_MAX_MESSAGE_BYTES + 1);
     await expect(m.host.request(aId, DKG_SHARE_PROTOCOL, big, { maxMessageBytes: big.length })).rejects.toThrow();
     await expect.poll(() => faults.length).toBe(5);
@@ -216,40 +305,52 @@ describe("inbound envelopes from a hand-driven peer", () => {
     expect(a.faults().get(idx(2))).toBe(5);
 
     // none of that was buffered: the step completes with the peer's real message
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "real"))).toEqual({ ok: true });
-    const got = await a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "mine") }, { signal: LONG() });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "real"))).toEqual({ ok: true });
+    const got = await a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "mine") },
+      { signal: LONG() },
+    );
     expect(payloadOf(got.get(idx(2))!.broadcast)).toBe("real");
     expect(m.received.map((r) => payloadOf(r.bytes))).toEqual(["mine"]);
   });
 
   it("keeps the first of two different messages for a step, buffers one future step, refuses a second", async () => {
     const { a, m, aId } = await setup();
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "first"))).toEqual({ ok: true });
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "second"))).toEqual({ ok: true });
-    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(S, 2, 1, "share"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "first"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "second"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(a.session()!, 2, 1, "share"))).toEqual({ ok: true });
     const r1 = await a.exchange(
       1,
-      { channel: "bcast", broadcast: envelope(S, 1, 1, "a1"), direct: new Map([[idx(2), envelope(S, 1, 1, "a→m")]]) },
+      {
+        channel: "bcast",
+        broadcast: envelope(a.session()!, 1, 1, "a1"),
+        direct: new Map([[idx(2), envelope(a.session()!, 1, 1, "a→m")]]),
+      },
       { signal: LONG() },
     );
     expect(payloadOf(r1.get(idx(2))!.broadcast)).toBe("first");
     expect(payloadOf(r1.get(idx(2))!.direct!)).toBe("share");
 
     // between steps: the peer may be one step ahead, not two
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 3, "step 3"))).toEqual({ ok: true });
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 4, "step 4"))).toMatchObject({ ok: false });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 3, "step 3"))).toEqual({ ok: true });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 4, "step 4"))).toMatchObject({ ok: false });
     // a late copy of a finished step is acked, not stored
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "first"))).toEqual({ ok: true });
-    const r3 = await a.exchange(3, { channel: "parsig", broadcast: envelope(S, 1, 3, "a3") }, { signal: LONG() });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "first"))).toEqual({ ok: true });
+    const r3 = await a.exchange(
+      3,
+      { channel: "parsig", broadcast: envelope(a.session()!, 1, 3, "a3") },
+      { signal: LONG() },
+    );
     expect(payloadOf(r3.get(idx(2))!.broadcast)).toBe("step 3");
     expect(r3.get(idx(2))!.direct).toBeUndefined();
   });
 
   it("a message for a step this node skipped is refused", async () => {
     const { a, m, aId } = await setup();
-    await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 2, "two"));
-    await a.exchange(2, { channel: "bcast", broadcast: envelope(S, 1, 2, "a2") }, { signal: LONG() });
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(S, 2, 1, "one"))).toMatchObject({ ok: false });
+    await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 2, "two"));
+    await a.exchange(2, { channel: "bcast", broadcast: envelope(a.session()!, 1, 2, "a2") }, { signal: LONG() });
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "one"))).toMatchObject({ ok: false });
   });
 });
 
@@ -260,10 +361,16 @@ describe("exchange and lifecycle", () => {
     const b = await transport(all, 1);
     await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
     const ctrl = new AbortController();
-    const p = a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "a1") }, { signal: ctrl.signal });
+    const p = a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a1") },
+      { signal: ctrl.signal },
+    );
     ctrl.abort();
     expect(await typeOf(p)).toEqual({ code: "ABORTED", step: 1 });
-    const q = typeOf(a.exchange(2, { channel: "bcast", broadcast: envelope(S, 1, 2, "a2") }, { signal: LONG() }));
+    const q = typeOf(
+      a.exchange(2, { channel: "bcast", broadcast: envelope(a.session()!, 1, 2, "a2") }, { signal: LONG() }),
+    );
     await a.close();
     expect(await q).toEqual({ code: "ABORTED", step: 2 });
     await a.close();
@@ -274,7 +381,7 @@ describe("exchange and lifecycle", () => {
     const a = await transport(all, 0);
     const b = await transport(all, 1);
     await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
-    const out = { channel: "bcast" as const, broadcast: envelope(S, 1, 1, "a1") };
+    const out = { channel: "bcast" as const, broadcast: envelope(a.session()!, 1, 1, "a1") };
     await expect(a.exchange(0, out, { signal: LONG() })).rejects.toThrow(RangeError);
     await expect(a.exchange(1, { ...out, direct: new Map() }, { signal: LONG() })).rejects.toThrow(RangeError);
     await expect(
@@ -285,7 +392,7 @@ describe("exchange and lifecycle", () => {
     await expect.poll(() => waits.length).toBeGreaterThan(0);
     expect(waits[0]).toEqual([2]);
     await expect(a.exchange(2, out, { signal: LONG() })).rejects.toThrow(/while step 1 is running/);
-    await b.exchange(1, { channel: "bcast", broadcast: envelope(S, 2, 1, "b1") }, { signal: LONG() });
+    await b.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 2, 1, "b1") }, { signal: LONG() });
     await pa;
     await expect(a.exchange(1, out, { signal: LONG() })).rejects.toThrow(RangeError);
   });
@@ -295,7 +402,8 @@ describe("exchange and lifecycle", () => {
     const a = await transport(all, 0);
     await a.connect({ signal: LONG() });
     expect(
-      (await a.exchange(1, { channel: "bcast", broadcast: envelope(S, 1, 1, "x") }, { signal: LONG() })).size,
+      (await a.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "x") }, { signal: LONG() }))
+        .size,
     ).toBe(0);
   });
 

@@ -1,4 +1,5 @@
 /** Test helpers for the p2p layer: identities in temp dirs, free loopback ports, envelopes, raw peers. */
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -57,14 +58,18 @@ export function payloadOf(bytes: Uint8Array): string {
   return new TextDecoder().decode(Envelope.decode(bytes).payload);
 }
 
-/** A signed Hello as a real node would send it. */
+/** A fresh 32-byte hello nonce. */
+export const newNonce = (): Uint8Array => Uint8Array.from(randomBytes(32));
+
+/** A signed Hello as a real node would send it (an empty `nonce` gives a version-1 hello). */
 export async function signedHello(
   identity: Identity,
   session: Uint8Array,
   version: string,
   step = 0,
+  nonce: Uint8Array = newNonce(),
 ): Promise<Uint8Array> {
-  const base = { session: Uint8Array.from(session), protocolVersion: version, step };
+  const base = { session: Uint8Array.from(session), protocolVersion: version, step, nonce: Uint8Array.from(nonce) };
   const signature = await identity.sign(Hello.encode({ ...base, signature: new Uint8Array(0) }));
   return Hello.encode({ ...base, signature: Uint8Array.from(signature) });
 }
@@ -77,6 +82,8 @@ export interface RawPeer {
   host: Host;
   identity: Identity;
   received: { protocol: string; bytes: Uint8Array }[];
+  /** The nonce of this peer's hello. */
+  nonce: Uint8Array;
   /** Sends this peer's hello to `peer` and returns the decoded response. */
   hello(peer: string): Promise<HelloResponse>;
 }
@@ -94,7 +101,8 @@ export async function rawPeer(opts: {
     listenAddresses: opts.listen === undefined ? undefined : [opts.listen],
   });
   const received: RawPeer["received"] = [];
-  const helloBytes = await signedHello(opts.identity, opts.session, opts.version);
+  const nonce = newNonce();
+  const helloBytes = await signedHello(opts.identity, opts.session, opts.version, 0, nonce);
   await host.handleRequest(SYNC_PROTOCOL, async () => HelloResponse.encode({ hello: Hello.decode(helloBytes) }));
   for (const protocol of [DKG_BCAST_PROTOCOL, DKG_SHARE_PROTOCOL, DKG_PARSIG_PROTOCOL]) {
     await host.handleRequest(protocol, async ({ bytes }) => {
@@ -107,6 +115,7 @@ export async function rawPeer(opts: {
     host,
     identity: opts.identity,
     received,
+    nonce,
     hello: async (peer) => HelloResponse.decode(await host.request(peer, SYNC_PROTOCOL, helloBytes)),
   };
 }

@@ -1,0 +1,98 @@
+/**
+ * Byzantine operators for the adversarial suites: a CeremonyTransport wrapper that rewrites what one
+ * node sends, seeing what it received so far. The node keeps its valid identity and runs the real
+ * ceremony otherwise, so the wrapper sits at the I/O edge and production code carries no test hook.
+ * The same attacks run over the in-memory hub and over real libp2p.
+ */
+import { envelopeDigest, sealEnvelope } from "../../src/dkg/envelope.js";
+import { STEP } from "../../src/dkg/steps.js";
+import type { CeremonyTransport, IdentitySigner, Inbound, Outbound } from "../../src/dkg/transport.js";
+import type { ShareIndex } from "../../src/lib/types.js";
+import { type Accusation, AccusationKind, Complaints, Echo, Envelope } from "../../src/pb/bcast.js";
+
+/** What a Byzantine node received (by step, then sender) and sent (by step). */
+export interface Seen {
+  received: Map<number, Map<ShareIndex, Inbound>>;
+  sent: Map<number, Outbound>;
+}
+
+/** Rewrites one step's outbound messages; `undefined` sends them unchanged. */
+export type Rewrite = (step: number, out: Outbound, seen: Seen) => Promise<Outbound | undefined>;
+
+/** Wraps `inner` so that `rewrite` decides what this node sends in each step. */
+export function byzantine(inner: CeremonyTransport, rewrite: Rewrite): CeremonyTransport {
+  const seen: Seen = { received: new Map(), sent: new Map() };
+  return {
+    self: inner.self,
+    n: inner.n,
+    connect: (opts) => inner.connect(opts),
+    async exchange(step, out, opts) {
+      const actual = (await rewrite(step, out, seen)) ?? out;
+      seen.sent.set(step, actual);
+      const got = await inner.exchange(step, actual, opts);
+      seen.received.set(step, got);
+      return got;
+    },
+    close: () => inner.close(),
+  };
+}
+
+/** Re-seals one of this node's own envelopes with a new payload (same session, kind and receiver). */
+export async function reseal(signer: IdentitySigner, bytes: Uint8Array, payload: Uint8Array): Promise<Uint8Array> {
+  const env = Envelope.decode(bytes);
+  return sealEnvelope(signer, env.session, env.sender as ShareIndex, env.kind, payload, env.receiver);
+}
+
+/** This node's broadcast for `step` replaced by a Complaints payload with `accusations`. */
+async function complain(signer: IdentitySigner, out: Outbound, accusations: Accusation[]): Promise<Outbound> {
+  return { ...out, broadcast: await reseal(signer, out.broadcast, Complaints.encode({ accusations })) };
+}
+
+/**
+ * Frames `victim` for BAD_SHARE: the complaint's "evidence" is the victim's public DEAL envelope,
+ * which does not decode as Shares.
+ */
+export function frameBadShareWithDeal(signer: IdentitySigner, victim: ShareIndex): Rewrite {
+  return async (step, out, seen) => {
+    if (step !== STEP.COMPLAIN) return undefined;
+    const deal = seen.received.get(STEP.DEAL)!.get(victim)!.broadcast;
+    return complain(signer, out, [
+      {
+        kind: AccusationKind.BAD_SHARE,
+        accused: victim,
+        validators: [0],
+        reason: "bad share",
+        envelope: deal as Uint8Array<ArrayBuffer>,
+        echoes: [],
+      },
+    ]);
+  };
+}
+
+/**
+ * Frames `victim` for EQUIVOCATION: echoes the digest of the victim's private SHARES envelope instead
+ * of its deal's, then offers that SHARES envelope as the "second deal".
+ */
+export function frameEquivocationWithShares(signer: IdentitySigner, victim: ShareIndex): Rewrite {
+  return async (step, out, seen) => {
+    const shares = () => seen.received.get(STEP.DEAL)!.get(victim)!.direct!;
+    if (step === STEP.ECHO) {
+      const echo = Echo.decode(Envelope.decode(out.broadcast).payload);
+      echo.dealDigests[victim - 1] = envelopeDigest(shares()) as Uint8Array<ArrayBuffer>;
+      return { ...out, broadcast: await reseal(signer, out.broadcast, Echo.encode(echo)) };
+    }
+    if (step !== STEP.COMPLAIN) return undefined;
+    // the honest echoes all disagree with the "second deal"
+    const honestEcho = [...seen.received.get(STEP.ECHO)!.values()][0]!.broadcast;
+    return complain(signer, out, [
+      {
+        kind: AccusationKind.ECHO_MISMATCH,
+        accused: victim,
+        validators: [],
+        reason: "equivocation",
+        envelope: shares() as Uint8Array<ArrayBuffer>,
+        echoes: [honestEcho as Uint8Array<ArrayBuffer>],
+      },
+    ]);
+  };
+}

@@ -1,0 +1,103 @@
+// Framing attacks over real libp2p (TCP, Noise, Yamux) on 127.0.0.1: operator 3 keeps its valid
+// identity but rewrites what it sends (test/dkg/byzantine.ts wraps its transport). Honest nodes must
+// name operator 3, never the dealer it accuses.
+import { beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../../src/app/devnet.js";
+import { definitionArtifacts } from "../../src/app/dkg.js";
+import { type ClusterDefinition, createDefinition, signDefinition } from "../../src/cluster/definition.js";
+import { runCeremony } from "../../src/dkg/ceremony.js";
+import type { DkgError } from "../../src/dkg/errors.js";
+import { DKG_PROTOCOL_VERSION } from "../../src/dkg/steps.js";
+import type { CeremonyTransport } from "../../src/dkg/transport.js";
+import { resolveNetwork } from "../../src/eth2/networks.js";
+import { silentLogger } from "../../src/lib/logger.js";
+import type { ShareIndex } from "../../src/lib/types.js";
+import { createCeremonyTransport } from "../../src/p2p/ceremony.js";
+import { generateIdentity, type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
+import { byzantine, frameBadShareWithDeal, frameEquivocationWithShares, type Rewrite } from "../dkg/byzantine.js";
+
+const N = 4;
+const ATTACKER = 3;
+let def: ClusterDefinition;
+let ids: Identity[];
+
+beforeAll(async () => {
+  ids = [];
+  for (let i = 0; i < N; i++) ids.push(await generateIdentity());
+});
+
+/** A fresh definition on fresh ports (each run is its own cluster). */
+async function definition(): Promise<string[]> {
+  const addrs: string[] = [];
+  for (let i = 0; i < N; i++) addrs.push(`/ip4/127.0.0.1/tcp/${await freePort()}`);
+  def = createDefinition({
+    name: "framing",
+    operators: ids.map((id, i) => `${id.peerId}@${addrs[i]}`),
+    numValidators: 2,
+    network: resolveNetwork("hoodi"),
+    withdrawalAddresses: ["0x000000000000000000000000000000000000dEaD"],
+  }).definition;
+  for (const id of ids) def = await signDefinition(def, id);
+  return addrs;
+}
+
+/** Runs the ceremony on all four nodes, operator ATTACKER playing `attack`; returns each node's error. */
+async function run(attack: (signer: Identity) => Rewrite): Promise<(DkgError | undefined)[]> {
+  const addrs = await definition();
+  return Promise.all(
+    ids.map(async (identity, i) => {
+      const real = await createCeremonyTransport({
+        identity,
+        operators: def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses })),
+        session: def.definitionHash,
+        protocolVersion: DKG_PROTOCOL_VERSION,
+        listenAddress: addrs[i],
+        logger: silentLogger(),
+      });
+      const transport: CeremonyTransport = i + 1 === ATTACKER ? byzantine(real, attack(identity)) : real;
+      try {
+        await runCeremony({
+          params: {
+            session: def.definitionHash,
+            n: N,
+            t: def.threshold,
+            numValidators: def.numValidators,
+            self: (i + 1) as ShareIndex,
+          },
+          transport,
+          signer: identity,
+          verifier: { verify: (s, m, sig) => verifyIdentitySignature(def.operators[s - 1]!.peerId, m, sig) },
+          artifacts: definitionArtifacts(def).builder,
+          logger: silentLogger(),
+          signal: AbortSignal.timeout(120_000),
+          persist: async () => {
+            throw new Error("a framed ceremony must not persist");
+          },
+        });
+        return undefined;
+      } catch (err) {
+        return err as DkgError;
+      } finally {
+        await transport.close();
+      }
+    }),
+  );
+}
+
+function expectAccuserNamed(errors: (DkgError | undefined)[]) {
+  for (const i of [1, 2, 4]) {
+    const e = errors[i - 1];
+    expect(e?.type.code, `node ${i}: ${e?.message}`).toBe("FALSE_COMPLAINT");
+    expect(e?.type.culprits, `node ${i}: ${e?.message}`).toEqual([ATTACKER]);
+  }
+}
+
+describe("framing attacks over libp2p, 4 nodes on loopback", () => {
+  it("BAD_SHARE with the dealer's public Deal envelope as evidence names the accuser", async () => {
+    expectAccuserNamed(await run((id) => frameBadShareWithDeal(id, 2 as ShareIndex)));
+  }, 180_000);
+
+  it("EQUIVOCATION with the dealer's private Shares envelope as the second deal names the accuser", async () => {
+    expectAccuserNamed(await run((id) => frameEquivocationWithShares(id, 2 as ShareIndex)));
+  }, 180_000);
+});
