@@ -8,7 +8,6 @@ import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { Registry } from "prom-client";
 import { startAdminServer } from "../api/admin.js";
-import { FILES } from "./files.js";
 import { definitionNetwork } from "../cluster/definition.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import { DutyAgreement } from "../consensus/engine.js";
@@ -25,6 +24,7 @@ import { ChannelClient, OneWaySender, serveChannel, serveOneWay } from "../p2p/c
 import { createHost, type Host, keepConnected } from "../p2p/host.js";
 import { identityVerifier, loadIdentity } from "../p2p/identity.js";
 import { CONSENSUS_PROTOCOL, defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
+import type { NodeMetrics } from "../signing/metrics.js";
 import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
 import { PeerLatency } from "../signing/peerLatency.js";
@@ -33,7 +33,7 @@ import type { RemoteSigner } from "../signing/types.js";
 import { VerifyQueue } from "../signing/verifyQueue.js";
 import { GroupCommit } from "../slashing/groupCommit.js";
 import { SlashingProtectionDb } from "../slashing/store.js";
-import type { NodeMetrics } from "../signing/metrics.js";
+import { FILES } from "./files.js";
 
 /**
  * Default signing deadline, ms: a request without a signature by then gets a 503. An attestation
