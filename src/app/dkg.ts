@@ -39,6 +39,12 @@ import { defaultListenAddressFor } from "../p2p/protocols.js";
 
 import { DEFAULT_DKG_TIMEOUT_MS, FILES } from "./files.js";
 
+/**
+ * Longest `cohort dkg` keeps delivering its confirmation after it has every peer's, ms: a peer
+ * still waiting for it then confirms too, instead of seeing this node vanish at the last step.
+ */
+export const FINAL_DELIVERY_MS = 5_000;
+
 export { DEFAULT_DKG_TIMEOUT_MS, FILES };
 
 export interface DkgOpts {
@@ -237,7 +243,8 @@ async function ceremony(
     if (err instanceof DkgError && lock === undefined) await writeFailure(opts.dataDir, def, err);
     throw err;
   } finally {
-    await transport.close();
+    // a peer may still be waiting for this node's confirmation: deliver it first (bounded)
+    await transport.close({ lingerMs: FINAL_DELIVERY_MS });
   }
 }
 

@@ -151,7 +151,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
       inbound = await transport.exchange(
         step,
         { channel, broadcast: envelope, direct: directOut },
-        { signal: opts.signal, onWaiting },
+        { signal: opts.signal, onWaiting, final: kind === MessageKind.CONFIRM },
       );
     } catch (err) {
       throw networkError(err, step);

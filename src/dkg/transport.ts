@@ -68,15 +68,24 @@ export interface CeremonyTransport {
    * (self excluded). Messages for later steps are buffered; a peer whose step goes backwards or
    * that disconnects fails the exchange at once.
    * @param step strictly increasing step number, ≥ 1
+   * @param opts.final the ceremony's last step (confirm): it completes once every peer's message is
+   *   here, whether or not this node's were acked yet; a peer whose message is here and that then
+   *   disconnects has finished, not failed. The sends go on until acked, and {@link close} waits
+   *   for them (bounded), so a peer still waiting for this node's message gets it.
    * @throws CodedError<TransportErrorType> TIMEOUT, PEER_DISCONNECTED, PEER_RESTARTED, ABORTED
    */
   exchange(
     step: number,
     out: Outbound,
-    opts: { signal: AbortSignal; onWaiting?: WaitingCallback },
+    opts: { signal: AbortSignal; onWaiting?: WaitingCallback; final?: boolean },
   ): Promise<Map<ShareIndex, Inbound>>;
-  /** Releases streams and handlers. Idempotent. */
-  close(): Promise<void>;
+  /**
+   * Releases streams and handlers. Idempotent. With `lingerMs`, after a ceremony that finished, it
+   * first keeps serving (acking peers' repeated messages) until every peer has disconnected or
+   * `lingerMs` passed: a peer still reading this node's last ack then finishes too, instead of
+   * seeing this node vanish mid-step.
+   */
+  close(opts?: { lingerMs?: number }): Promise<void>;
 }
 
 /** Identity-key signer of this node (secp256k1, libp2p key). */

@@ -131,6 +131,8 @@ interface PeerState {
 interface ActiveExchange {
   step: number;
   expectDirect: boolean;
+  /** The last step: done with a peer once its message is here, acked or not. */
+  final: boolean;
   acked: Map<ShareIndex, Set<Kind>>;
   check(): void;
   fail(err: TransportError): void;
@@ -218,6 +220,8 @@ export async function createCeremonyTransport(
   );
 
   let state: "new" | "connecting" | "connected" | "closed" = "new";
+  /** The last step's send loops, still delivering after it completed ({@link DkgTransport.close} waits). */
+  let lingering: { sends: AbortController; settled: Promise<void> } | undefined;
   /** Step of the running or last finished exchange; 0 during connect. */
   let current = 0;
   let fatal: TransportError | undefined;
@@ -538,6 +542,7 @@ export async function createCeremonyTransport(
 
   function isDone(peer: PeerState, ex: ActiveExchange): boolean {
     const sl = peer.slots.get(ex.step);
+    if (ex.final) return sl?.broadcast !== undefined && (!ex.expectDirect || sl.direct !== undefined);
     const acked = ex.acked.get(peer.index);
     if (sl?.broadcast === undefined || acked?.has("broadcast") !== true) return false;
     if (ex.expectDirect && (sl.direct === undefined || !acked.has("direct"))) return false;
@@ -724,7 +729,7 @@ export async function createCeremonyTransport(
       }
     },
 
-    async exchange(step, out, { signal, onWaiting }) {
+    async exchange(step, out, { signal, onWaiting, final: isFinal }) {
       if (state !== "connected") throw new Error(`exchange() called in state ${state}`);
       if (!Number.isInteger(step) || step <= current) {
         throw new RangeError(`"step" must be an integer above ${current}, got ${step}`);
@@ -757,6 +762,9 @@ export async function createCeremonyTransport(
       const onLife = () => sends.abort();
       life.signal.addEventListener("abort", onLife, { once: true });
       const reporter = waitingReporter(step, onWaiting);
+      const final = isFinal === true;
+      const sendLoops: Promise<void>[] = [];
+      let completed = false;
 
       try {
         return await new Promise<Map<ShareIndex, Inbound>>((resolve, reject) => {
@@ -785,6 +793,7 @@ export async function createCeremonyTransport(
           const ex: ActiveExchange = {
             step,
             expectDirect,
+            final,
             acked: new Map([...peers.keys()].map((i) => [i, new Set<Kind>()])),
             check: () => {
               if (settled) return;
@@ -810,7 +819,8 @@ export async function createCeremonyTransport(
           if (signal.aborted) return onAbort();
           signal.addEventListener("abort", onAbort, { once: true });
           for (const p of peers.values()) {
-            if (p.gone) {
+            // a peer gone after its message for the last step arrived has finished, not failed
+            if (p.gone && !isDone(p, ex)) {
               return finish(
                 transportError(
                   { code: "PEER_DISCONNECTED", step, peer: p.index },
@@ -827,29 +837,55 @@ export async function createCeremonyTransport(
               ex.check();
             };
             const sendLog = (err: unknown) => log.error({ err, peer: p.index }, "send loop failed");
-            void sendUntilAcked(
-              p,
-              CHANNEL_PROTOCOL[out.channel],
-              out.broadcast,
-              onAck("broadcast"),
-              step,
-              sends.signal,
-            ).catch(sendLog);
+            sendLoops.push(
+              sendUntilAcked(
+                p,
+                CHANNEL_PROTOCOL[out.channel],
+                out.broadcast,
+                onAck("broadcast"),
+                step,
+                sends.signal,
+              ).catch(sendLog),
+            );
             const d = direct?.get(p.index);
             if (d !== undefined)
-              void sendUntilAcked(p, DKG_SHARE_PROTOCOL, d, onAck("direct"), step, sends.signal).catch(sendLog);
+              sendLoops.push(
+                sendUntilAcked(p, DKG_SHARE_PROTOCOL, d, onAck("direct"), step, sends.signal).catch(sendLog),
+              );
           }
           ex.check();
+        }).then((r) => {
+          completed = true;
+          return r;
         });
       } finally {
-        sends.abort();
+        if (final && completed) {
+          // the last step's messages are delivered after it completes: close() waits for them
+          lingering = { sends, settled: Promise.all(sendLoops).then(() => undefined) };
+        } else {
+          sends.abort();
+        }
         life.signal.removeEventListener("abort", onLife);
         reporter.stop();
       }
     },
 
-    async close() {
+    async close(opts?: { lingerMs?: number }) {
       if (state === "closed") return;
+      const linger = lingering;
+      lingering = undefined;
+      if (linger !== undefined) {
+        // the last step's sends: each ends at its ack, so this waits only for a peer still reading
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          linger.settled,
+          new Promise<void>((r) => {
+            timer = setTimeout(r, opts?.lingerMs ?? 0);
+          }),
+        ]);
+        clearTimeout(timer);
+        linger.sends.abort();
+      }
       state = "closed";
       active?.fail(transportError({ code: "ABORTED", step: current }, `transport closed at step ${current}`));
       onSyncChange?.();

@@ -346,6 +346,48 @@ describe("inbound envelopes from a hand-driven peer", () => {
     expect(r3.get(idx(2))!.direct).toBeUndefined();
   });
 
+  it("the last step completes with a peer that sent its message and left before acking this node's", async () => {
+    const { a, m, aId } = await setup();
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "m confirms"))).toMatchObject({
+      ok: true,
+    });
+    await m.host.stop();
+    const got = await a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a confirms") },
+      { signal: LONG(), final: true },
+    );
+    expect(payloadOf(got.get(idx(2))!.broadcast)).toBe("m confirms");
+    // its own confirmation never reaches the departed peer: close() gives up after the linger
+    await a.close({ lingerMs: 200 });
+  });
+
+  it("a step that is not the last fails when the peer left before acking, though its message is here", async () => {
+    const { a, m, aId } = await setup();
+    expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 1, "m1"))).toMatchObject({ ok: true });
+    await m.host.stop();
+    const p = a.exchange(1, { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a1") }, { signal: LONG() });
+    expect(await typeOf(p)).toMatchObject({ code: "PEER_DISCONNECTED", step: 1, peer: 2 });
+  });
+
+  it("close() delivers the last step's message to a peer still waiting for it", async () => {
+    const all = await ops(2);
+    const a = await transport(all, 0);
+    const b = await transport(all, 1);
+    await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
+    const pb = b.exchange(1, { channel: "bcast", broadcast: envelope(b.session()!, 2, 1, "b") }, { signal: LONG() });
+    await a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a") },
+      {
+        signal: LONG(),
+        final: true,
+      },
+    );
+    await a.close({ lingerMs: 30_000 });
+    expect(payloadOf((await pb).get(idx(1))!.broadcast)).toBe("a");
+  });
+
   it("a message for a step this node skipped is refused", async () => {
     const { a, m, aId } = await setup();
     await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 2, 2, "two"));
