@@ -35,6 +35,7 @@ import { DkgError, type DkgNetworkCode, fault } from "./errors.js";
 import {
   type CeremonyParams,
   compareEchoes,
+  complaintLimits,
   createDeal,
   decodeShares,
   derive,
@@ -221,7 +222,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     if (s !== p.self)
       echoMsgs.set(
         s,
-        decode(STEP.ECHO, s, r.envelope, () => Echo.decode(r.payload)),
+        decode(STEP.ECHO, s, r.envelope, () => Echo.decode(r.payload, { limits: { dealDigests: p.n } })),
       );
   const disputes = compareEchoes(ownDigests, echoMsgs, p);
 
@@ -279,7 +280,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   const complaints = await exchange(MessageKind.COMPLAINTS, "bcast", Complaints.encode({ accusations }));
   const complaintMsgs = new Map<number, { accusations: Complaints["accusations"]; envelope: Uint8Array }>();
   for (const [s, r] of complaints) {
-    const c = decode(STEP.COMPLAIN, s, r.envelope, () => Complaints.decode(r.payload));
+    const c = decode(STEP.COMPLAIN, s, r.envelope, () => Complaints.decode(r.payload, { limits: complaintLimits(p) }));
     if (c.accusations.length > 0) complaintMsgs.set(s, { accusations: c.accusations, envelope: r.envelope });
   }
   const dealEnvelopes = new Map([...deals].map(([s, r]) => [s, r.envelope]));
@@ -298,7 +299,9 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     const jm = new Map<number, { shares: Justifications["shares"]; envelope: Uint8Array }>();
     for (const [s, r] of justs)
       jm.set(s, {
-        shares: decode(STEP.JUSTIFY, s, r.envelope, () => Justifications.decode(r.payload)).shares,
+        shares: decode(STEP.JUSTIFY, s, r.envelope, () =>
+          Justifications.decode(r.payload, { limits: { shares: (p.n - 1) * p.numValidators } }),
+        ).shares,
         envelope: r.envelope,
       });
     judgeJustifications(p, pending, jm, verified);
@@ -323,7 +326,9 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   const bySender = new Map<number, Uint8Array[]>();
   const envelopes = new Map<number, Uint8Array>();
   for (const [s, r] of parsigs) {
-    const set = decode(STEP.DEPOSIT_PARTIALS, s, r.envelope, () => PartialSignatureSet.decode(r.payload));
+    const set = decode(STEP.DEPOSIT_PARTIALS, s, r.envelope, () =>
+      PartialSignatureSet.decode(r.payload, { limits: { partials: roots.reduce((k, rs) => k + rs.length, 0) } }),
+    );
     bySender.set(s, checkPartialShapes(s, r.envelope, set, roots));
     envelopes.set(s, r.envelope);
   }

@@ -361,7 +361,7 @@ async function judgeEchoMismatch(ctx: ComplaintContext, dealer: number, filed: F
       const env = await openEvidence(ctx, accuser, complaint, bytes, { kind: MessageKind.ECHO, what: "echo" });
       let theirs: Uint8Array | undefined;
       try {
-        const echo = Echo.decode(env.payload);
+        const echo = Echo.decode(env.payload, { limits: { dealDigests: p.n } });
         if (echo.dealDigests.length === p.n) theirs = echo.dealDigests[dealer - 1];
       } catch {
         // signed by the echoer: its own fault, below
@@ -530,4 +530,13 @@ export function derive(
     validators.push({ publicKey: group.at(0), publicShares, groupCommitments: group });
   }
   return { shares: outShares, validators };
+}
+
+/**
+ * Most entries a peer's Complaints may decode into (protons `limits`, checked while decoding, so a
+ * frame of millions of empty entries is refused before it is allocated): an honest node files at
+ * most one accusation per dealer, over at most V validators, with at most n echoes.
+ */
+export function complaintLimits(p: { n: number; numValidators: number }) {
+  return { accusations: p.n, accusations$: { validators: p.numValidators, echoes: p.n } };
 }

@@ -40,10 +40,11 @@ export const DKG_SHARE_MAX_MESSAGE_BYTES = 1 * MiB;
 /** Largest DKG partial-signature message, bytes: an artifact set is ≈ V·(amounts + 2)·(96 + 32 + 8) bytes. */
 export const DKG_PARSIG_MAX_MESSAGE_BYTES = 16 * MiB;
 /**
- * Largest runtime partial-signature frame, bytes: requests made in one turn share a frame, each at most one
- * Web3Signer body (the API caps a body at 1 MiB, so a frame holds at least one).
+ * Largest runtime partial-signature frame, bytes: requests made in one turn share a frame. A request
+ * for an agreed duty names it (duty key and signing root, under 200 bytes); one for a fixed-value or
+ * consented message carries its JSON (every such type's is under 2 KiB), so 1 MiB holds hundreds.
  */
-export const PARSIG_MAX_MESSAGE_BYTES = 1 * MiB + 64 * KiB;
+export const PARSIG_MAX_MESSAGE_BYTES = 1 * MiB;
 /**
  * Largest agreement frame, bytes: one batch. A PRE_PREPARE carries its request JSON (under 2 KiB for every
  * post-Bellatrix type), a justification up to 2·quorum relayed messages with their Merkle paths.

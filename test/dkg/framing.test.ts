@@ -128,7 +128,8 @@ describe("framing attempts by a Byzantine accuser (n=4, t=3, V=2, in memory)", (
       })),
     );
     expectConvicted(runs, "MALFORMED_MESSAGE", [3], [1, 2, 4]);
-    expect(runs[0]!.error!.message).toMatch(/50 echoes, at most 4/);
+    // refused while decoding (protons limits), before any evidence is opened
+    expect(runs[0]!.error!.message).toMatch(/undecodable payload: .*"echoes" had too many elements/);
   });
 
   it("an accusation of no kind is the accuser's malformed message", async () => {
@@ -335,4 +336,29 @@ describe("a genuinely faulty dealer is still convicted, with evidence others acc
     }
     for (const i of [3, 4]) expect([...runs[i - 1]!.error!.type.evidence].sort()).toEqual([...ev].sort());
   });
+});
+
+describe("frames of many empty entries (n=4, t=3, V=2, in memory)", () => {
+  // each empty entry is 2 bytes of protobuf: a few MiB would decode into millions of objects
+  const EMPTY_ENTRIES = 1_000_000;
+  const flood = (field: number) => {
+    const bytes = new Uint8Array(2 * EMPTY_ENTRIES);
+    for (let i = 0; i < bytes.length; i += 2) bytes[i] = (field << 3) | 2; // field, length-delimited, length 0
+    return bytes;
+  };
+
+  for (const [what, step, field] of [
+    ["deposit partials", STEP.DEPOSIT_PARTIALS, 1],
+    ["complaints", STEP.COMPLAIN, 1],
+    ["echoes", STEP.ECHO, 1],
+  ] as const) {
+    it(`${what}: refused while decoding, its sender named, nothing written`, async () => {
+      const runs = await withAttacker(
+        3,
+        (signer) => async (s, out) =>
+          s === step ? { ...out, broadcast: await reseal(signer, out.broadcast, flood(field)) } : undefined,
+      );
+      expectConvicted(runs, "MALFORMED_MESSAGE", [3], [1, 2, 4]);
+    });
+  }
 });
