@@ -1,6 +1,6 @@
 /** `cohort definition create|sign|verify`: make, approve and check a cluster definition. */
 import type { Command } from "commander";
-import { networkFromFlags } from "../app/options.js";
+import { type NetworkFlags, networkFromFlags } from "../app/options.js";
 import {
   type ClusterDefinition,
   createDefinition,
@@ -16,18 +16,13 @@ import { errorMessage, InputError } from "../lib/errors.js";
 import { exists, writeFileAtomic } from "../lib/fs.js";
 import { loadIdentity } from "../p2p/identity.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
+import { addCustomNetworkOptions } from "./network.js";
 
-interface CreateOpts {
+interface CreateOpts extends NetworkFlags {
   name: string;
   operators: string;
   threshold?: string;
   validators: string;
-  network?: string;
-  genesisForkVersion?: string;
-  genesisValidatorsRoot?: string;
-  genesisTime?: string;
-  capellaForkVersion?: string;
-  capellaForkEpoch?: string;
   withdrawalAddress: string;
   feeRecipient?: string;
   depositAmounts: string;
@@ -78,7 +73,7 @@ export function registerDefinition(program: Command): void {
     .description("Create, sign and verify a cluster definition")
     .exitOverride();
 
-  definition
+  const create = definition
     .command("create")
     .description("Create an unsigned cluster definition (cohort/v2) and write it to --out (mode 0600)")
     .requiredOption("--name <name>", "cluster name")
@@ -91,12 +86,8 @@ export function registerDefinition(program: Command): void {
     .option(
       "--network <name>",
       `${PRESET_NETWORK_NAMES.join("|")}, or a custom network's name with --genesis-fork-version`,
-    )
-    .option("--genesis-fork-version <hex>", "custom network: 4-byte genesis fork version, 0x-hex")
-    .option("--genesis-validators-root <hex>", "custom network: 32-byte genesis validators root, 0x-hex (default zero)")
-    .option("--genesis-time <unix-seconds>", "custom network: genesis time, unix seconds, or now")
-    .option("--capella-fork-version <hex>", "custom network: 4-byte Capella fork version, 0x-hex (exits sign with it)")
-    .option("--capella-fork-epoch <epoch>", "custom network: Capella fork epoch (default 0)")
+    );
+  addCustomNetworkOptions(create)
     .requiredOption(
       "--withdrawal-address <address>",
       "execution address (EIP-55), or a comma-separated list with one per validator",

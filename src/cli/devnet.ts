@@ -1,21 +1,16 @@
 /** `cohort devnet`: a local multi-process cluster in one command. */
 import path from "node:path";
 import type { Command } from "commander";
-import { networkFromFlags, parseDuration, parsePositiveInt } from "../app/options.js";
+import { type NetworkFlags, networkFromFlags, parseDuration, parsePositiveInt } from "../app/options.js";
 import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
+import { addCustomNetworkOptions } from "./network.js";
 import { waitForShutdown } from "./run.js";
 
-interface DevnetFlags {
+interface DevnetFlags extends NetworkFlags {
   nodes: string;
   threshold?: string;
   validators: string;
-  network?: string;
-  genesisForkVersion?: string;
-  genesisValidatorsRoot?: string;
-  genesisTime?: string;
-  capellaForkVersion?: string;
-  capellaForkEpoch?: string;
   withdrawalAddress?: string;
   out: string;
   force?: boolean;
@@ -27,7 +22,7 @@ interface DevnetFlags {
 
 /** Registers `devnet`. */
 export function registerDevnet(program: Command): void {
-  program
+  const cmd = program
     .command("devnet")
     .description("Create a local N-node cluster on loopback: identities, a signed definition, and a DKG in N processes")
     .option("--nodes <n>", "number of operators", "4")
@@ -36,12 +31,8 @@ export function registerDevnet(program: Command): void {
     .option(
       "--network <name>",
       "mainnet, hoodi, sepolia or holesky (default hoodi); with --genesis-fork-version, a custom network's name (default devnet)",
-    )
-    .option("--genesis-fork-version <hex>", "custom network (e.g. a local chain): 4-byte genesis fork version, 0x-hex")
-    .option("--genesis-validators-root <hex>", "custom network: 32-byte genesis validators root (default zero: any)")
-    .option("--genesis-time <unix-seconds>", "custom network: genesis time, unix seconds, or now")
-    .option("--capella-fork-version <hex>", "custom network: 4-byte Capella fork version, 0x-hex")
-    .option("--capella-fork-epoch <epoch>", "custom network: Capella fork epoch (default 0)")
+    );
+  addCustomNetworkOptions(cmd)
     .option("--withdrawal-address <address>", "execution address for withdrawals (default: the burn address)")
     .requiredOption("--out <dir>", "directory for node-1 … node-N")
     .option("--force", "replace an earlier devnet in --out")
