@@ -23,10 +23,7 @@ import { InputError } from "../lib/errors.js";
 import type { BlsPublicKey, Gwei, Root } from "../lib/types.js";
 import { parsePeerId, verifyIdentitySignature } from "../p2p/identity.js";
 import {
-  DefinitionConfigSsz,
-  DefinitionConfigSszV1,
-  DefinitionSsz,
-  DefinitionSszV1,
+  DEFINITION_CONTAINERS,
   MAX_ADDRESS_BYTES,
   MAX_ADDRESSES,
   MAX_CONFIG_SIGNATURE_BYTES,
@@ -151,7 +148,7 @@ function configValue(def: ClusterDefinition) {
 }
 
 /**
- * `config_hash`: hash_tree_root of `DefinitionConfigSsz` (`DefinitionConfigSszV1` for `cohort/v1`;
+ * `config_hash`: hash_tree_root of the version's `config` container (`DEFINITION_CONTAINERS`,
  * ./ssz.ts) over everything the operators agree on: no config signatures, no hashes. Each operator signs it.
  * @returns 32 bytes
  * @throws RangeError/TypeError when a field exceeds its SSZ limit or has a wrong length, or a
@@ -162,16 +159,13 @@ export function computeConfigHash(def: ClusterDefinition): Root {
     ...configValue(def),
     operators: def.operators.map((o) => ({ peer_id: utf8(o.peerId), addresses: o.addresses.map(utf8) })),
   };
-  return (
-    def.version === "cohort/v1"
-      ? DefinitionConfigSszV1.hashTreeRoot(value as Parameters<typeof DefinitionConfigSszV1.hashTreeRoot>[0])
-      : DefinitionConfigSsz.hashTreeRoot(value as Parameters<typeof DefinitionConfigSsz.hashTreeRoot>[0])
-  ) as Root;
+  // the value matches the version's container: networkValue gives v1's network fields or v2's
+  return DEFINITION_CONTAINERS[def.version].config.hashTreeRoot(value as never) as Root;
 }
 
 /**
- * `definition_hash`: hash_tree_root of `DefinitionSsz` (`DefinitionSszV1` for `cohort/v1`; ./ssz.ts)
- * over everything, including each operator's `config_signature` and the stored `config_hash`. The
+ * `definition_hash`: hash_tree_root of the version's `full` container (`DEFINITION_CONTAINERS`,
+ * ./ssz.ts) over everything, including each operator's `config_signature` and the stored `config_hash`. The
  * DKG binds its session to it.
  * @returns 32 bytes
  * @throws RangeError/TypeError as {@link computeConfigHash}
@@ -186,11 +180,7 @@ export function computeDefinitionHash(def: ClusterDefinition): Root {
     })),
     config_hash: def.configHash,
   };
-  return (
-    def.version === "cohort/v1"
-      ? DefinitionSszV1.hashTreeRoot(value as Parameters<typeof DefinitionSszV1.hashTreeRoot>[0])
-      : DefinitionSsz.hashTreeRoot(value as Parameters<typeof DefinitionSsz.hashTreeRoot>[0])
-  ) as Root;
+  return DEFINITION_CONTAINERS[def.version].full.hashTreeRoot(value as never) as Root;
 }
 
 /**

@@ -118,14 +118,12 @@ function definitionContainers<N extends typeof NetworkSszV1 | typeof NetworkSsz>
 const v1 = definitionContainers(NetworkSszV1, "");
 const v2 = definitionContainers(NetworkSsz, "V2");
 
-/** hash_tree_root of this is a `cohort/v2` `config_hash`: everything the operators agree on, no signatures, no hashes. */
-export const DefinitionConfigSsz = v2.config;
-/** hash_tree_root of this is a `cohort/v2` `definition_hash`: everything, with config signatures and `config_hash`. */
-export const DefinitionSsz = v2.full;
-/** `config_hash` of a `cohort/v1` definition (read, never written). */
-export const DefinitionConfigSszV1 = v1.config;
-/** `definition_hash` of a `cohort/v1` definition (read, never written). */
-export const DefinitionSszV1 = v1.full;
+/**
+ * The hashing containers of each definition version: hash_tree_root of `config` is `config_hash`
+ * (everything the operators agree on, no signatures, no hashes), of `full` `definition_hash`
+ * (everything, with config signatures and `config_hash`). v1 is read, never written.
+ */
+export const DEFINITION_CONTAINERS = { "cohort/v1": v1, "cohort/v2": v2 } as const;
 
 /** One distributed validator in the lock. Deposit data use consensus-specs `DepositData`. */
 export const DistributedValidatorSsz = new ContainerType(

@@ -153,6 +153,22 @@ class FrameWriter {
 }
 
 /**
+ * The frames a peer sends on `stream`, until it closes its side. A read error (idle for
+ * {@link CHANNEL_IDLE_TIMEOUT_MS}, a frame over the protocol's cap) is thrown. No abort signal:
+ * the host's stop closes the stream, and a signal costs listeners per read.
+ */
+async function* framesOf(stream: P2pStream): AsyncGenerator<Uint8Array> {
+  for (;;) {
+    try {
+      yield await stream.read({ timeoutMs: CHANNEL_IDLE_TIMEOUT_MS });
+    } catch (err) {
+      if (err instanceof P2pError && err.code === "STREAM_CLOSED") return;
+      throw err;
+    }
+  }
+}
+
+/**
  * Serves `protocol` as a channel: every entry read is answered by `handler` with an entry of the
  * same id. Handlers run concurrently (up to {@link CHANNEL_MAX_INFLIGHT}); a malformed frame ends
  * that peer's stream, never the node.
@@ -170,15 +186,7 @@ export async function serveChannel(host: Host, protocol: string, handler: Reques
         { signal },
       );
       const inflight = new Set<Promise<void>>();
-      for (;;) {
-        let bytes: Uint8Array;
-        try {
-          // no signal: the host's stop closes the stream, and a signal costs listeners per read
-          bytes = await stream.read({ timeoutMs: CHANNEL_IDLE_TIMEOUT_MS });
-        } catch (err) {
-          if (err instanceof P2pError && err.code === "STREAM_CLOSED") break;
-          throw err;
-        }
+      for await (const bytes of framesOf(stream)) {
         for (const { id, payload } of decodeFrame(bytes)) {
           while (inflight.size >= CHANNEL_MAX_INFLIGHT) await Promise.race(inflight);
           const task = (async () => {
@@ -331,14 +339,7 @@ export async function serveOneWay(
   await host.handle(
     protocol,
     async (stream) => {
-      for (;;) {
-        let bytes: Uint8Array;
-        try {
-          bytes = await stream.read({ timeoutMs: CHANNEL_IDLE_TIMEOUT_MS });
-        } catch (err) {
-          if (err instanceof P2pError && err.code === "STREAM_CLOSED") break;
-          throw err;
-        }
+      for await (const bytes of framesOf(stream)) {
         try {
           onMessage(stream.remotePeer, bytes);
         } catch (err) {
