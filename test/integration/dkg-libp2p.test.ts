@@ -3,7 +3,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/app/devnet.js";
-import { definitionArtifacts } from "../../src/app/dkg.js";
+import { ceremonyEnvelopeLimits, definitionArtifacts } from "../../src/app/dkg.js";
 import { type ClusterDefinition, createDefinition, signDefinition } from "../../src/cluster/definition.js";
 import { verifyLock } from "../../src/cluster/lock.js";
 import { type CeremonyOutcome, runCeremony } from "../../src/dkg/ceremony.js";
@@ -12,8 +12,8 @@ import { resolveNetwork } from "../../src/eth2/networks.js";
 import { toHex } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import type { ShareIndex } from "../../src/lib/types.js";
-import { createCeremonyTransport } from "../../src/p2p/ceremony.js";
 import { generateIdentity, type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
+import { netTransport } from "../dkg/netHelpers.js";
 
 const N = 4;
 let def: ClusterDefinition;
@@ -41,9 +41,10 @@ describe("DKG over libp2p, 4 nodes on loopback", () => {
   it("every node ends with the same verified lock", async () => {
     const outcomes: CeremonyOutcome[] = await Promise.all(
       ids.map(async (identity, i) => {
-        const transport = await createCeremonyTransport({
+        const transport = await netTransport({
           identity,
           operators: def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses })),
+          limits: ceremonyEnvelopeLimits(def),
           session: def.definitionHash,
           protocolVersion: DKG_PROTOCOL_VERSION,
           listenAddress: addrs[i],

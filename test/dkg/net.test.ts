@@ -1,49 +1,43 @@
 /**
- * The libp2p ceremony transport against real and hand-driven peers: hello agreement (session, version,
- * signature), restart detection, and how inbound envelopes are checked, buffered and de-duplicated.
+ * The networked ceremony transport on real libp2p hosts, against real and hand-driven peers: hello
+ * agreement (session, version, signature), restart detection, how inbound envelopes are checked,
+ * buffered and de-duplicated, and how their chunks are bounded and refused.
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { attemptSession } from "../../src/dkg/envelope.js";
+import type { NetworkCeremonyTransport } from "../../src/dkg/net.js";
+import {
+  DKG_BCAST_PROTOCOL,
+  DKG_MAX_FRAME_BYTES,
+  DKG_SHARE_PROTOCOL,
+  hostLimitOpts,
+  SYNC_LIMITS,
+  SYNC_PROTOCOL,
+} from "../../src/dkg/protocols.js";
 import { DKG_PROTOCOL_VERSION } from "../../src/dkg/steps.js";
 import type { CodedError } from "../../src/lib/errors.js";
 import { InputError } from "../../src/lib/errors.js";
 import type { ShareIndex } from "../../src/lib/types.js";
-import {
-  ACK_OK,
-  createCeremonyTransport,
-  decodeAck,
-  encodeAck,
-  type Libp2pCeremonyTransport,
-} from "../../src/p2p/ceremony.js";
 import type { Host } from "../../src/p2p/host.js";
 import { type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
-import {
-  DKG_BCAST_PROTOCOL,
-  DKG_SHARE_MAX_MESSAGE_BYTES,
-  DKG_SHARE_PROTOCOL,
-  SYNC_PROTOCOL,
-} from "../../src/p2p/protocols.js";
 import { Hello, HelloResponse } from "../../src/pb/sync.js";
+import { cleanupIdentities, freePort, idx, newIdentity, sessionOf, tcpAddr } from "../p2p/helpers.js";
 import {
-  cleanupIdentities,
   envelope,
-  freePort,
-  idx,
-  newIdentity,
+  netTransport,
   newNonce,
   payloadOf,
   type RawPeer,
   rawPeer,
-  sessionOf,
+  sendEnvelope,
   signedHello,
-  tcpAddr,
-} from "./helpers.js";
+} from "./netHelpers.js";
 
 const VERSION = "cohort/test-1";
 const S = sessionOf(1);
 const LONG = () => AbortSignal.timeout(30_000);
 
-let transports: Libp2pCeremonyTransport[] = [];
+let transports: NetworkCeremonyTransport[] = [];
 let hosts: Host[] = [];
 afterEach(async () => {
   await Promise.all(transports.map((t) => t.close()));
@@ -68,8 +62,8 @@ async function transport(
   all: Op[],
   i: number,
   over: { session?: Uint8Array; version?: string; onPeerFault?: (p: ShareIndex, r: string) => void } = {},
-): Promise<Libp2pCeremonyTransport> {
-  const t = await createCeremonyTransport({
+): Promise<NetworkCeremonyTransport> {
+  const t = await netTransport({
     identity: all[i]!.identity,
     operators: all.map((o) => ({ peerId: o.identity.peerId, addresses: [o.address] })),
     session: over.session ?? S,
@@ -114,7 +108,7 @@ describe("hello", () => {
     // b's address hint for a is wrong, so only a can dial
     const a = await transport(all, 0);
     const bOps = all.map((o, i) => (i === 0 ? { ...o, address: "/ip4/127.0.0.1/tcp/1" } : o));
-    const b = await createCeremonyTransport({
+    const b = await netTransport({
       identity: all[1]!.identity,
       operators: bOps.map((o) => ({ peerId: o.identity.peerId, addresses: [o.address] })),
       session: S,
@@ -146,7 +140,12 @@ describe("hello", () => {
     await expect.poll(() => a.listenAddresses().length).toBeGreaterThan(0);
     const forged = Hello.decode(await signedHello(await newIdentity(), S, VERSION));
     const resp = HelloResponse.decode(
-      await m.host.request(all[0]!.identity.peerId, SYNC_PROTOCOL, Hello.encode({ ...forged })),
+      await m.host.request(
+        all[0]!.identity.peerId,
+        SYNC_PROTOCOL,
+        Hello.encode({ ...forged }),
+        hostLimitOpts(SYNC_LIMITS),
+      ),
     );
     expect(resp.error).toMatch(/signature/);
     expect(faults[0]?.[0]).toBe(2);
@@ -196,7 +195,7 @@ describe("hello nonces and protocol versions", () => {
     return { a, m, aId: all[0]!.identity.peerId, faults };
   }
   const sendHello = async (m: RawPeer, to: string, bytes: Uint8Array) =>
-    HelloResponse.decode(await m.host.request(to, SYNC_PROTOCOL, bytes));
+    HelloResponse.decode(await m.host.request(to, SYNC_PROTOCOL, bytes, hostLimitOpts(SYNC_LIMITS)));
 
   it("the attempt session hashes the definition hash and both nonces in share-index order", async () => {
     const { a, m } = await withRawPeer();
@@ -264,7 +263,7 @@ describe("hello nonces and protocol versions", () => {
 
 describe("inbound envelopes from a hand-driven peer", () => {
   async function setup(): Promise<{
-    a: Libp2pCeremonyTransport;
+    a: NetworkCeremonyTransport;
     m: RawPeer;
     aId: string;
     faults: [ShareIndex, string][];
@@ -285,17 +284,20 @@ describe("inbound envelopes from a hand-driven peer", () => {
   }
 
   const send = async (m: RawPeer, to: string, protocol: string, bytes: Uint8Array) =>
-    decodeAck(await m.host.request(to, protocol, bytes));
+    await sendEnvelope(m.host, to, protocol, bytes);
 
   it("malformed, mis-addressed and oversized messages are refused and reported; the node keeps working", async () => {
     const { a, m, aId, faults } = await setup();
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, Uint8Array.of(0xff, 0xff, 0xff))).toMatchObject({ ok: false });
+    const header = { session: a.session()!, sender: 2, step: 1 };
+    expect(
+      await sendEnvelope(m.host, aId, DKG_BCAST_PROTOCOL, Uint8Array.of(0xff, 0xff, 0xff), { header }),
+    ).toMatchObject({ ok: false });
     expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(sessionOf(9), 2, 1, "x"))).toMatchObject({ ok: false });
     expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 1, 1, "claims to be a"))).toMatchObject({
       ok: false,
     });
     expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(a.session()!, 2, 0, "step 0"))).toMatchObject({ ok: false });
-    const big = new Uint8Array(DKG_SHARE_MAX_MESSAGE_BYTES + 1);
+    const big = new Uint8Array(DKG_MAX_FRAME_BYTES + 1);
     await expect(m.host.request(aId, DKG_SHARE_PROTOCOL, big, { maxMessageBytes: big.length })).rejects.toThrow();
     await expect.poll(() => faults.length).toBe(5);
     expect(faults.every(([p]) => p === 2)).toBe(true);
@@ -457,20 +459,10 @@ describe("exchange and lifecycle", () => {
       session: S,
       protocolVersion: VERSION,
     };
-    await expect(createCeremonyTransport({ ...base, session: new Uint8Array(31) })).rejects.toThrow(RangeError);
-    await expect(createCeremonyTransport({ ...base, identity: await newIdentity() })).rejects.toThrow(InputError);
-    await expect(
-      createCeremonyTransport({ ...base, operators: [...base.operators, base.operators[1]!] }),
-    ).rejects.toThrow(InputError);
-  });
-});
-
-describe("acks", () => {
-  it("encode and decode", () => {
-    expect(encodeAck()).toEqual(Uint8Array.of(ACK_OK));
-    expect(decodeAck(encodeAck())).toEqual({ ok: true });
-    expect(decodeAck(encodeAck("no"))).toEqual({ ok: false, reason: "no" });
-    expect(() => decodeAck(new Uint8Array(0))).toThrow(RangeError);
-    expect(() => decodeAck(Uint8Array.of(7))).toThrow(RangeError);
+    await expect(netTransport({ ...base, session: new Uint8Array(31) })).rejects.toThrow(RangeError);
+    await expect(netTransport({ ...base, identity: await newIdentity() })).rejects.toThrow(InputError);
+    await expect(netTransport({ ...base, operators: [...base.operators, base.operators[1]!] })).rejects.toThrow(
+      InputError,
+    );
   });
 });
