@@ -1,8 +1,9 @@
 /**
  * The largest envelope an honest operator sends in each ceremony step, from n, t, V and the deposit
  * amounts (DESIGN.md § Wire protocols, "bounded before decoded"). The transport refuses a chunked
- * envelope whose announced total exceeds its step's bound before it allocates anything, so a peer
- * can make this node hold at most these many bytes per step, kind and peer.
+ * envelope whose announced total exceeds its step's bound before it allocates anything, and keeps at
+ * most one envelope per peer, step and kind in reassembly (and only one step ahead of its own), so a
+ * peer can make this node hold at most the sum of these bounds.
  */
 import { STEP } from "./steps.js";
 
