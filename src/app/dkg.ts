@@ -24,6 +24,8 @@ import {
 import { encryptKeystores, type KdfName, randomPassword } from "../crypto/keystore.js";
 import { type CeremonyProgress, type CeremonyResult, type CeremonyValidator, runCeremony } from "../dkg/ceremony.js";
 import { DkgError } from "../dkg/errors.js";
+import { type EnvelopeLimits, envelopeLimits } from "../dkg/limits.js";
+import { createCeremonyTransport } from "../dkg/net.js";
 import { DKG_PROTOCOL_VERSION } from "../dkg/steps.js";
 import { buildDepositDatum, depositSigningRoot } from "../eth2/deposit.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
@@ -33,7 +35,7 @@ import { ensureDir, exists, fsyncDir, writeFileAtomic } from "../lib/fs.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";
 import type { BlsPublicKey, Root, ShareIndex } from "../lib/types.js";
-import { createCeremonyTransport } from "../p2p/ceremony.js";
+import { createHost } from "../p2p/host.js";
 import { loadIdentity, verifyIdentitySignature } from "../p2p/identity.js";
 import { defaultListenAddressFor } from "../p2p/protocols.js";
 
@@ -147,6 +149,16 @@ export function definitionArtifacts(def: ClusterDefinition) {
   };
 }
 
+/** The per-step envelope bounds of `def`'s ceremony: n, t, V and one deposit partial per amount. */
+export function ceremonyEnvelopeLimits(def: ClusterDefinition): EnvelopeLimits {
+  return envelopeLimits({
+    n: def.operators.length,
+    t: def.threshold,
+    numValidators: def.numValidators,
+    rootsPerValidator: def.depositAmounts.length,
+  });
+}
+
 /**
  * Runs the ceremony for this node. On a fault or timeout writes only `dkg-failure.json` naming
  * the operators and rethrows; on success writes every artifact atomically.
@@ -175,16 +187,24 @@ async function ceremony(
   identity: Awaited<ReturnType<typeof loadIdentity>>,
 ): Promise<DkgOutcome> {
   const { builder, lockOf } = definitionArtifacts(def);
+  const operators = def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
+  const host = await createHost(
+    {
+      identity,
+      peers: operators,
+      listenAddresses: [opts.p2pAddress ?? defaultListenAddressFor(def.operators[self - 1]!.addresses)],
+    },
+    { logger: log },
+  );
   const transport = await createCeremonyTransport(
     {
       identity,
-      operators: def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses })),
+      operators,
       session: def.definitionHash,
       protocolVersion: DKG_PROTOCOL_VERSION,
-      listenAddress: opts.p2pAddress ?? defaultListenAddressFor(def.operators[self - 1]!.addresses),
-      logger: log,
+      limits: ceremonyEnvelopeLimits(def),
     },
-    { logger: log },
+    { host, logger: log },
   );
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_DKG_TIMEOUT_MS);
   let written: string[] = [];

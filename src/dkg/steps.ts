@@ -21,9 +21,10 @@ export const STEP_NAMES: Record<number, string> = Object.fromEntries(
 
 /**
  * Wire protocol version; peers with another value are refused at sync. Version 2: typed envelopes
- * (kind and receiver signed) and per-attempt nonces in the hello.
+ * (kind and receiver signed) and per-attempt nonces in the hello. Version 3: envelopes travel as
+ * bounded chunks (src/dkg/chunks.ts) on the 2.0.0 DKG protocol IDs.
  */
-export const DKG_PROTOCOL_VERSION = "cohort/dkg/2";
+export const DKG_PROTOCOL_VERSION = "cohort/dkg/3";
 
 /** Every envelope kind and the one step it belongs to; `private` kinds name their receiver. */
 export const KIND_STEP: Readonly<Record<Exclude<MessageKind, MessageKind.MESSAGE_KIND_UNSPECIFIED>, Step>> = {

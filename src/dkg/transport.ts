@@ -1,6 +1,6 @@
 /**
- * The ceremony's view of the network: one all-to-all exchange per step. The libp2p implementation
- * lives in src/p2p/ceremony.ts; tests use the in-memory one in test/dkg/memTransport.ts (Charon's
+ * The ceremony's view of the network: one all-to-all exchange per step. The networked implementation,
+ * over the p2p host, lives in src/dkg/net.ts; tests use the in-memory one in test/dkg/memTransport.ts (Charon's
  * fTransport / frostMemTransport split).
  */
 import type { CodedError } from "../lib/errors.js";
@@ -11,11 +11,11 @@ export type Channel = "bcast" | "parsig";
 
 /** What this node sends in one step. */
 export interface Outbound {
-  /** Protocol for `broadcast`: `/cohort/dkg/bcast/1.0.0` or `/cohort/parsig/1.0.0`. */
+  /** Protocol for `broadcast`: `/cohort/dkg/bcast/2.0.0` or `/cohort/dkg/parsig/2.0.0` (src/dkg/protocols.ts). */
   channel: Channel;
   /** Encoded signed `Envelope` sent to every peer. */
   broadcast: Uint8Array;
-  /** Encoded signed `Envelope`s sent point to point on `/cohort/dkg/share/1.0.0`, keyed by receiver. */
+  /** Encoded signed `Envelope`s sent point to point on `/cohort/dkg/share/2.0.0`, keyed by receiver. */
   direct?: Map<ShareIndex, Uint8Array>;
 }
 

@@ -15,6 +15,7 @@ import { yamux } from "@libp2p/yamux";
 import { type Multiaddr, multiaddr } from "@multiformats/multiaddr";
 import { createLibp2p, type Libp2p } from "libp2p";
 import type { Registry } from "prom-client";
+import { Backoff } from "../lib/backoff.js";
 import { InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { silentLogger } from "../lib/logger.js";
@@ -29,7 +30,7 @@ import {
   RETRY_MAX_DELAY_MS,
   RETRY_MIN_DELAY_MS,
 } from "./protocols.js";
-import { deadline, P2pError, type P2pStream, sleep, wrapStream } from "./stream.js";
+import { deadline, P2pError, type P2pStream, wrapStream } from "./stream.js";
 
 /** A peer the host may talk to, with optional multiaddr hints such as `/ip4/10.0.0.2/tcp/3610`. */
 export interface PeerEntry {
@@ -56,7 +57,10 @@ export interface HostModules {
   metricsRegistry?: Registry;
 }
 
-/** Per-handler overrides of the protocol's limits (see `PROTOCOL_LIMITS`). */
+/**
+ * Per-handler overrides of the protocol's limits (`PROTOCOL_LIMITS`, else `DEFAULT_PROTOCOL_LIMITS`).
+ * A protocol defined outside src/p2p passes its own limits here and in {@link OutboundOpts}.
+ */
 export interface HandleOpts {
   /** Largest message a read accepts, bytes. */
   maxMessageBytes?: number;
@@ -73,6 +77,8 @@ export interface OutboundOpts {
   maxMessageBytes?: number;
   /** Bound on the whole request (dial, write, read response) or on each read of an opened stream, ms. */
   timeoutMs?: number;
+  /** Outbound streams per connection at once on this protocol; default the protocol's budget. */
+  maxStreams?: number;
 }
 
 /** Handles one inbound stream; `signal` fires when the handler's time is up or the host stops. */
@@ -421,7 +427,7 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
         connection = await node.dial(id, { signal: streamOpts.signal });
         stream = await connection.newStream(protocol, {
           signal: streamOpts.signal,
-          maxOutboundStreams: limits.maxStreams,
+          maxOutboundStreams: streamOpts.maxStreams ?? limits.maxStreams,
         });
       } catch (err) {
         if (streamOpts.signal?.aborted) {
@@ -491,10 +497,10 @@ export function keepConnected(host: Host, peers: PeerEntry[], opts: { signal: Ab
   for (const entry of peers) {
     if (!host.isAllowed(entry.peerId)) continue;
     const loop = async (): Promise<void> => {
-      let delay = RETRY_MIN_DELAY_MS;
+      const backoff = new Backoff({ minDelayMs: RETRY_MIN_DELAY_MS, maxDelayMs: RETRY_MAX_DELAY_MS, signal });
       while (!signal.aborted) {
         if (host.isConnected(entry.peerId)) {
-          delay = RETRY_MIN_DELAY_MS;
+          backoff.reset();
           await new Promise<void>((resolve) => {
             const done = () => {
               off();
@@ -514,10 +520,12 @@ export function keepConnected(host: Host, peers: PeerEntry[], opts: { signal: Ab
           continue;
         } catch (err) {
           if (signal.aborted) return;
-          log.debug({ peer_id: entry.peerId, err: (err as Error).message, retry_ms: delay }, "dial failed");
+          log.debug(
+            { peer_id: entry.peerId, err: (err as Error).message, retry_ms: backoff.nextDelayMs },
+            "dial failed",
+          );
         }
-        await sleep(delay, signal);
-        delay = Math.min(delay * 2, RETRY_MAX_DELAY_MS);
+        await backoff.wait();
       }
     };
     void loop().catch((err: unknown) => log.error({ err, peer_id: entry.peerId }, "reconnect loop failed"));

@@ -3,42 +3,17 @@
  * and every read is bounded in time. See DESIGN.md § Wire protocols.
  */
 
-/** Hello and step barrier: `Hello` / `HelloResponse` (proto/sync.proto). */
-export const SYNC_PROTOCOL = "/cohort/sync/1.0.0";
-/** Signed ceremony broadcasts (`Envelope`, proto/bcast.proto): deal, echo, complaint, justification, lock signature. */
-export const DKG_BCAST_PROTOCOL = "/cohort/dkg/bcast/1.0.0";
-/** Private shares, point to point (`Envelope` carrying `Shares`). */
-export const DKG_SHARE_PROTOCOL = "/cohort/dkg/share/1.0.0";
-/** Partial signatures over the DKG's artifacts (`Envelope` carrying `PartialSignatureSet`). */
-export const DKG_PARSIG_PROTOCOL = "/cohort/dkg/parsig/1.0.0";
 /** Runtime partial-signature exchange (`ParSigRequest` / `ParSigResponse`, proto/parsig.proto), bound to the lock. */
 export const PARSIG_PROTOCOL = "/cohort/parsig/1.0.0";
 /** Runtime duty agreement: signed QBFT batches (`Batch`, proto/consensus.proto), bound to the lock. */
 export const CONSENSUS_PROTOCOL = "/cohort/consensus/1.0.0";
 
-/** One of cohort's protocol IDs. */
-export type ProtocolId =
-  | typeof SYNC_PROTOCOL
-  | typeof DKG_BCAST_PROTOCOL
-  | typeof DKG_SHARE_PROTOCOL
-  | typeof DKG_PARSIG_PROTOCOL
-  | typeof PARSIG_PROTOCOL
-  | typeof CONSENSUS_PROTOCOL;
+/** One of the protocol IDs whose limits this table holds (protocols defined elsewhere declare their own). */
+export type ProtocolId = typeof PARSIG_PROTOCOL | typeof CONSENSUS_PROTOCOL;
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
-/** Largest sync message, bytes: a hello is 32 + version + ~72-byte signature. */
-export const SYNC_MAX_MESSAGE_BYTES = 4 * KiB;
-/**
- * Largest broadcast message, bytes. A deal for V validators at threshold t is ≈ V·(48·t + 96) bytes
- * (340 KB for V = 1000, t = 5); echoes, evidence and complaints carry up to n deals.
- */
-export const DKG_BCAST_MAX_MESSAGE_BYTES = 16 * MiB;
-/** Largest point-to-point share message, bytes: V·32 bytes of shares (32 KB for V = 1000). */
-export const DKG_SHARE_MAX_MESSAGE_BYTES = 1 * MiB;
-/** Largest DKG partial-signature message, bytes: an artifact set is ≈ V·(amounts + 2)·(96 + 32 + 8) bytes. */
-export const DKG_PARSIG_MAX_MESSAGE_BYTES = 16 * MiB;
 /**
  * Largest runtime partial-signature frame, bytes: requests made in one turn share a frame. A request
  * for an agreed duty names it (duty key and signing root, under 200 bytes); one for a fixed-value or
@@ -55,12 +30,6 @@ export const CONSENSUS_MAX_ENTRIES = 4096;
 /** Relayed messages one agreement entry may carry as justification (2·quorum for n ≤ 64). */
 export const CONSENSUS_MAX_JUSTIFICATION = 128;
 
-/** How long to wait for one sync message, ms. */
-export const SYNC_READ_TIMEOUT_MS = 10_000;
-/** How long to wait for one broadcast message or its ack, ms: 16 MiB over a slow link. */
-export const DKG_BCAST_READ_TIMEOUT_MS = 60_000;
-/** How long to wait for one share message or its ack, ms. */
-export const DKG_SHARE_READ_TIMEOUT_MS = 30_000;
 /** How long to wait for one partial-signature message or its response, ms. */
 export const PARSIG_READ_TIMEOUT_MS = 60_000;
 /** How long to wait for one agreement batch, ms. */
@@ -81,28 +50,8 @@ export interface ProtocolLimits {
   readonly maxStreams: number;
 }
 
-/** Limits per protocol ID. */
+/** Limits per protocol ID of the runtime protocols. */
 export const PROTOCOL_LIMITS: Readonly<Record<ProtocolId, ProtocolLimits>> = {
-  [SYNC_PROTOCOL]: {
-    maxMessageBytes: SYNC_MAX_MESSAGE_BYTES,
-    readTimeoutMs: SYNC_READ_TIMEOUT_MS,
-    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
-  },
-  [DKG_BCAST_PROTOCOL]: {
-    maxMessageBytes: DKG_BCAST_MAX_MESSAGE_BYTES,
-    readTimeoutMs: DKG_BCAST_READ_TIMEOUT_MS,
-    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
-  },
-  [DKG_SHARE_PROTOCOL]: {
-    maxMessageBytes: DKG_SHARE_MAX_MESSAGE_BYTES,
-    readTimeoutMs: DKG_SHARE_READ_TIMEOUT_MS,
-    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
-  },
-  [DKG_PARSIG_PROTOCOL]: {
-    maxMessageBytes: DKG_PARSIG_MAX_MESSAGE_BYTES,
-    readTimeoutMs: PARSIG_READ_TIMEOUT_MS,
-    maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
-  },
   [PARSIG_PROTOCOL]: {
     maxMessageBytes: PARSIG_MAX_MESSAGE_BYTES,
     readTimeoutMs: PARSIG_READ_TIMEOUT_MS,
@@ -115,8 +64,20 @@ export const PROTOCOL_LIMITS: Readonly<Record<ProtocolId, ProtocolLimits>> = {
   },
 };
 
-/** Limits for a protocol that is none of cohort's four (tests, future protocols): the sync limits. */
-export const DEFAULT_PROTOCOL_LIMITS: ProtocolLimits = PROTOCOL_LIMITS[SYNC_PROTOCOL];
+/** Largest message of a protocol not in {@link PROTOCOL_LIMITS} unless its caller says otherwise, bytes. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * KiB;
+/** Read timeout of a protocol not in {@link PROTOCOL_LIMITS} unless its caller says otherwise, ms. */
+export const DEFAULT_READ_TIMEOUT_MS = 10_000;
+
+/**
+ * Limits of a protocol that is not in {@link PROTOCOL_LIMITS}. A module that defines its own protocol
+ * passes its limits to `Host.handle`, `openStream` and `request`.
+ */
+export const DEFAULT_PROTOCOL_LIMITS: ProtocolLimits = {
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  readTimeoutMs: DEFAULT_READ_TIMEOUT_MS,
+  maxStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+};
 
 /** Returns the limits of `protocol`, or {@link DEFAULT_PROTOCOL_LIMITS} for an unknown one. */
 export function protocolLimits(protocol: string): ProtocolLimits {
@@ -135,10 +96,6 @@ export const DIAL_TIMEOUT_MS = 10_000;
 export const RETRY_MIN_DELAY_MS = 250;
 /** Largest delay between dial or send retries to one peer, ms. */
 export const RETRY_MAX_DELAY_MS = 5_000;
-/** How often a waiting ceremony step reports who is still missing, ms. */
-export const WAITING_REPORT_INTERVAL_MS = 5_000;
-/** How long a synced peer may stay disconnected before the ceremony fails with PEER_DISCONNECTED, ms. */
-export const PEER_RECONNECT_GRACE_MS = 2_000;
 /** How long `close()` waits for in-flight acks to flush before stopping the host, ms. */
 export const CLOSE_FLUSH_TIMEOUT_MS = 1_000;
 

@@ -111,21 +111,6 @@ export function deadline(timeoutMs: number, parent?: AbortSignal): Deadline {
   };
 }
 
-/** Resolves after `ms`, or early (never rejecting) when `signal` aborts. The timer is unref'd. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    timer.unref();
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 function isNamed(err: unknown, ...names: string[]): boolean {
   return err instanceof Error && names.includes(err.name);
 }

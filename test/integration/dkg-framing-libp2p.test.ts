@@ -3,7 +3,7 @@
 // name operator 3, never the dealer it accuses.
 import { beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/app/devnet.js";
-import { definitionArtifacts } from "../../src/app/dkg.js";
+import { ceremonyEnvelopeLimits, definitionArtifacts } from "../../src/app/dkg.js";
 import { type ClusterDefinition, createDefinition, signDefinition } from "../../src/cluster/definition.js";
 import { runCeremony } from "../../src/dkg/ceremony.js";
 import type { DkgError } from "../../src/dkg/errors.js";
@@ -12,9 +12,9 @@ import type { CeremonyTransport } from "../../src/dkg/transport.js";
 import { resolveNetwork } from "../../src/eth2/networks.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import type { ShareIndex } from "../../src/lib/types.js";
-import { createCeremonyTransport } from "../../src/p2p/ceremony.js";
 import { generateIdentity, type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
 import { byzantine, frameBadShareWithDeal, frameEquivocationWithShares, type Rewrite } from "../dkg/byzantine.js";
+import { netTransport } from "../dkg/netHelpers.js";
 
 const N = 4;
 const ATTACKER = 3;
@@ -46,9 +46,10 @@ async function run(attack: (signer: Identity) => Rewrite): Promise<(DkgError | u
   const addrs = await definition();
   return Promise.all(
     ids.map(async (identity, i) => {
-      const real = await createCeremonyTransport({
+      const real = await netTransport({
         identity,
         operators: def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses })),
+        limits: ceremonyEnvelopeLimits(def),
         session: def.definitionHash,
         protocolVersion: DKG_PROTOCOL_VERSION,
         listenAddress: addrs[i],

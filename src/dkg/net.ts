@@ -1,42 +1,54 @@
 /**
- * The libp2p {@link CeremonyTransport}: signed hello sync (DESIGN.md § DKG protocol step 1), then one
- * all-to-all exchange per step over `/cohort/dkg/bcast/1.0.0`, `/cohort/parsig/1.0.0` and
- * `/cohort/dkg/share/1.0.0`, each message acknowledged. Envelope signatures are left to the DKG core,
- * which keeps them as evidence; this layer routes on the envelope header and the Noise-authenticated peer.
- * Each run draws a fresh hello nonce; after sync only envelopes of the attempt session are accepted.
+ * The networked {@link CeremonyTransport}, over the p2p {@link Host}: signed hello sync (DESIGN.md
+ * § DKG protocol step 1), then one all-to-all exchange per step over `DKG_BCAST_PROTOCOL`,
+ * `DKG_PARSIG_PROTOCOL` and `DKG_SHARE_PROTOCOL`. Each envelope travels as chunks of a fixed cap
+ * (src/dkg/chunks.ts), its announced total bounded per step (src/dkg/limits.ts), and is acknowledged
+ * once all its chunks arrived. Envelope signatures are left to the DKG core, which keeps them as
+ * evidence; this layer routes on the envelope header and the Noise-authenticated peer. Each run draws
+ * a fresh hello nonce; after sync only envelopes of the attempt session are accepted.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { attemptSession, NONCE_BYTES } from "../dkg/envelope.js";
-import type {
-  CeremonyTransport,
-  Channel,
-  Inbound,
-  TransportError,
-  TransportErrorType,
-  WaitingCallback,
-} from "../dkg/transport.js";
+import { Backoff } from "../lib/backoff.js";
 import { bytesEqual } from "../lib/bytes.js";
 import { CodedError, InputError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import { silentLogger } from "../lib/logger.js";
 import type { ShareIndex } from "../lib/types.js";
+import type { Host } from "../p2p/host.js";
+import { type Identity, parsePeerId } from "../p2p/identity.js";
+import { RETRY_MAX_DELAY_MS, RETRY_MIN_DELAY_MS } from "../p2p/protocols.js";
+import { deadline, P2pError, type P2pStream } from "../p2p/stream.js";
 import { Envelope } from "../pb/bcast.js";
 import { Hello, HelloResponse } from "../pb/sync.js";
-import { createHost, type Host } from "./host.js";
-import { type Identity, parsePeerId, verifyIdentitySignature } from "./identity.js";
 import {
+  type ChunkHeader,
+  ChunkRefused,
+  checkChunkBytes,
+  chunkFrames,
+  decodeAck,
+  decodeChunk,
+  encodeAck,
+  MAX_CHUNK_DATA_BYTES,
+  Reassembly,
+} from "./chunks.js";
+import { attemptSession, NONCE_BYTES } from "./envelope.js";
+import type { EnvelopeKind, EnvelopeLimits } from "./limits.js";
+import {
+  CHANNEL_PROTOCOL,
   DKG_BCAST_PROTOCOL,
+  DKG_CHUNK_READ_TIMEOUT_MS,
+  DKG_CHUNKED_LIMITS,
+  DKG_MESSAGE_TIMEOUT_MS,
   DKG_PARSIG_PROTOCOL,
-  DKG_SHARE_MAX_MESSAGE_BYTES,
   DKG_SHARE_PROTOCOL,
+  hostLimitOpts,
   PEER_RECONNECT_GRACE_MS,
-  protocolLimits,
-  RETRY_MAX_DELAY_MS,
-  RETRY_MIN_DELAY_MS,
+  SYNC_LIMITS,
   SYNC_PROTOCOL,
   WAITING_REPORT_INTERVAL_MS,
 } from "./protocols.js";
-import { P2pError, type P2pStream, sleep } from "./stream.js";
+import { signHello, verifyHello } from "./sync.js";
+import type { CeremonyTransport, Inbound, TransportError, TransportErrorType, WaitingCallback } from "./transport.js";
 
 /** One operator of the session, in definition order (share index = position + 1). */
 export interface CeremonyOperator {
@@ -48,16 +60,21 @@ export interface CeremonyOperator {
 
 /** Options of {@link createCeremonyTransport}. */
 export interface CeremonyTransportOpts {
-  /** This node's identity; must be one of `operators`. */
-  identity: Identity;
+  /** This node's identity (its peer ID and identity-key signer); must be one of `operators`. */
+  identity: Pick<Identity, "peerId" | "sign">;
   /** All n operators, this node included, in definition order. */
   operators: CeremonyOperator[];
   /** Session binding: the definition hash, 32 bytes. */
   session: Uint8Array;
   /** cohort protocol version; peers must match exactly. */
   protocolVersion: string;
-  /** Multiaddr to listen on; default `/ip4/127.0.0.1/tcp/0`. */
-  listenAddress?: string;
+  /**
+   * The most bytes each step's envelopes may have ({@link envelopeLimits} of the definition): a peer's
+   * envelope announcing more is refused before anything is allocated, and so is this node's own.
+   */
+  limits: EnvelopeLimits;
+  /** Data bytes per chunk this node sends, 1 … `MAX_CHUNK_DATA_BYTES` (the default). */
+  chunkBytes?: number;
   /** Logger; `modules.logger` takes precedence. */
   logger?: Logger;
   /** Called when a peer misbehaves: malformed, oversized or mis-addressed message, bad hello signature. */
@@ -66,11 +83,16 @@ export interface CeremonyTransportOpts {
 
 /** Collaborators of {@link createCeremonyTransport}. */
 export interface CeremonyTransportModules {
+  /**
+   * The p2p host, built (not started) for this node's identity and allow-listing every operator. The
+   * transport registers its handlers on it, starts it in `connect` and stops it in `close`.
+   */
+  host: Host;
   logger?: Logger;
 }
 
-/** The libp2p ceremony transport, with a few introspection helpers on top of the interface. */
-export interface Libp2pCeremonyTransport extends CeremonyTransport {
+/** The networked ceremony transport, with a few introspection helpers on top of the interface. */
+export interface NetworkCeremonyTransport extends CeremonyTransport {
   /** Addresses the host listens on (each ending in `/p2p/<peerId>`); empty before `connect`. */
   listenAddresses(): string[];
   /** Misbehaviour count per peer share index (peers with none are absent). */
@@ -78,33 +100,6 @@ export interface Libp2pCeremonyTransport extends CeremonyTransport {
   /** The attempt session (32 bytes) once `connect` resolved, else undefined. */
   session(): Uint8Array | undefined;
 }
-
-/** First byte of an ack: the message was accepted (or was an exact duplicate). */
-export const ACK_OK = 0x00;
-/** First byte of an ack: the message was refused; UTF-8 reason follows. */
-export const ACK_REJECTED = 0x01;
-/** Longest reason carried in a refusal ack, characters. */
-const ACK_REASON_MAX_CHARS = 200;
-
-/** Encodes a delivery ack: `[ACK_OK]`, or `[ACK_REJECTED] ‖ utf8(reason)` when `reason` is given. */
-export function encodeAck(reason?: string): Uint8Array {
-  if (reason === undefined) return Uint8Array.of(ACK_OK);
-  const text = new TextEncoder().encode(reason.slice(0, ACK_REASON_MAX_CHARS));
-  const out = new Uint8Array(1 + text.length);
-  out[0] = ACK_REJECTED;
-  out.set(text, 1);
-  return out;
-}
-
-/** Decodes an ack. @throws RangeError when empty or of unknown kind */
-export function decodeAck(bytes: Uint8Array): { ok: true } | { ok: false; reason: string } {
-  if (bytes.length === 1 && bytes[0] === ACK_OK) return { ok: true };
-  if (bytes.length >= 1 && bytes[0] === ACK_REJECTED)
-    return { ok: false, reason: new TextDecoder().decode(bytes.subarray(1)) };
-  throw new RangeError(`"ack" must be [0x00] or 0x01 ‖ reason, got ${bytes.length} bytes`);
-}
-
-type Kind = "broadcast" | "direct";
 
 interface Slot {
   bytes?: Uint8Array;
@@ -121,7 +116,9 @@ interface PeerState {
   /** The peer's hello nonce for this attempt; a hello with another one after sync means a restart. */
   nonce?: Uint8Array;
   /** Messages received, by step then kind. */
-  slots: Map<number, Partial<Record<Kind, Slot>>>;
+  slots: Map<number, Partial<Record<EnvelopeKind, Slot>>>;
+  /** Envelopes being reassembled, by step then kind: at most one each, a newer stream replaces an older. */
+  receiving: Map<number, Partial<Record<EnvelopeKind, AbortController>>>;
   faults: number;
   graceTimer?: NodeJS.Timeout;
   /** Disconnected for longer than the grace period. */
@@ -133,12 +130,10 @@ interface ActiveExchange {
   expectDirect: boolean;
   /** The last step: done with a peer once its message is here, acked or not. */
   final: boolean;
-  acked: Map<ShareIndex, Set<Kind>>;
+  acked: Map<ShareIndex, Set<EnvelopeKind>>;
   check(): void;
   fail(err: TransportError): void;
 }
-
-const CHANNEL_PROTOCOL: Record<Channel, string> = { bcast: DKG_BCAST_PROTOCOL, parsig: DKG_PARSIG_PROTOCOL };
 
 function digestOf(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -155,8 +150,8 @@ function isCancellation(signal: AbortSignal): boolean {
 }
 
 /**
- * Creates the libp2p ceremony transport for one session. The host is built and its handlers registered
- * now; it starts listening in `connect()`. Share indices are 1-based positions in `opts.operators`.
+ * Creates the ceremony transport for one session on `modules.host`, registering its handlers now; the
+ * host starts listening in `connect()`. Share indices are 1-based positions in `opts.operators`.
  *
  * Failure semantics (all `CodedError<TransportErrorType>`):
  * - VERSION_MISMATCH / SESSION_MISMATCH: a peer's signed hello disagrees; fails at once on both sides.
@@ -167,15 +162,18 @@ function isCancellation(signal: AbortSignal): boolean {
  *   still lacked its message (or its ack) for the current step, or at the start of the next step.
  * - TIMEOUT / ABORTED: the caller's signal fired; ABORTED only for the default `AbortError` reason.
  *
- * @throws InputError "operators" when this node is not an operator or a peer ID repeats; RangeError when
- *   `session` is not 32 bytes
+ * @throws InputError "operators" when this node is not an operator, a peer ID repeats, or the host does
+ *   not allow an operator; RangeError when `session` is not 32 bytes or `chunkBytes` is out of range
  */
 export async function createCeremonyTransport(
   opts: CeremonyTransportOpts,
-  modules: CeremonyTransportModules = {},
-): Promise<Libp2pCeremonyTransport> {
+  modules: CeremonyTransportModules,
+): Promise<NetworkCeremonyTransport> {
   if (opts.session.length !== 32) throw new RangeError(`"session" must be 32 bytes, got ${opts.session.length}`);
+  const chunkBytes = opts.chunkBytes ?? MAX_CHUNK_DATA_BYTES;
+  checkChunkBytes(chunkBytes);
   const log = (modules.logger ?? opts.logger ?? silentLogger()).child({ module: "ceremony-transport" });
+  const { host } = modules;
   const session = Uint8Array.from(opts.session);
   const version = opts.protocolVersion;
 
@@ -192,6 +190,9 @@ export async function createCeremonyTransport(
       self = index;
       return;
     }
+    if (!host.isAllowed(peerId)) {
+      throw new InputError("operators", `operator ${index} (${peerId}) is not in the p2p host's allow-list`);
+    }
     const st: PeerState = {
       index,
       peerId,
@@ -199,6 +200,7 @@ export async function createCeremonyTransport(
       synced: false,
       maxStep: 0,
       slots: new Map(),
+      receiving: new Map(),
       faults: 0,
       gone: false,
     };
@@ -210,25 +212,16 @@ export async function createCeremonyTransport(
   }
   const selfIndex: ShareIndex = self;
 
-  const host: Host = await createHost(
-    {
-      identity: opts.identity,
-      peers: opts.operators.map((op) => ({ peerId: op.peerId, addresses: op.addresses })),
-      listenAddresses: opts.listenAddress === undefined ? undefined : [opts.listenAddress],
-    },
-    { logger: modules.logger ?? opts.logger },
-  );
-
   let state: "new" | "connecting" | "connected" | "closed" = "new";
-  /** The last step's send loops, still delivering after it completed ({@link DkgTransport.close} waits). */
+  /** The last step's send loops, still delivering after it completed ({@link CeremonyTransport.close} waits). */
   let lingering: { sends: AbortController; settled: Promise<void> } | undefined;
   /** Step of the running or last finished exchange; 0 during connect. */
   let current = 0;
   let fatal: TransportError | undefined;
   let active: ActiveExchange | undefined;
   let onSyncChange: (() => void) | undefined;
-  /** During connect: cuts a peer's hello-retry wait short (it just connected to us). */
-  const helloKicks = new Map<ShareIndex, () => void>();
+  /** During connect: each peer's hello-retry backoff, woken early when the peer connects to us. */
+  const helloBackoffs = new Map<ShareIndex, Backoff>();
   const life = new AbortController();
   const helloByStep = new Map<number, Promise<Uint8Array>>();
   const nonce = Uint8Array.from(randomBytes(NONCE_BYTES));
@@ -260,16 +253,12 @@ export async function createCeremonyTransport(
   const signedHello = (step: number): Promise<Uint8Array> => {
     let p = helloByStep.get(step);
     if (p === undefined) {
-      p = (async () => {
-        const base = {
-          session,
-          protocolVersion: version,
-          step: Math.max(step, 0),
-          nonce: step < 0 ? new Uint8Array(0) : nonce,
-        };
-        const signature = await opts.identity.sign(Hello.encode({ ...base, signature: new Uint8Array(0) }));
-        return Hello.encode({ ...base, signature: Uint8Array.from(signature) });
-      })();
+      p = signHello(opts.identity, {
+        session,
+        protocolVersion: version,
+        step: Math.max(step, 0),
+        nonce: step < 0 ? new Uint8Array(0) : nonce,
+      });
       helloByStep.set(step, p);
     }
     return p;
@@ -313,11 +302,6 @@ export async function createCeremonyTransport(
       life.signal.addEventListener("abort", done, { once: true });
     });
 
-  const verifyHello = async (peer: PeerState, hello: Hello): Promise<boolean> => {
-    const unsigned = Hello.encode({ ...hello, signature: new Uint8Array(0) });
-    return await verifyIdentitySignature(peer.peerId, unsigned, hello.signature);
-  };
-
   /** Records step traffic with `peer`. */
   const advance = (peer: PeerState, step: number): void => {
     if (step > peer.maxStep) peer.maxStep = step;
@@ -355,68 +339,106 @@ export async function createCeremonyTransport(
 
   // ---- inbound: sync ----
 
-  await host.handleRequest(SYNC_PROTOCOL, async ({ peer: peerId, bytes }) => {
-    const peer = byPeerId.get(peerId);
-    if (peer === undefined) return HelloResponse.encode({ error: "not an operator of this session" });
-    let hello: Hello;
-    try {
-      hello = Hello.decode(bytes);
-    } catch (err) {
-      fault(peer, `malformed hello: ${(err as Error).message}`);
-      return HelloResponse.encode({ error: "malformed hello" });
-    }
-    if (!(await verifyHello(peer, hello))) {
-      fault(peer, "hello signature does not verify");
-      return HelloResponse.encode({ error: "hello signature does not verify" });
-    }
-    const ours = Hello.decode(await signedHello(0));
-    if (!helloAgrees(peer, hello)) {
-      if (hello.protocolVersion !== version) {
-        // without the nonce an older node, which drops the unknown field, can verify it and report the versions
-        return HelloResponse.encode({ hello: Hello.decode(await signedHello(-1)), error: "protocol version mismatch" });
+  await host.handleRequest(
+    SYNC_PROTOCOL,
+    async ({ peer: peerId, bytes }) => {
+      const peer = byPeerId.get(peerId);
+      if (peer === undefined) return HelloResponse.encode({ error: "not an operator of this session" });
+      let hello: Hello;
+      try {
+        hello = Hello.decode(bytes);
+      } catch (err) {
+        fault(peer, `malformed hello: ${(err as Error).message}`);
+        return HelloResponse.encode({ error: "malformed hello" });
       }
-      return HelloResponse.encode({ hello: ours, error: "session mismatch" });
-    }
-    if (hello.nonce.length !== NONCE_BYTES) {
-      fault(peer, `hello nonce must be ${NONCE_BYTES} bytes, got ${hello.nonce.length}`);
-      return HelloResponse.encode({ error: "malformed hello nonce" });
-    }
-    if (!recordNonce(peer, hello.nonce)) {
-      const ahead = Hello.decode(await signedHello(Math.max(current, 1)));
-      return HelloResponse.encode({
-        hello: ahead,
-        error: `this node is at step ${current}; the ceremony cannot resume`,
-      });
-    }
-    advance(peer, hello.step);
-    markSynced(peer);
-    return HelloResponse.encode({ hello: ours });
-  });
+      if (!(await verifyHello(peer.peerId, hello))) {
+        fault(peer, "hello signature does not verify");
+        return HelloResponse.encode({ error: "hello signature does not verify" });
+      }
+      const ours = Hello.decode(await signedHello(0));
+      if (!helloAgrees(peer, hello)) {
+        if (hello.protocolVersion !== version) {
+          // without the nonce an older node, which drops the unknown field, can verify it and report the versions
+          return HelloResponse.encode({
+            hello: Hello.decode(await signedHello(-1)),
+            error: "protocol version mismatch",
+          });
+        }
+        return HelloResponse.encode({ hello: ours, error: "session mismatch" });
+      }
+      if (hello.nonce.length !== NONCE_BYTES) {
+        fault(peer, `hello nonce must be ${NONCE_BYTES} bytes, got ${hello.nonce.length}`);
+        return HelloResponse.encode({ error: "malformed hello nonce" });
+      }
+      if (!recordNonce(peer, hello.nonce)) {
+        const ahead = Hello.decode(await signedHello(Math.max(current, 1)));
+        return HelloResponse.encode({
+          hello: ahead,
+          error: `this node is at step ${current}; the ceremony cannot resume`,
+        });
+      }
+      advance(peer, hello.step);
+      markSynced(peer);
+      return HelloResponse.encode({ hello: ours });
+    },
+    hostLimitOpts(SYNC_LIMITS),
+  );
 
   // ---- inbound: envelopes ----
 
-  /** Validates an inbound envelope; returns the refusal reason, or a commit to run once the ack is sent. */
-  const checkEnvelope = (peer: PeerState, kind: Kind, bytes: Uint8Array): { reason?: string; commit?: () => void } => {
+  const hasFutureStep = (peer: PeerState, step: number): number | undefined => {
+    for (const [s, sl] of peer.slots) {
+      if (s > current && s !== step && (sl.broadcast !== undefined || sl.direct !== undefined)) return s;
+    }
+    for (const [s, r] of peer.receiving) {
+      if (s > current && s !== step && (r.broadcast !== undefined || r.direct !== undefined)) return s;
+    }
+    return undefined;
+  };
+
+  /**
+   * Checks a first chunk's header before anything is allocated.
+   * @returns the refusal reason, or the step's bound on the envelope's total
+   */
+  const checkHeader = (peer: PeerState, kind: EnvelopeKind, h: ChunkHeader): { reason?: string; limit?: number } => {
+    if (attempt === undefined || !bytesEqual(h.session, attempt))
+      return { reason: `chunk for another session or attempt (step ${h.step})` };
+    if (h.sender !== peer.index)
+      return { reason: `chunk claims sender ${h.sender} on a stream from peer ${peer.index}` };
+    if (h.step < 1) return { reason: "chunk for step 0" };
+    const limit = opts.limits(h.step, kind);
+    if (limit === undefined) return { reason: `no ${kind} envelope is expected at step ${h.step}` };
+    if (peer.slots.get(h.step)?.[kind] !== undefined) return { limit }; // a repeat: compared once whole
+    if (h.step < current || (h.step === current && active === undefined)) {
+      return { reason: `${kind} message for step ${h.step}, which this node has finished (now at ${current})` };
+    }
+    if (h.step > current) {
+      const other = hasFutureStep(peer, h.step);
+      if (other !== undefined) return { reason: `messages for two future steps (${other} and ${h.step})` };
+    }
+    return { limit };
+  };
+
+  /** Validates a reassembled envelope; returns the refusal reason, or a commit to run once the ack is sent. */
+  const checkEnvelope = (
+    peer: PeerState,
+    kind: EnvelopeKind,
+    bytes: Uint8Array,
+    chunkStep: number,
+  ): { reason?: string; commit?: () => void } => {
     let env: Envelope;
     try {
       env = Envelope.decode(bytes);
     } catch (err) {
-      const reason = `malformed envelope: ${(err as Error).message}`;
-      fault(peer, reason);
-      return { reason };
+      return { reason: `malformed envelope: ${(err as Error).message}` };
     }
-    const refuse = (reason: string) => {
-      fault(peer, reason);
-      return { reason };
-    };
     if (attempt === undefined || !bytesEqual(env.session, attempt))
-      return refuse(`envelope for another session or attempt (step ${env.step})`);
+      return { reason: `envelope for another session or attempt (step ${env.step})` };
     if (env.sender !== peer.index)
-      return refuse(`envelope claims sender ${env.sender} on a stream from peer ${peer.index}`);
-    if (env.step < 1) return refuse("envelope for step 0");
+      return { reason: `envelope claims sender ${env.sender} on a stream from peer ${peer.index}` };
+    if (env.step !== chunkStep) return { reason: `envelope for step ${env.step} in chunks of step ${chunkStep}` };
     const step = env.step;
-    const slots = peer.slots.get(step);
-    const existing = slots?.[kind];
+    const existing = peer.slots.get(step)?.[kind];
     const digest = digestOf(bytes);
     if (existing !== undefined) {
       if (existing.digest !== digest) {
@@ -427,15 +449,9 @@ export async function createCeremonyTransport(
       }
       return {};
     }
+    // the step may have finished while the chunks were arriving
     if (step < current || (step === current && active === undefined)) {
-      return refuse(`${kind} message for step ${step}, which this node has finished (now at ${current})`);
-    }
-    if (step > current) {
-      for (const [s, sl] of peer.slots) {
-        if (s > current && s !== step && (sl.broadcast !== undefined || sl.direct !== undefined)) {
-          return refuse(`messages for two future steps (${s} and ${step})`);
-        }
-      }
+      return { reason: `${kind} message for step ${step}, which this node has finished (now at ${current})` };
     }
     return {
       commit: () => {
@@ -449,29 +465,73 @@ export async function createCeremonyTransport(
   };
 
   const envelopeHandler =
-    (kind: Kind) =>
+    (kind: EnvelopeKind, protocol: string) =>
     async (stream: P2pStream, { signal }: { signal: AbortSignal }): Promise<void> => {
       const peer = byPeerId.get(stream.remotePeer);
-      const bytes = await stream.read({ signal });
-      if (peer === undefined) {
-        await stream.write(encodeAck("not an operator of this session"), { signal });
+      const first = await stream.read({ signal, timeoutMs: DKG_CHUNK_READ_TIMEOUT_MS });
+      const answer = async (reason?: string) => {
+        await stream.write(encodeAck(reason), { signal });
         await stream.close({ signal });
-        return;
-      }
+      };
+      if (peer === undefined) return await answer("not an operator of this session");
+      const refuse = async (reason: string) => {
+        fault(peer, `${protocol}: ${reason}`);
+        await answer(reason);
+      };
       // a peer that finished sync first may send before this node knows every nonce: hold the ack
       await attemptKnown(signal);
-      const verdict = checkEnvelope(peer, kind, bytes);
+      let chunk: ReturnType<typeof decodeChunk>;
+      try {
+        chunk = decodeChunk(first);
+      } catch (err) {
+        return await refuse((err as Error).message);
+      }
+      const step = chunk.header.step;
+      const pre = checkHeader(peer, kind, chunk.header);
+      if (pre.reason !== undefined) return await refuse(pre.reason);
+      let reassembly: Reassembly;
+      try {
+        reassembly = new Reassembly(chunk.header, pre.limit!);
+      } catch (err) {
+        if (err instanceof ChunkRefused) return await refuse(err.message);
+        throw err;
+      }
+      // one envelope per step and kind in reassembly: a newer stream (the sender's retry) replaces an older
+      const receiving = peer.receiving.get(step) ?? {};
+      peer.receiving.set(step, receiving);
+      receiving[kind]?.abort();
+      const mine = new AbortController();
+      receiving[kind] = mine;
+      const reading = AbortSignal.any([signal, mine.signal]);
+      let verdict: { reason?: string; commit?: () => void };
+      try {
+        let bytes = reassembly.add(chunk);
+        while (bytes === undefined) {
+          const frame = await stream.read({ signal: reading, timeoutMs: DKG_CHUNK_READ_TIMEOUT_MS });
+          try {
+            bytes = reassembly.add(decodeChunk(frame));
+          } catch (err) {
+            if (err instanceof RangeError) return await refuse(err.message);
+            throw err;
+          }
+        }
+        verdict = checkEnvelope(peer, kind, bytes, step);
+      } finally {
+        if (receiving[kind] === mine) delete receiving[kind];
+        if (receiving.broadcast === undefined && receiving.direct === undefined) peer.receiving.delete(step);
+      }
+      if (verdict.reason !== undefined) return await refuse(verdict.reason);
       try {
         // ack before delivering: the step may complete on delivery and the runner may close the host at once
-        await stream.write(encodeAck(verdict.reason), { signal });
-        await stream.close({ signal });
+        await answer();
       } finally {
         verdict.commit?.();
       }
     };
-  await host.handle(DKG_BCAST_PROTOCOL, envelopeHandler("broadcast"));
-  await host.handle(DKG_PARSIG_PROTOCOL, envelopeHandler("broadcast"));
-  await host.handle(DKG_SHARE_PROTOCOL, envelopeHandler("direct"));
+  const chunked = hostLimitOpts(DKG_CHUNKED_LIMITS);
+  await host.handle(DKG_BCAST_PROTOCOL, envelopeHandler("broadcast", DKG_BCAST_PROTOCOL), chunked);
+  await host.handle(DKG_PARSIG_PROTOCOL, envelopeHandler("broadcast", DKG_PARSIG_PROTOCOL), chunked);
+  await host.handle(DKG_SHARE_PROTOCOL, envelopeHandler("direct", DKG_SHARE_PROTOCOL), chunked);
 
   host.onStreamError(({ peer: peerId, protocol, error }) => {
     const peer = byPeerId.get(peerId);
@@ -486,7 +546,7 @@ export async function createCeremonyTransport(
   // ---- connectivity ----
 
   const redial = async (peer: PeerState, signal: AbortSignal): Promise<void> => {
-    let delay = RETRY_MIN_DELAY_MS;
+    const backoff = new Backoff({ minDelayMs: RETRY_MIN_DELAY_MS, maxDelayMs: RETRY_MAX_DELAY_MS, signal });
     while (!signal.aborted && !host.isConnected(peer.peerId)) {
       try {
         await host.dial(peer.peerId, peer.addresses, { signal });
@@ -494,8 +554,7 @@ export async function createCeremonyTransport(
       } catch (err) {
         log.debug({ peer: peer.index, err: (err as Error).message }, "redial failed");
       }
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, RETRY_MAX_DELAY_MS);
+      await backoff.wait();
     }
   };
 
@@ -529,7 +588,7 @@ export async function createCeremonyTransport(
   host.onPeerConnect((peerId) => {
     const peer = byPeerId.get(peerId);
     if (peer === undefined) return;
-    helloKicks.get(peer.index)?.();
+    helloBackoffs.get(peer.index)?.wake();
     if (peer.graceTimer !== undefined) {
       clearTimeout(peer.graceTimer);
       peer.graceTimer = undefined;
@@ -549,6 +608,44 @@ export async function createCeremonyTransport(
     return true;
   }
 
+  /**
+   * Delivers one envelope to `peer` on one stream: its chunks, then the peer's ack, read all along so
+   * a refusal mid-way stops the upload. Bounded by `DKG_MESSAGE_TIMEOUT_MS`.
+   * @returns the ack's bytes
+   * @throws P2pError when the stream fails before an ack arrived
+   */
+  const deliver = async (
+    peer: PeerState,
+    protocol: string,
+    bytes: Uint8Array,
+    step: number,
+    signal: AbortSignal,
+  ): Promise<Uint8Array> => {
+    const dl = deadline(DKG_MESSAGE_TIMEOUT_MS, signal);
+    try {
+      const stream = await host.openStream(peer.peerId, protocol, { ...chunked, signal: dl.signal });
+      const writing = new AbortController();
+      const writeSignal = AbortSignal.any([dl.signal, writing.signal]);
+      const ack = stream.read({ signal: dl.signal, timeoutMs: DKG_MESSAGE_TIMEOUT_MS });
+      const writes = (async () => {
+        for (const frame of chunkFrames({ session: attempt!, sender: selfIndex, step }, bytes, chunkBytes)) {
+          if (writing.signal.aborted) return;
+          await stream.write(frame, { signal: writeSignal });
+        }
+      })();
+      // an early answer (a refusal) ends the upload
+      const answered = ack.finally(() => writing.abort());
+      const [w, a] = await Promise.allSettled([writes, answered]);
+      if (a.status === "fulfilled") {
+        if (w.status === "fulfilled") await stream.close({ signal: dl.signal });
+        return a.value;
+      }
+      throw a.reason;
+    } finally {
+      dl.clear();
+    }
+  };
+
   const sendUntilAcked = async (
     peer: PeerState,
     protocol: string,
@@ -557,11 +654,11 @@ export async function createCeremonyTransport(
     step: number,
     signal: AbortSignal,
   ): Promise<void> => {
-    let delay = RETRY_MIN_DELAY_MS;
+    const backoff = new Backoff({ minDelayMs: RETRY_MIN_DELAY_MS, maxDelayMs: RETRY_MAX_DELAY_MS, signal });
     while (!signal.aborted) {
       let ack: ReturnType<typeof decodeAck> | undefined;
       try {
-        const resp = await host.request(peer.peerId, protocol, bytes, { signal });
+        const resp = await deliver(peer, protocol, bytes, step, signal);
         try {
           ack = decodeAck(resp);
         } catch (err) {
@@ -582,8 +679,7 @@ export async function createCeremonyTransport(
         );
         return;
       }
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, RETRY_MAX_DELAY_MS);
+      await backoff.wait();
     }
   };
 
@@ -613,7 +709,16 @@ export async function createCeremonyTransport(
     };
   };
 
-  const transport: Libp2pCeremonyTransport = {
+  /** Refuses this node's own envelope when it exceeds its step's bound: the peers would refuse it. */
+  const checkOwn = (step: number, kind: EnvelopeKind, what: string, bytes: Uint8Array): void => {
+    const limit = opts.limits(step, kind);
+    if (limit === undefined) throw new RangeError(`"${what}": no ${kind} envelope is expected at step ${step}`);
+    if (bytes.length > limit) {
+      throw new RangeError(`"${what}" must be at most ${limit} bytes at step ${step}, got ${bytes.length}`);
+    }
+  };
+
+  const transport: NetworkCeremonyTransport = {
     self: selfIndex,
     n: opts.operators.length,
 
@@ -635,18 +740,24 @@ export async function createCeremonyTransport(
       const loops = new AbortController();
       const stopLoops = () => loops.abort();
       life.signal.addEventListener("abort", stopLoops, { once: true });
+      const sync = hostLimitOpts(SYNC_LIMITS);
 
       const helloLoop = async (peer: PeerState): Promise<void> => {
-        let delay = RETRY_MIN_DELAY_MS;
+        const backoff = new Backoff({
+          minDelayMs: RETRY_MIN_DELAY_MS,
+          maxDelayMs: RETRY_MAX_DELAY_MS,
+          signal: loops.signal,
+        });
+        helloBackoffs.set(peer.index, backoff);
         while (!loops.signal.aborted && !peer.synced && fatal === undefined) {
           try {
             await host.dial(peer.peerId, peer.addresses, { signal: loops.signal });
             const resp = HelloResponse.decode(
-              await host.request(peer.peerId, SYNC_PROTOCOL, helloBytes, { signal: loops.signal }),
+              await host.request(peer.peerId, SYNC_PROTOCOL, helloBytes, { ...sync, signal: loops.signal }),
             );
             if (resp.hello === undefined) {
               log.warn({ peer: peer.index, reason: resp.error }, "peer refused hello");
-            } else if (!(await verifyHello(peer, resp.hello))) {
+            } else if (!(await verifyHello(peer.peerId, resp.hello))) {
               fault(peer, "hello response signature does not verify");
             } else if (helloAgrees(peer, resp.hello)) {
               if (resp.error === "" && resp.hello.nonce.length !== NONCE_BYTES) {
@@ -670,14 +781,8 @@ export async function createCeremonyTransport(
             if (loops.signal.aborted) return;
             log.debug({ peer: peer.index, err: (err as Error).message }, "hello failed; retrying");
           }
-          const wait = new AbortController();
-          const onStop = () => wait.abort();
-          loops.signal.addEventListener("abort", onStop, { once: true });
-          helloKicks.set(peer.index, onStop);
-          await sleep(delay, wait.signal);
-          helloKicks.delete(peer.index);
-          loops.signal.removeEventListener("abort", onStop);
-          delay = Math.min(delay * 2, RETRY_MAX_DELAY_MS);
+          // cut short when the peer connects to this node
+          await backoff.wait();
         }
       };
 
@@ -725,6 +830,7 @@ export async function createCeremonyTransport(
         removeAbort();
         reporter.stop();
         loops.abort();
+        helloBackoffs.clear();
         life.signal.removeEventListener("abort", stopLoops);
       }
     },
@@ -736,18 +842,9 @@ export async function createCeremonyTransport(
       }
       if (active !== undefined) throw new Error(`exchange(${step}) while step ${active.step} is running`);
       const direct = out.direct;
-      const cap = protocolLimits(CHANNEL_PROTOCOL[out.channel]).maxMessageBytes;
-      if (out.broadcast.length > cap) {
-        throw new RangeError(`"broadcast" must be at most ${cap} bytes on ${out.channel}, got ${out.broadcast.length}`);
-      }
+      checkOwn(step, "broadcast", "broadcast", out.broadcast);
       if (direct !== undefined) {
-        for (const [idx, d] of direct) {
-          if (d.length > DKG_SHARE_MAX_MESSAGE_BYTES) {
-            throw new RangeError(
-              `"direct" to ${idx} must be at most ${DKG_SHARE_MAX_MESSAGE_BYTES} bytes, got ${d.length}`,
-            );
-          }
-        }
+        for (const [idx, d] of direct) checkOwn(step, "direct", `direct to ${idx}`, d);
         for (const idx of direct.keys()) {
           if (!peers.has(idx)) throw new RangeError(`"direct" has an entry for ${idx}, which is not a peer`);
         }
@@ -794,7 +891,7 @@ export async function createCeremonyTransport(
             step,
             expectDirect,
             final,
-            acked: new Map([...peers.keys()].map((i) => [i, new Set<Kind>()])),
+            acked: new Map([...peers.keys()].map((i) => [i, new Set<EnvelopeKind>()])),
             check: () => {
               if (settled) return;
               const m = [...peers.values()].filter((p) => !isDone(p, ex)).map((p) => p.index);
@@ -831,7 +928,7 @@ export async function createCeremonyTransport(
           }
           for (const p of peers.values()) {
             const acked = ex.acked.get(p.index)!;
-            const onAck = (kind: Kind) => () => {
+            const onAck = (kind: EnvelopeKind) => () => {
               acked.add(kind);
               advance(p, step);
               ex.check();
@@ -870,7 +967,7 @@ export async function createCeremonyTransport(
       }
     },
 
-    async close(opts?: { lingerMs?: number }) {
+    async close(closeOpts?: { lingerMs?: number }) {
       if (state === "closed") return;
       const linger = lingering;
       lingering = undefined;
@@ -880,7 +977,7 @@ export async function createCeremonyTransport(
         await Promise.race([
           linger.settled,
           new Promise<void>((r) => {
-            timer = setTimeout(r, opts?.lingerMs ?? 0);
+            timer = setTimeout(r, closeOpts?.lingerMs ?? 0);
           }),
         ]);
         clearTimeout(timer);

@@ -1,49 +1,47 @@
 /**
- * The libp2p ceremony transport against real and hand-driven peers: hello agreement (session, version,
- * signature), restart detection, and how inbound envelopes are checked, buffered and de-duplicated.
+ * The networked ceremony transport on real libp2p hosts, against real and hand-driven peers: hello
+ * agreement (session, version, signature), restart detection, how inbound envelopes are checked,
+ * buffered and de-duplicated, and how their chunks are bounded and refused.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { chunkFrames, decodeChunk, encodeChunk } from "../../src/dkg/chunks.js";
 import { attemptSession } from "../../src/dkg/envelope.js";
+import type { EnvelopeLimits } from "../../src/dkg/limits.js";
+import type { NetworkCeremonyTransport } from "../../src/dkg/net.js";
+import {
+  DKG_BCAST_PROTOCOL,
+  DKG_CHUNKED_LIMITS,
+  DKG_MAX_FRAME_BYTES,
+  DKG_SHARE_PROTOCOL,
+  hostLimitOpts,
+  SYNC_LIMITS,
+  SYNC_PROTOCOL,
+} from "../../src/dkg/protocols.js";
 import { DKG_PROTOCOL_VERSION } from "../../src/dkg/steps.js";
 import type { CodedError } from "../../src/lib/errors.js";
 import { InputError } from "../../src/lib/errors.js";
 import type { ShareIndex } from "../../src/lib/types.js";
-import {
-  ACK_OK,
-  createCeremonyTransport,
-  decodeAck,
-  encodeAck,
-  type Libp2pCeremonyTransport,
-} from "../../src/p2p/ceremony.js";
 import type { Host } from "../../src/p2p/host.js";
 import { type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
-import {
-  DKG_BCAST_PROTOCOL,
-  DKG_SHARE_MAX_MESSAGE_BYTES,
-  DKG_SHARE_PROTOCOL,
-  SYNC_PROTOCOL,
-} from "../../src/p2p/protocols.js";
 import { Hello, HelloResponse } from "../../src/pb/sync.js";
+import { cleanupIdentities, freePort, idx, newIdentity, sessionOf, tcpAddr } from "../p2p/helpers.js";
 import {
-  cleanupIdentities,
   envelope,
-  freePort,
-  idx,
-  newIdentity,
+  netTransport,
   newNonce,
   payloadOf,
   type RawPeer,
   rawPeer,
-  sessionOf,
+  sendEnvelope,
+  sendFrames,
   signedHello,
-  tcpAddr,
-} from "./helpers.js";
+} from "./netHelpers.js";
 
 const VERSION = "cohort/test-1";
 const S = sessionOf(1);
 const LONG = () => AbortSignal.timeout(30_000);
 
-let transports: Libp2pCeremonyTransport[] = [];
+let transports: NetworkCeremonyTransport[] = [];
 let hosts: Host[] = [];
 afterEach(async () => {
   await Promise.all(transports.map((t) => t.close()));
@@ -67,15 +65,23 @@ async function ops(n: number): Promise<Op[]> {
 async function transport(
   all: Op[],
   i: number,
-  over: { session?: Uint8Array; version?: string; onPeerFault?: (p: ShareIndex, r: string) => void } = {},
-): Promise<Libp2pCeremonyTransport> {
-  const t = await createCeremonyTransport({
+  over: {
+    session?: Uint8Array;
+    version?: string;
+    onPeerFault?: (p: ShareIndex, r: string) => void;
+    limits?: EnvelopeLimits;
+    chunkBytes?: number;
+  } = {},
+): Promise<NetworkCeremonyTransport> {
+  const t = await netTransport({
     identity: all[i]!.identity,
     operators: all.map((o) => ({ peerId: o.identity.peerId, addresses: [o.address] })),
     session: over.session ?? S,
     protocolVersion: over.version ?? VERSION,
     listenAddress: all[i]!.address,
     onPeerFault: over.onPeerFault,
+    limits: over.limits,
+    chunkBytes: over.chunkBytes,
   });
   transports.push(t);
   return t;
@@ -114,7 +120,7 @@ describe("hello", () => {
     // b's address hint for a is wrong, so only a can dial
     const a = await transport(all, 0);
     const bOps = all.map((o, i) => (i === 0 ? { ...o, address: "/ip4/127.0.0.1/tcp/1" } : o));
-    const b = await createCeremonyTransport({
+    const b = await netTransport({
       identity: all[1]!.identity,
       operators: bOps.map((o) => ({ peerId: o.identity.peerId, addresses: [o.address] })),
       session: S,
@@ -146,7 +152,12 @@ describe("hello", () => {
     await expect.poll(() => a.listenAddresses().length).toBeGreaterThan(0);
     const forged = Hello.decode(await signedHello(await newIdentity(), S, VERSION));
     const resp = HelloResponse.decode(
-      await m.host.request(all[0]!.identity.peerId, SYNC_PROTOCOL, Hello.encode({ ...forged })),
+      await m.host.request(
+        all[0]!.identity.peerId,
+        SYNC_PROTOCOL,
+        Hello.encode({ ...forged }),
+        hostLimitOpts(SYNC_LIMITS),
+      ),
     );
     expect(resp.error).toMatch(/signature/);
     expect(faults[0]?.[0]).toBe(2);
@@ -196,7 +207,7 @@ describe("hello nonces and protocol versions", () => {
     return { a, m, aId: all[0]!.identity.peerId, faults };
   }
   const sendHello = async (m: RawPeer, to: string, bytes: Uint8Array) =>
-    HelloResponse.decode(await m.host.request(to, SYNC_PROTOCOL, bytes));
+    HelloResponse.decode(await m.host.request(to, SYNC_PROTOCOL, bytes, hostLimitOpts(SYNC_LIMITS)));
 
   it("the attempt session hashes the definition hash and both nonces in share-index order", async () => {
     const { a, m } = await withRawPeer();
@@ -264,7 +275,7 @@ describe("hello nonces and protocol versions", () => {
 
 describe("inbound envelopes from a hand-driven peer", () => {
   async function setup(): Promise<{
-    a: Libp2pCeremonyTransport;
+    a: NetworkCeremonyTransport;
     m: RawPeer;
     aId: string;
     faults: [ShareIndex, string][];
@@ -285,17 +296,20 @@ describe("inbound envelopes from a hand-driven peer", () => {
   }
 
   const send = async (m: RawPeer, to: string, protocol: string, bytes: Uint8Array) =>
-    decodeAck(await m.host.request(to, protocol, bytes));
+    await sendEnvelope(m.host, to, protocol, bytes);
 
   it("malformed, mis-addressed and oversized messages are refused and reported; the node keeps working", async () => {
     const { a, m, aId, faults } = await setup();
-    expect(await send(m, aId, DKG_BCAST_PROTOCOL, Uint8Array.of(0xff, 0xff, 0xff))).toMatchObject({ ok: false });
+    const header = { session: a.session()!, sender: 2, step: 1 };
+    expect(
+      await sendEnvelope(m.host, aId, DKG_BCAST_PROTOCOL, Uint8Array.of(0xff, 0xff, 0xff), { header }),
+    ).toMatchObject({ ok: false });
     expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(sessionOf(9), 2, 1, "x"))).toMatchObject({ ok: false });
     expect(await send(m, aId, DKG_BCAST_PROTOCOL, envelope(a.session()!, 1, 1, "claims to be a"))).toMatchObject({
       ok: false,
     });
     expect(await send(m, aId, DKG_SHARE_PROTOCOL, envelope(a.session()!, 2, 0, "step 0"))).toMatchObject({ ok: false });
-    const big = new Uint8Array(DKG_SHARE_MAX_MESSAGE_BYTES + 1);
+    const big = new Uint8Array(DKG_MAX_FRAME_BYTES + 1);
     await expect(m.host.request(aId, DKG_SHARE_PROTOCOL, big, { maxMessageBytes: big.length })).rejects.toThrow();
     await expect.poll(() => faults.length).toBe(5);
     expect(faults.every(([p]) => p === 2)).toBe(true);
@@ -457,20 +471,157 @@ describe("exchange and lifecycle", () => {
       session: S,
       protocolVersion: VERSION,
     };
-    await expect(createCeremonyTransport({ ...base, session: new Uint8Array(31) })).rejects.toThrow(RangeError);
-    await expect(createCeremonyTransport({ ...base, identity: await newIdentity() })).rejects.toThrow(InputError);
-    await expect(
-      createCeremonyTransport({ ...base, operators: [...base.operators, base.operators[1]!] }),
-    ).rejects.toThrow(InputError);
+    await expect(netTransport({ ...base, session: new Uint8Array(31) })).rejects.toThrow(RangeError);
+    await expect(netTransport({ ...base, identity: await newIdentity() })).rejects.toThrow(InputError);
+    await expect(netTransport({ ...base, operators: [...base.operators, base.operators[1]!] })).rejects.toThrow(
+      InputError,
+    );
   });
 });
 
-describe("acks", () => {
-  it("encode and decode", () => {
-    expect(encodeAck()).toEqual(Uint8Array.of(ACK_OK));
-    expect(decodeAck(encodeAck())).toEqual({ ok: true });
-    expect(decodeAck(encodeAck("no"))).toEqual({ ok: false, reason: "no" });
-    expect(() => decodeAck(new Uint8Array(0))).toThrow(RangeError);
-    expect(() => decodeAck(Uint8Array.of(7))).toThrow(RangeError);
+describe("chunks from a hand-driven peer", () => {
+  /** Step 1 broadcasts of at most 2,000 bytes, step 1 direct of at most 500; nothing at step 2's direct. */
+  const LIMITS: EnvelopeLimits = (step, kind) =>
+    kind === "broadcast" ? (step === 1 ? 2_000 : 64 * 1024) : step === 1 ? 500 : undefined;
+
+  async function setup(chunkBytes?: number) {
+    const all = await ops(2);
+    const faults: [ShareIndex, string][] = [];
+    const a = await transport(all, 0, { onPeerFault: (p, r) => faults.push([p, r]), limits: LIMITS, chunkBytes });
+    const m = await rawPeer({
+      identity: all[1]!.identity,
+      peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
+      session: S,
+      version: VERSION,
+      listen: all[1]!.address,
+    });
+    hosts.push(m.host);
+    await a.connect({ signal: LONG() });
+    return { a, m, aId: all[0]!.identity.peerId, faults };
+  }
+  const big = (session: Uint8Array, sender: number, step: number, bytes: number) =>
+    envelope(session, sender, step, "x".repeat(bytes));
+
+  it("envelopes in many small chunks arrive whole, in both directions", async () => {
+    const { a, m, aId, faults } = await setup(16);
+    const theirs = big(a.session()!, 2, 1, 1_500);
+    const theirShare = big(a.session()!, 2, 1, 400);
+    expect(await sendEnvelope(m.host, aId, DKG_BCAST_PROTOCOL, theirs, { chunkBytes: 7 })).toEqual({ ok: true });
+    expect(await sendEnvelope(m.host, aId, DKG_SHARE_PROTOCOL, theirShare, { chunkBytes: 3 })).toEqual({ ok: true });
+    const mine = big(a.session()!, 1, 1, 1_800);
+    const got = await a.exchange(
+      1,
+      { channel: "bcast", broadcast: mine, direct: new Map([[idx(2), big(a.session()!, 1, 1, 450)]]) },
+      { signal: LONG() },
+    );
+    expect(got.get(idx(2))!.broadcast).toEqual(theirs);
+    expect(got.get(idx(2))!.direct).toEqual(theirShare);
+    expect(m.received.map((r) => r.bytes.length).sort((x, y) => x - y)).toEqual(
+      [mine.length, big(a.session()!, 1, 1, 450).length].sort((x, y) => x - y),
+    );
+    expect(m.received.find((r) => r.protocol === DKG_BCAST_PROTOCOL)!.bytes).toEqual(mine);
+    expect(faults).toEqual([]);
+  });
+
+  it("a total above the step's bound is refused at its first chunk, naming the peer; the real one then counts", async () => {
+    const { a, m, aId, faults } = await setup();
+    const head = { session: a.session()!, sender: 2, step: 1 };
+    // one header announcing 4 GiB: refused before any of it is read or allocated
+    const liar = encodeChunk({ ...head, totalBytes: 0xffff_ffff, count: 5_000, index: 0 }, new Uint8Array(10));
+    expect(await sendFrames(m.host, aId, DKG_BCAST_PROTOCOL, [liar])).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/announces 4294967295 bytes, more than the 2000/),
+    });
+    expect(await sendEnvelope(m.host, aId, DKG_BCAST_PROTOCOL, big(a.session()!, 2, 1, 2_100))).toMatchObject({
+      ok: false,
+    });
+    expect(await sendEnvelope(m.host, aId, DKG_SHARE_PROTOCOL, big(a.session()!, 2, 1, 600))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/more than the 500/),
+    });
+    expect(await sendEnvelope(m.host, aId, DKG_SHARE_PROTOCOL, big(a.session()!, 2, 2, 10))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/no direct envelope is expected at step 2/),
+    });
+    expect(faults).toHaveLength(4);
+    expect(faults.every(([p]) => p === 2)).toBe(true);
+    const real = big(a.session()!, 2, 1, 1_900);
+    expect(await sendEnvelope(m.host, aId, DKG_BCAST_PROTOCOL, real, { chunkBytes: 100 })).toEqual({ ok: true });
+    const got = await a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a") },
+      { signal: LONG() },
+    );
+    expect(got.get(idx(2))!.broadcast).toEqual(real);
+  });
+
+  it("duplicate, out-of-order and mismatched chunks are refused mid-envelope and nothing is kept", async () => {
+    const { a, m, aId, faults } = await setup();
+    const env = big(a.session()!, 2, 1, 300);
+    const cs = [...chunkFrames({ session: a.session()!, sender: 2, step: 1 }, env, 100)];
+    const refused = async (frames: Uint8Array[], reason: RegExp) =>
+      expect(await sendFrames(m.host, aId, DKG_BCAST_PROTOCOL, frames)).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(reason),
+      });
+    await refused([cs[0]!, cs[0]!], /duplicate chunk 0/);
+    await refused([cs[0]!, cs[2]!, cs[1]!], /chunk 2 out of order/);
+    await refused([cs[1]!], /first chunk has index 1/);
+    const other = decodeChunk(cs[1]!);
+    await refused([cs[0]!, encodeChunk({ ...other.header, sender: 1 }, other.data)], /another envelope/);
+    // an envelope whose own step differs from its chunks'
+    const step2 = big(a.session()!, 2, 2, 300);
+    await refused(
+      [...chunkFrames({ session: a.session()!, sender: 2, step: 1 }, step2, 100)],
+      /step 2 in chunks of step 1/,
+    );
+    expect(faults).toHaveLength(5);
+    expect(faults.map(([, r]) => r).every((r) => r.startsWith(DKG_BCAST_PROTOCOL))).toBe(true);
+    expect(await sendFrames(m.host, aId, DKG_BCAST_PROTOCOL, cs)).toEqual({ ok: true });
+    const got = await a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a") },
+      { signal: LONG() },
+    );
+    expect(got.get(idx(2))!.broadcast).toEqual(env);
+  });
+
+  it("a sender's retry replaces its unfinished upload of the same envelope", async () => {
+    const { a, m, aId } = await setup();
+    const env = big(a.session()!, 2, 1, 300);
+    const cs = [...chunkFrames({ session: a.session()!, sender: 2, step: 1 }, env, 100)];
+    // an upload that stops after its first chunk, its stream left open
+    const stalled = await m.host.openStream(aId, DKG_BCAST_PROTOCOL, hostLimitOpts(DKG_CHUNKED_LIMITS));
+    const stalledAck = stalled.read();
+    await stalled.write(cs[0]!);
+    expect(await sendFrames(m.host, aId, DKG_BCAST_PROTOCOL, cs)).toEqual({ ok: true });
+    // the replaced upload is over: finishing it now gets no ack (its stream was reset), where an
+    // upload still being reassembled would be acked as a repeat
+    await Promise.allSettled(cs.slice(1).map((c) => stalled.write(c)));
+    await expect(stalledAck).rejects.toThrow();
+    const got = await a.exchange(
+      1,
+      { channel: "bcast", broadcast: envelope(a.session()!, 1, 1, "a") },
+      { signal: LONG() },
+    );
+    expect(got.get(idx(2))!.broadcast).toEqual(env);
+  });
+
+  it("refuses to send an envelope above its own step's bound", async () => {
+    const { a } = await setup();
+    await expect(
+      a.exchange(1, { channel: "bcast", broadcast: big(a.session()!, 1, 1, 2_100) }, { signal: LONG() }),
+    ).rejects.toThrow(/at most 2000 bytes at step 1/);
+    await expect(
+      a.exchange(
+        1,
+        {
+          channel: "bcast",
+          broadcast: envelope(a.session()!, 1, 1, "a"),
+          direct: new Map([[idx(2), big(a.session()!, 1, 1, 600)]]),
+        },
+        { signal: LONG() },
+      ),
+    ).rejects.toThrow(RangeError);
   });
 });

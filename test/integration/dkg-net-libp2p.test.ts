@@ -1,14 +1,15 @@
 /**
- * Four libp2p ceremony transports on 127.0.0.1 in one process: sync, three exchange steps with broadcast
+ * Four networked ceremony transports on libp2p on 127.0.0.1 in one process: sync, three exchange steps with broadcast
  * and direct messages, a silent peer, and a peer that stops mid-ceremony.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import type { NetworkCeremonyTransport } from "../../src/dkg/net.js";
 import type { Inbound } from "../../src/dkg/transport.js";
 import type { CodedError } from "../../src/lib/errors.js";
 import type { ShareIndex } from "../../src/lib/types.js";
-import { createCeremonyTransport, type Libp2pCeremonyTransport } from "../../src/p2p/ceremony.js";
 import type { Identity } from "../../src/p2p/identity.js";
-import { cleanupIdentities, envelope, freePort, newIdentity, payloadOf, sessionOf, tcpAddr } from "../p2p/helpers.js";
+import { envelope, netTransport, payloadOf } from "../dkg/netHelpers.js";
+import { cleanupIdentities, freePort, newIdentity, sessionOf, tcpAddr } from "../p2p/helpers.js";
 
 const VERSION = "cohort/test-1";
 const SESSION = sessionOf(7);
@@ -19,7 +20,7 @@ interface Node {
   address: string;
 }
 
-let open: Libp2pCeremonyTransport[] = [];
+let open: NetworkCeremonyTransport[] = [];
 
 afterEach(async () => {
   await Promise.all(open.map((t) => t.close()));
@@ -33,9 +34,9 @@ async function cluster(n: number): Promise<Node[]> {
   return nodes;
 }
 
-async function transport(nodes: Node[], i: number): Promise<Libp2pCeremonyTransport> {
+async function transport(nodes: Node[], i: number): Promise<NetworkCeremonyTransport> {
   const me = nodes[i]!;
-  const t = await createCeremonyTransport({
+  const t = await netTransport({
     identity: me.identity,
     operators: nodes.map((n) => ({ peerId: n.identity.peerId, addresses: [n.address] })),
     session: SESSION,
@@ -49,7 +50,7 @@ async function transport(nodes: Node[], i: number): Promise<Libp2pCeremonyTransp
 const code = (err: unknown) => (err as CodedError<{ code: string }>).type;
 
 /** Runs one step on every transport: a broadcast per node, plus direct messages per receiver when `direct`. */
-async function step(ts: Libp2pCeremonyTransport[], s: number, channel: "bcast" | "parsig", direct: boolean) {
+async function step(ts: NetworkCeremonyTransport[], s: number, channel: "bcast" | "parsig", direct: boolean) {
   return await Promise.all(
     ts.map((t) =>
       t.exchange(
@@ -71,7 +72,7 @@ async function step(ts: Libp2pCeremonyTransport[], s: number, channel: "bcast" |
   );
 }
 
-function expectStep(t: Libp2pCeremonyTransport, got: Map<ShareIndex, Inbound>, s: number, n: number, direct: boolean) {
+function expectStep(t: NetworkCeremonyTransport, got: Map<ShareIndex, Inbound>, s: number, n: number, direct: boolean) {
   const peers = [...got.keys()].sort();
   expect(peers).toEqual([1, 2, 3, 4].filter((i) => i !== t.self && i <= n));
   for (const [from, msg] of got) {
