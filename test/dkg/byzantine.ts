@@ -33,6 +33,7 @@ export function byzantine(inner: CeremonyTransport, rewrite: Rewrite): CeremonyT
       seen.received.set(step, got);
       return got;
     },
+    abort: (envelope, opts) => inner.abort(envelope, opts),
     close: () => inner.close(),
   };
 }
