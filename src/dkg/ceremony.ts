@@ -18,7 +18,7 @@ import {
   decodeEcho,
   decodeJustifications,
   decodeLockSignature,
-  decodeSharesPayload,
+  decodeShares,
   encodeComplaints,
   encodeConfirm,
   encodeDeal,
@@ -29,7 +29,6 @@ import {
   encodeShares,
   fileComplaints,
   type Opened,
-  type Signed,
 } from "./messages.js";
 import {
   type ArtifactBuilder,
@@ -192,15 +191,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   const checked = verifyAndComplain(echoed.state, {
     echoes: all(echoes, (r) => decodeEcho(r, ctx), true),
     deals: all(deals, decodeDeal, true),
-    shares: all(
-      deals,
-      (r): Signed<ReturnType<typeof decodeSharesPayload>> => ({
-        sender: r.sender,
-        message: decodeSharesPayload(r.direct!.payload),
-        envelope: r.direct!.envelope,
-      }),
-      true,
-    ),
+    shares: all(deals, (r) => decodeShares(r.direct!), true),
   });
   const accused = checked.complaints.accusations.map((a) => a.accused);
   progress(STEP.COMPLAIN, accused.length === 0 ? `verified ${p.n} deals` : `complaining about ${accused.join(", ")}`);

@@ -163,9 +163,13 @@ export async function authenticateEnvelope(
   const addressed = env.receiver >= 1 && env.receiver <= opts.n;
   if (PRIVATE_KINDS.has(env.kind) ? !addressed : env.receiver !== 0)
     return { detail: `envelope of kind ${env.kind} addressed to ${env.receiver}` };
-  if (!(await opts.verifier.verify(env.sender as ShareIndex, signingBytes(env), env.signature)))
-    return { detail: "bad identity signature on envelope" };
-  return { envelope: env };
+  let ok: boolean;
+  try {
+    ok = await opts.verifier.verify(env.sender as ShareIndex, signingBytes(env), env.signature);
+  } catch (err) {
+    return { detail: `identity signature check: ${(err as Error).message}` };
+  }
+  return ok ? { envelope: env } : { detail: "bad identity signature on envelope" };
 }
 
 /** SHA-256 digest of an encoded envelope (echo step), 32 bytes. */

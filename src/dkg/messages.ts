@@ -239,6 +239,11 @@ export function decodeSharesPayload(payload: Uint8Array): Decoded<Shares> {
   }
 }
 
+/** Decodes a dealer's Shares for this node (see {@link decodeSharesPayload}). */
+export function decodeShares(o: Opened): Signed<Decoded<Shares>> {
+  return { sender: o.sender, message: decodeSharesPayload(o.payload), envelope: o.envelope };
+}
+
 /** Encodes an echo. */
 export function encodeEcho(e: Echo): Uint8Array {
   return PbEcho.encode({ dealDigests: e.dealDigests as Bytes[] });
