@@ -8,8 +8,23 @@ import { bytesEqual, concatBytes, toHex } from "../lib/bytes.js";
 import type { ShareIndex } from "../lib/types.js";
 import { Envelope, MessageKind } from "../pb/bcast.js";
 import { fault } from "./errors.js";
-import { KIND_STEP, PRIVATE_KINDS } from "./steps.js";
+import { STEP, type Step } from "./steps.js";
 import type { IdentitySigner, IdentityVerifier } from "./transport.js";
+
+/** Every envelope kind and the one step it belongs to; `private` kinds name their receiver. */
+export const KIND_STEP: Readonly<Record<Exclude<MessageKind, MessageKind.MESSAGE_KIND_UNSPECIFIED>, Step>> = {
+  [MessageKind.DEAL]: STEP.DEAL,
+  [MessageKind.SHARES]: STEP.DEAL,
+  [MessageKind.ECHO]: STEP.ECHO,
+  [MessageKind.COMPLAINTS]: STEP.COMPLAIN,
+  [MessageKind.JUSTIFICATIONS]: STEP.JUSTIFY,
+  [MessageKind.DEPOSIT_PARTIALS]: STEP.DEPOSIT_PARTIALS,
+  [MessageKind.LOCK_SIGNATURE]: STEP.LOCK_SIGNATURES,
+  [MessageKind.CONFIRM]: STEP.CONFIRM,
+};
+
+/** Kinds sent point to point: their envelope carries the receiver's 1-based share index. */
+export const PRIVATE_KINDS: ReadonlySet<MessageKind> = new Set([MessageKind.SHARES]);
 
 const DOMAIN = new TextEncoder().encode("cohort/dkg/v2");
 const ATTEMPT_DOMAIN = new TextEncoder().encode("cohort/dkg/attempt/v1");
@@ -121,6 +136,40 @@ export async function openEnvelope(bytes: Uint8Array, opts: OpenOpts): Promise<E
     throw fault("MALFORMED_MESSAGE", step, [sender], "bad identity signature on envelope", ev);
   }
   return env;
+}
+
+/**
+ * Authenticates an envelope of any kind (evidence inside a complaint): decodes it and checks that
+ * its sender is an operator, its session is `session`, its step is its kind's, a private kind names
+ * a receiver and a broadcast kind none, and its sender's identity key signed it. What kind, sender
+ * and receiver the evidence needs is the caller's to check.
+ * @returns the envelope, or why it does not authenticate
+ */
+export async function authenticateEnvelope(
+  bytes: Uint8Array,
+  opts: { session: Uint8Array; n: number; verifier: IdentityVerifier },
+): Promise<{ envelope: Envelope } | { detail: string }> {
+  let env: Envelope;
+  try {
+    env = Envelope.decode(bytes);
+  } catch (err) {
+    return { detail: `undecodable envelope: ${(err as Error).message}` };
+  }
+  if (env.sender < 1 || env.sender > opts.n) return { detail: `sender ${env.sender} out of range` };
+  if (!bytesEqual(env.session, opts.session)) return { detail: "envelope from another session or attempt" };
+  if (env.kind === MessageKind.MESSAGE_KIND_UNSPECIFIED || KIND_STEP[env.kind] === undefined)
+    return { detail: `envelope of kind ${env.kind}` };
+  if (env.step !== KIND_STEP[env.kind]) return { detail: `envelope for step ${env.step}` };
+  const addressed = env.receiver >= 1 && env.receiver <= opts.n;
+  if (PRIVATE_KINDS.has(env.kind) ? !addressed : env.receiver !== 0)
+    return { detail: `envelope of kind ${env.kind} addressed to ${env.receiver}` };
+  let ok: boolean;
+  try {
+    ok = await opts.verifier.verify(env.sender as ShareIndex, signingBytes(env), env.signature);
+  } catch (err) {
+    return { detail: `identity signature check: ${(err as Error).message}` };
+  }
+  return ok ? { envelope: env } : { detail: "bad identity signature on envelope" };
 }
 
 /** SHA-256 digest of an encoded envelope (echo step), 32 bytes. */

@@ -1,26 +1,42 @@
 /**
  * Joint-Feldman DKG rounds (Pedersen 1991; Gennaro–Jarecki–Krawczyk–Rabin 1999 complaint/justify),
- * batched over all validators, as pure functions over typed values: no I/O. The runner
- * (ceremony.ts) moves their inputs and outputs through a CeremonyTransport. DESIGN.md § DKG protocol.
+ * batched over all validators, as an explicit state machine over typed values (noble's `frost.ts`
+ * is the model): each step takes the state the previous one returned and the typed, authenticated
+ * messages of its step, and returns the next state and this node's outgoing message, or throws a
+ * DkgError naming the culprits. No I/O and no wire types: ceremony.ts seals, exchanges, decodes
+ * (messages.ts) and sequences. DESIGN.md § DKG protocol, steps 2–9.
+ *
+ * Dealers and receivers are explicit sets (both every operator in a DKG), so that a reshare can run
+ * deal, verify, complain and justify with old operators dealing to new ones.
  */
-import { parseSignature, SecretKey, type SignatureSet, verify, verifyBatch } from "../crypto/bls.js";
+import {
+  aggregatePublicKeys,
+  aggregateSignatures,
+  parseSignature,
+  SecretKey,
+  type SignatureSet,
+} from "../crypto/bls.js";
 import { G1Vector, Polynomial, sumSecretKeys, verifyShare, verifySharesBatch } from "../crypto/tbls.js";
 import { bytesEqual, concatBytes, toHex, u32be } from "../lib/bytes.js";
-import type { BlsPublicKey, ShareIndex } from "../lib/types.js";
-import {
-  type Accusation,
-  AccusationKind,
-  type Deal,
-  Echo,
-  type Envelope,
-  type JustifiedShare,
-  MessageKind,
-  Shares,
-} from "../pb/bcast.js";
-import { envelopeDigest, openEnvelope } from "./envelope.js";
+import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
+import { findInvalid, type PartialSignatures, verifyAndCombine } from "../signing/verifySets.js";
 import { DkgError, fault } from "./errors.js";
+import type {
+  Accusation,
+  CheckedLockSignature,
+  Complaints,
+  Deal,
+  Decoded,
+  DepositPartials,
+  Echo,
+  Evidence,
+  FiledAccusation,
+  Justifications,
+  JustifiedShare,
+  Shares,
+  Signed,
+} from "./messages.js";
 import { STEP } from "./steps.js";
-import type { IdentityVerifier } from "./transport.js";
 
 /** Fixed parameters of one ceremony. */
 export interface CeremonyParams {
@@ -37,6 +53,46 @@ export interface CeremonyParams {
   numValidators: number;
   /** This node's 1-based share index. */
   self: ShareIndex;
+  /** 1-based share indices of the dealers, ascending; default every operator 1..n. */
+  dealers?: readonly ShareIndex[];
+  /** 1-based share indices of the receivers, ascending; default every operator 1..n. */
+  receivers?: readonly ShareIndex[];
+}
+
+/** The dealer and receiver sets of `p` (1..n unless given), ascending 1-based share indices. */
+export function rosterOf(p: CeremonyParams): { dealers: readonly ShareIndex[]; receivers: readonly ShareIndex[] } {
+  const all = Array.from({ length: p.n }, (_, i) => (i + 1) as ShareIndex);
+  return { dealers: p.dealers ?? all, receivers: p.receivers ?? all };
+}
+
+/** What the ceremony needs from the cluster layer: deposit roots and the lock hash (pure). */
+export interface ArtifactBuilder {
+  /** Deposit signing roots for validator `v` (0-based) with group key `publicKey`, one per amount. */
+  depositSigningRoots(v: number, publicKey: BlsPublicKey): Root[];
+  /** lock_hash over the definition and these validators. */
+  lockHash(validators: CeremonyValidator[]): Root;
+}
+
+/** One distributed validator as the ceremony produced it. */
+export interface CeremonyValidator {
+  /** Group public key, 48 bytes. */
+  publicKey: BlsPublicKey;
+  /** Public shares for share indices 1..n (array index m − 1), 48 bytes each. */
+  publicShares: BlsPublicKey[];
+  /** Combined deposit signatures, one per deposit amount, 96 bytes each. */
+  depositSignatures: BlsSignature[];
+}
+
+/** A finished ceremony, identical on every node except `shares`. */
+export interface CeremonyResult {
+  /** This node's secret share of each validator key. */
+  shares: SecretKey[];
+  validators: CeremonyValidator[];
+  lockHash: Root;
+  /** Aggregate of every share's signature over lock_hash (validator-major, then share index). */
+  signatureAggregate: BlsSignature;
+  /** Identity-key signatures over lock_hash, by share index (array index i − 1). */
+  nodeSignatures: Uint8Array[];
 }
 
 const POP_DOMAIN = new TextEncoder().encode("cohort/dkg/pop/v1");
@@ -49,23 +105,35 @@ export function popMessage(session: Uint8Array, dealer: number, validator: numbe
   return concatBytes(POP_DOMAIN, session, u32be(dealer), u32be(validator), c0);
 }
 
-/** This dealer's output of step 2. The polynomials stay in memory only. */
-export interface DealOutput {
-  deal: Deal;
-  /** Shares payloads (encoded `Shares`) keyed by receiver, self excluded. */
-  shares: Map<ShareIndex, Uint8Array>;
+/** A deal whose points and proofs of possession verified: commitments per validator. */
+export type VerifiedDeal = G1Vector[];
+
+/** State after step 2: what this dealer keeps for the later steps. Holds secrets: never logged. */
+export interface Dealt {
+  readonly p: CeremonyParams;
+  readonly dealers: readonly ShareIndex[];
+  readonly receivers: readonly ShareIndex[];
   /** f_{self,v}(self) for each validator v. */
-  ownShares: SecretKey[];
+  readonly ownShares: SecretKey[];
   /** This dealer's own commitments, ready for evaluation (never re-validated). */
-  ownVerified: VerifiedDeal;
+  readonly ownVerified: VerifiedDeal;
+  /** The shares this dealer sent, by receiver (revealed only in a justification). */
+  readonly sent: ReadonlyMap<ShareIndex, Shares>;
 }
 
-/** Step 2: one random polynomial of degree t − 1 per validator, its commitments, PoPs and shares. */
-export function createDeal(p: CeremonyParams): DealOutput {
+/**
+ * Step 2: one random polynomial of degree t − 1 per validator, its commitments, PoPs and shares.
+ * @returns the state, this dealer's deal (broadcast) and its shares for every other receiver (direct)
+ * @throws RangeError when this node is not both a dealer and a receiver (a reshare's roles are not built yet)
+ */
+export function createDeal(p: CeremonyParams): { state: Dealt; deal: Deal; shares: Map<ShareIndex, Shares> } {
+  const { dealers, receivers } = rosterOf(p);
+  if (!dealers.includes(p.self) || !receivers.includes(p.self))
+    throw new RangeError(`operator ${p.self} must be a dealer and a receiver`);
   const V = p.numValidators;
   const commitments = new Uint8Array(V * p.t * 48);
   const pops = new Uint8Array(V * 96);
-  const perReceiver = Array.from({ length: p.n }, () => new Uint8Array(V * 32));
+  const perReceiver = new Map(receivers.map((j) => [j, new Uint8Array(V * 32)]));
   const ownShares: SecretKey[] = [];
   const ownVerified: VerifiedDeal = [];
   for (let v = 0; v < V; v++) {
@@ -76,41 +144,89 @@ export function createDeal(p: CeremonyParams): DealOutput {
       commitments.set(c, (v * p.t + k) * 48);
     });
     pops.set(poly.secret().sign(popMessage(p.session, p.self, v, cs[0]!)), v * 96);
-    for (let j = 1; j <= p.n; j++) {
+    for (const j of receivers) {
       const s = poly.evaluate(j);
       if (j === p.self) ownShares.push(s);
-      perReceiver[j - 1]!.set(s.toBytes(), v * 32);
+      perReceiver.get(j)!.set(s.toBytes(), v * 32);
     }
   }
-  const shares = new Map<ShareIndex, Uint8Array>();
-  for (let j = 1; j <= p.n; j++) {
-    if (j !== p.self) shares.set(j as ShareIndex, Shares.encode({ receiver: j, shares: perReceiver[j - 1]! }));
-  }
-  return { deal: { numValidators: V, threshold: p.t, commitments, pops }, shares, ownShares, ownVerified };
+  const shares = new Map<ShareIndex, Shares>();
+  for (const j of receivers) if (j !== p.self) shares.set(j, { receiver: j, shares: perReceiver.get(j)! });
+  return {
+    state: { p, dealers, receivers, ownShares, ownVerified, sent: shares },
+    deal: { numValidators: V, threshold: p.t, commitments, pops },
+    shares,
+  };
 }
 
-/** A deal whose points and proofs of possession verified: commitments per validator. */
-export type VerifiedDeal = G1Vector[];
+/** State after step 3: the deal envelopes this node received and their digests. */
+export interface Echoed extends Dealt {
+  /** Every dealer's deal envelope as this node received it (its own included). */
+  readonly dealEnvelopes: ReadonlyMap<ShareIndex, Uint8Array>;
+  /** SHA-256 of each of those envelopes, 32 bytes. */
+  readonly digests: ReadonlyMap<ShareIndex, Uint8Array>;
+}
+
+/**
+ * Step 3: this node's echo, the digests of the deals it received in dealer order.
+ * @param deals every dealer's deal envelope and its digest (this node's own included)
+ * @throws RangeError when a dealer's deal is missing (the runner's exchange guarantees them)
+ */
+export function echo(
+  state: Dealt,
+  deals: ReadonlyMap<ShareIndex, { envelope: Uint8Array; digest: Uint8Array }>,
+): { state: Echoed; echo: Echo } {
+  const dealDigests = state.dealers.map((d) => {
+    const got = deals.get(d);
+    if (got === undefined) throw new RangeError(`no deal of dealer ${d}`);
+    return got.digest;
+  });
+  const dealEnvelopes = new Map([...deals].map(([d, x]) => [d, x.envelope]));
+  const digests = new Map([...deals].map(([d, x]) => [d, x.digest]));
+  return { state: { ...state, dealEnvelopes, digests }, echo: { dealDigests } };
+}
+
+/**
+ * Step 3, judged: compares this node's digests of the deals with every peer's echo.
+ * @returns dealers whose digests disagree, with the echoers that disagree with this node
+ * @throws DkgError MALFORMED_MESSAGE naming an echoer whose echo has not one digest per dealer
+ */
+export function compareEchoes(
+  state: Echoed,
+  echoes: ReadonlyMap<ShareIndex, Signed<Echo>>,
+): Map<ShareIndex, ShareIndex[]> {
+  const disputed = new Map<ShareIndex, ShareIndex[]>();
+  for (const [sender, { message }] of echoes) {
+    if (message.dealDigests.length !== state.dealers.length) {
+      throw fault("MALFORMED_MESSAGE", STEP.ECHO, [sender], `echo must carry ${state.dealers.length} digests`);
+    }
+    message.dealDigests.forEach((d, i) => {
+      const dealer = state.dealers[i]!;
+      if (!bytesEqual(d, state.digests.get(dealer)!)) disputed.set(dealer, [...(disputed.get(dealer) ?? []), sender]);
+    });
+  }
+  return disputed;
+}
 
 /**
  * Step 4, public part: counts, points (canonical, on curve, in subgroup, not infinity) and proofs
- * of possession of every dealer's deal. PoPs are batch-verified across dealers, then per dealer
- * and per validator on failure to find the culprit.
+ * of possession of every dealer's deal. PoPs are checked in one batch ({@link findInvalid}); the
+ * lowest dealer with a failing one is named, with all its failing validators.
+ * @param deals the other dealers' deals (one for `p.self` is ignored)
+ * @param own this node's own commitments, used for `p.self` (never re-validated)
  * @throws DkgError MALFORMED_DEAL or BAD_POP naming the dealer
  */
 export function verifyDeals(
   p: CeremonyParams,
-  deals: Map<number, { deal: Deal; envelope: Uint8Array }>,
+  deals: ReadonlyMap<ShareIndex, Signed<Deal>>,
   own: VerifiedDeal,
-): Map<number, VerifiedDeal> {
+): Map<ShareIndex, VerifiedDeal> {
   const V = p.numValidators;
-  const out = new Map<number, VerifiedDeal>();
-  const popSets = new Map<number, SignatureSet[]>();
-  for (const [dealer, { deal, envelope }] of [...deals].sort((a, b) => a[0] - b[0])) {
-    if (dealer === p.self) {
-      out.set(dealer, own);
-      continue;
-    }
+  const out = new Map<ShareIndex, VerifiedDeal>([[p.self, own]]);
+  const sets: SignatureSet[] = [];
+  const owners: { dealer: ShareIndex; v: number }[] = [];
+  for (const [dealer, { message: deal, envelope }] of [...deals].sort((a, b) => a[0] - b[0])) {
+    if (dealer === p.self) continue;
     const bad = (detail: string) => fault("MALFORMED_DEAL", STEP.DEAL, [dealer], detail, [toHex(envelope)]);
     if (deal.numValidators !== V) throw bad(`"num_validators" must be ${V}, got ${deal.numValidators}`);
     if (deal.threshold !== p.t) throw bad(`"threshold" must be ${p.t}, got ${deal.threshold}`);
@@ -120,7 +236,6 @@ export function verifyDeals(
       );
     if (deal.pops.length !== V * 96) throw bad(`"pops" must be ${V} signatures, got ${deal.pops.length} bytes`);
     const vectors: G1Vector[] = [];
-    const sets: SignatureSet[] = [];
     for (let v = 0; v < V; v++) {
       const bytes = deal.commitments.subarray(v * p.t * 48, (v + 1) * p.t * 48);
       let vec: G1Vector;
@@ -134,45 +249,37 @@ export function verifyDeals(
       vectors.push(vec);
       const c0 = bytes.subarray(0, 48);
       sets.push({ publicKey: c0, message: popMessage(p.session, dealer, v, c0), signature: pop });
+      owners.push({ dealer, v });
     }
     out.set(dealer, vectors);
-    popSets.set(dealer, sets);
   }
-  const all = [...popSets.values()].flat();
-  if (!verifyBatch(all)) {
-    for (const [dealer, sets] of popSets) {
-      if (verifyBatch(sets)) continue;
-      const badValidators = sets.flatMap((s, v) => (verify(s.publicKey, s.message, s.signature) ? [] : [v]));
-      const env = deals.get(dealer)!.envelope;
-      throw fault(
-        "BAD_POP",
-        STEP.DEAL,
-        [dealer],
-        `proof of possession fails for validator(s) ${badValidators.join(", ")}`,
-        [toHex(env)],
-      );
-    }
+  const invalid = findInvalid(sets).map((i) => owners[i]!);
+  if (invalid.length > 0) {
+    const dealer = invalid[0]!.dealer;
+    const badValidators = invalid.filter((o) => o.dealer === dealer).map((o) => o.v);
+    throw fault(
+      "BAD_POP",
+      STEP.DEAL,
+      [dealer],
+      `proof of possession fails for validator(s) ${badValidators.join(", ")}`,
+      [toHex(deals.get(dealer)!.envelope)],
+    );
   }
   return out;
 }
 
 /**
- * Decodes one dealer's Shares payload for this node.
+ * Checks one dealer's Shares for `receiver`: addressed to it, V canonical non-zero scalars.
  * @returns the V shares, or the reason they are unusable (a complaint follows)
  */
-export function decodeShares(p: CeremonyParams, payload: Uint8Array): SecretKey[] | string {
-  let msg: Shares;
-  try {
-    msg = Shares.decode(payload);
-  } catch (err) {
-    return `undecodable shares: ${(err as Error).message}`;
-  }
-  if (msg.receiver !== p.self) return `shares addressed to ${msg.receiver}`;
-  if (msg.shares.length !== p.numValidators * 32) return `"shares" must be ${p.numValidators * 32} bytes`;
+export function parseShares(numValidators: number, receiver: number, decoded: Decoded<Shares>): SecretKey[] | string {
+  if ("undecodable" in decoded) return decoded.undecodable;
+  if (decoded.receiver !== receiver) return `shares addressed to ${decoded.receiver}`;
+  if (decoded.shares.length !== numValidators * 32) return `"shares" must be ${numValidators * 32} bytes`;
   const out: SecretKey[] = [];
-  for (let v = 0; v < p.numValidators; v++) {
+  for (let v = 0; v < numValidators; v++) {
     try {
-      out.push(SecretKey.fromBytes(msg.shares.subarray(v * 32, (v + 1) * 32), `shares[${v}]`));
+      out.push(SecretKey.fromBytes(decoded.shares.subarray(v * 32, (v + 1) * 32), `shares[${v}]`));
     } catch (err) {
       return (err as Error).message;
     }
@@ -187,17 +294,17 @@ export function decodeShares(p: CeremonyParams, payload: Uint8Array): SecretKey[
  */
 export function findBadShares(
   p: CeremonyParams,
-  verified: Map<number, VerifiedDeal>,
-  shares: Map<number, SecretKey[]>,
-): Map<number, number[]> {
-  const items: { dealer: number; v: number; commitments: G1Vector; share: SecretKey }[] = [];
+  verified: ReadonlyMap<ShareIndex, VerifiedDeal>,
+  shares: ReadonlyMap<ShareIndex, SecretKey[]>,
+): Map<ShareIndex, number[]> {
+  const items: { dealer: ShareIndex; v: number; commitments: G1Vector; share: SecretKey }[] = [];
   for (const [dealer, list] of shares) {
     const vectors = verified.get(dealer)!;
     list.forEach((share, v) => {
       items.push({ dealer, v, commitments: vectors[v]!, share });
     });
   }
-  const bad = new Map<number, number[]>();
+  const bad = new Map<ShareIndex, number[]>();
   if (verifySharesBatch(items, p.self)) return bad;
   for (const dealer of shares.keys()) {
     const mine = items.filter((x) => x.dealer === dealer);
@@ -210,83 +317,138 @@ export function findBadShares(
   return bad;
 }
 
+/** The typed messages step 4 judges. */
+export interface DealsReceived {
+  /** Every other dealer's deal. */
+  deals: ReadonlyMap<ShareIndex, Signed<Decoded<Deal>>>;
+  /** Every other dealer's shares for this node. */
+  shares: ReadonlyMap<ShareIndex, Signed<Decoded<Shares>>>;
+  /** Every peer's echo. */
+  echoes: ReadonlyMap<ShareIndex, Signed<Echo>>;
+}
+
+/** State after step 4: the deals that verified and the shares this node received. */
+export interface Verified extends Echoed {
+  /** Verified deals by dealer (empty when this node saw an echo dispute). */
+  readonly verified: ReadonlyMap<ShareIndex, VerifiedDeal>;
+  /** Shares that passed their checks, by dealer. */
+  readonly received: ReadonlyMap<ShareIndex, SecretKey[]>;
+}
+
 /**
- * Step 3: compares this node's digests of the deals with every peer's echo.
- * @returns dealers whose digests disagree, with the echoers that disagree with this node
+ * Step 4: judges the echoes (step 3), then, with no dispute, checks every deal and every share this
+ * node received, and files an accusation for each failing dealer: ECHO_MISMATCH with the disputed
+ * deal and the disagreeing echoes, BAD_SHARE with the dealer's signed shares.
+ * @returns the state and this node's complaints (empty when everything checked out)
+ * @throws DkgError MALFORMED_MESSAGE (a bad echo, an undecodable undisputed deal), MALFORMED_DEAL, BAD_POP
  */
-export function compareEchoes(own: Uint8Array[], echoes: Map<number, Echo>, p: CeremonyParams): Map<number, number[]> {
-  const disputed = new Map<number, number[]>();
-  for (const [sender, echo] of echoes) {
-    if (echo.dealDigests.length !== p.n) {
-      throw fault("MALFORMED_MESSAGE", STEP.ECHO, [sender], `echo must carry ${p.n} digests`);
+export function verifyAndComplain(state: Echoed, input: DealsReceived): { state: Verified; complaints: Complaints } {
+  const { p } = state;
+  const disputes = compareEchoes(state, input.echoes);
+  const deals = new Map<ShareIndex, Signed<Deal>>();
+  for (const [dealer, d] of input.deals) {
+    if (disputes.has(dealer)) continue;
+    if ("undecodable" in d.message)
+      throw fault("MALFORMED_MESSAGE", STEP.DEAL, [dealer], d.message.undecodable, [toHex(d.envelope)]);
+    deals.set(dealer, { ...d, message: d.message });
+  }
+  const verified = disputes.size === 0 ? verifyDeals(p, deals, state.ownVerified) : new Map<ShareIndex, VerifiedDeal>();
+  const accusations: Accusation[] = [];
+  for (const [dealer, echoers] of disputes) {
+    accusations.push({
+      kind: "ECHO_MISMATCH",
+      accused: dealer,
+      validators: [],
+      reason: `echo mismatch with ${echoers.join(",")}`,
+      envelope: state.dealEnvelopes.get(dealer)!,
+      echoes: echoers.map((e) => input.echoes.get(e)!.envelope),
+    });
+  }
+  const received = new Map<ShareIndex, SecretKey[]>();
+  if (disputes.size === 0) {
+    received.set(p.self, state.ownShares);
+    for (const dealer of state.dealers) {
+      if (dealer === p.self) continue;
+      const s = input.shares.get(dealer);
+      if (s === undefined) throw new RangeError(`no shares from dealer ${dealer}`);
+      const shares = parseShares(p.numValidators, p.self, s.message);
+      if (typeof shares === "string") {
+        accusations.push({
+          kind: "BAD_SHARE",
+          accused: dealer,
+          validators: [],
+          reason: shares,
+          envelope: s.envelope,
+          echoes: [],
+        });
+      } else received.set(dealer, shares);
     }
-    echo.dealDigests.forEach((d, i) => {
-      if (!bytesEqual(d, own[i]!)) disputed.set(i + 1, [...(disputed.get(i + 1) ?? []), sender]);
-    });
+    for (const [dealer, validators] of findBadShares(p, verified, received)) {
+      received.delete(dealer);
+      accusations.push({
+        kind: "BAD_SHARE",
+        accused: dealer,
+        validators,
+        reason: "share fails commitment check",
+        envelope: input.shares.get(dealer)!.envelope,
+        echoes: [],
+      });
+    }
   }
-  return disputed;
-}
-
-/** Inputs to {@link judgeComplaints}. */
-export interface ComplaintContext {
-  p: CeremonyParams;
-  verifier: IdentityVerifier;
-  /** Every deal envelope this node received, by dealer (its own included). */
-  dealEnvelopes: Map<number, Uint8Array>;
-  /** Verified deals (absent when this node saw an echo dispute). */
-  verified: Map<number, VerifiedDeal>;
-  /** Complaints envelopes' payloads by accuser (this node's own included). */
-  complaints: Map<number, { accusations: Accusation[]; envelope: Uint8Array }>;
-}
-
-/**
- * Opens a piece of evidence attached to `accuser`'s complaint. Evidence counts only if it is of the
- * kind the accusation needs, for this attempt session, from the right signer and, where private,
- * addressed to the accuser; anything else convicts the accuser (its complaint is signed), never
- * the accused.
- * @throws DkgError FALSE_COMPLAINT naming the accuser when the evidence fails any check
- */
-async function openEvidence(
-  ctx: ComplaintContext,
-  accuser: number,
-  complaint: Uint8Array,
-  bytes: Uint8Array,
-  need: { kind: MessageKind; signer?: number; what: string },
-): Promise<Envelope> {
-  const { p } = ctx;
-  try {
-    return await openEnvelope(bytes, {
-      session: p.session,
-      kind: need.kind,
-      receiver: need.kind === MessageKind.SHARES ? accuser : undefined,
-      expectedSender: need.signer,
-      n: p.n,
-      verifier: ctx.verifier,
-    });
-  } catch (err) {
-    const why = err instanceof DkgError ? err.type.detail : (err as Error).message;
-    throw fault("FALSE_COMPLAINT", STEP.COMPLAIN, [accuser], `invalid evidence (${need.what}): ${why}`, [
-      toHex(complaint),
-    ]);
-  }
+  return { state: { ...state, verified, received }, complaints: { accusations } };
 }
 
 /** A complaint that no evidence settled: the accused must justify. */
 export interface PendingComplaint {
-  accuser: number;
-  accused: number;
+  accuser: ShareIndex;
+  accused: ShareIndex;
   validators: number[];
+  /** The accuser's signed complaints envelope. */
   envelope: Uint8Array;
 }
 
+/** State after step 4's judgement: the complaints left for justification. */
+export interface Judged extends Verified {
+  readonly pending: readonly PendingComplaint[];
+}
+
 interface Filed {
-  accuser: number;
-  acc: Accusation;
+  accuser: ShareIndex;
+  acc: FiledAccusation;
   complaint: Uint8Array;
 }
 
 /**
- * Step 4→5: settles complaints from their typed evidence (DESIGN.md § DKG protocol step 5).
+ * Requires of a piece of evidence attached to `accuser`'s complaint that it authenticated and is of
+ * the kind the accusation needs, from the right signer and, where private, addressed to the
+ * accuser; anything else convicts the accuser (its complaint is signed), never the accused.
+ * @throws DkgError FALSE_COMPLAINT naming the accuser
+ */
+function requireEvidence(
+  f: Filed,
+  ev: Evidence,
+  need: { kind: "DEAL" | "SHARES" | "ECHO"; signer?: ShareIndex; what: string },
+): Extract<Evidence, { authentic: true }> {
+  const why = !ev.authentic
+    ? ev.detail
+    : need.signer !== undefined && ev.sender !== need.signer
+      ? `envelope claims sender ${ev.sender}`
+      : ev.kind !== need.kind
+        ? `envelope of kind ${ev.kind}, expected ${need.kind}`
+        : need.kind === "SHARES" && ev.receiver !== f.accuser
+          ? `envelope addressed to ${ev.receiver}, expected ${f.accuser}`
+          : undefined;
+  if (why !== undefined || !ev.authentic) {
+    throw fault("FALSE_COMPLAINT", STEP.COMPLAIN, [f.accuser], `invalid evidence (${need.what}): ${why}`, [
+      toHex(f.complaint),
+    ]);
+  }
+  return ev;
+}
+
+/**
+ * Step 4→5: settles complaints from their typed evidence (DESIGN.md § DKG protocol step 5), and
+ * returns this node's justification of the complaints left against it.
  * ECHO_MISMATCH accusations are judged first, by dealer:
  * - evidence must be the accused's DEAL envelope and other operators' ECHO envelopes of this
  *   attempt whose digest for the accused differs from that deal's; otherwise FALSE_COMPLAINT (accuser);
@@ -298,87 +460,74 @@ interface Filed {
  * - a share in it that fails its check, or an unusable payload the accused signed → BAD_SHARE (dealer);
  * - listed shares that all pass → FALSE_COMPLAINT (accuser);
  * - no evidence → left for the accused's justification.
- * @returns complaints left for justification
- * @throws DkgError with the first conviction (MALFORMED_MESSAGE for a malformed accusation)
+ * @param complaints every operator's accusations (shape-checked, evidence authenticated), by accuser
+ * @throws DkgError with the first conviction
  */
-export async function judgeComplaints(ctx: ComplaintContext): Promise<PendingComplaint[]> {
-  const { p } = ctx;
-  const echoByDealer = new Map<number, Filed[]>();
+export function judgeComplaints(
+  state: Verified,
+  complaints: ReadonlyMap<ShareIndex, Signed<FiledAccusation[]>>,
+): { state: Judged; justification: Justifications } {
+  const echoByDealer = new Map<ShareIndex, Filed[]>();
   const shareComplaints: Filed[] = [];
-  for (const [accuser, { accusations, envelope }] of [...ctx.complaints].sort((a, b) => a[0] - b[0])) {
-    const malformed = (detail: string) =>
-      fault("MALFORMED_MESSAGE", STEP.COMPLAIN, [accuser], detail, [toHex(envelope)]);
-    // each piece of evidence costs a signature check: an honest node files at most one accusation
-    // per dealer, with at most n echoes
-    if (accusations.length > p.n) throw malformed(`${accusations.length} accusations, at most ${p.n}`);
-    for (const acc of accusations) {
-      if (acc.echoes.length > p.n) throw malformed(`${acc.echoes.length} echoes, at most ${p.n}`);
-      if (acc.accused < 1 || acc.accused > p.n) throw malformed(`complaint against ${acc.accused}`);
-      if (acc.validators.some((v) => v >= p.numValidators)) throw malformed("complaint names unknown validators");
+  for (const [accuser, { message, envelope }] of [...complaints].sort((a, b) => a[0] - b[0])) {
+    for (const acc of message) {
       const filed = { accuser, acc, complaint: envelope };
-      if (acc.kind === AccusationKind.ECHO_MISMATCH) {
-        if (acc.envelope.length === 0 || acc.echoes.length === 0)
-          throw malformed("echo-mismatch complaint without its deal and echoes");
+      if (acc.kind === "ECHO_MISMATCH")
         echoByDealer.set(acc.accused, [...(echoByDealer.get(acc.accused) ?? []), filed]);
-      } else if (acc.kind === AccusationKind.BAD_SHARE) {
-        if (acc.accused === accuser) throw malformed(`complaint against ${acc.accused}`);
-        shareComplaints.push(filed);
-      } else {
-        throw malformed(`complaint of kind ${acc.kind}`);
-      }
+      else shareComplaints.push(filed);
     }
   }
-  for (const [dealer, filed] of [...echoByDealer].sort((a, b) => a[0] - b[0])) {
-    await judgeEchoMismatch(ctx, dealer, filed);
-  }
+  for (const [dealer, filed] of [...echoByDealer].sort((a, b) => a[0] - b[0])) judgeEchoMismatch(state, dealer, filed);
   const pending: PendingComplaint[] = [];
-  for (const { accuser, acc, complaint } of shareComplaints) {
-    if (acc.envelope.length === 0) {
-      pending.push({ accuser, accused: acc.accused, validators: acc.validators, envelope: complaint });
+  for (const f of shareComplaints) {
+    if (f.acc.evidence === undefined) {
+      pending.push({ accuser: f.accuser, accused: f.acc.accused, validators: f.acc.validators, envelope: f.complaint });
       continue;
     }
-    await settleWithEvidence(ctx, accuser, acc, complaint);
+    settleWithEvidence(state, f, f.acc.evidence);
   }
-  return pending;
+  const next: Judged = { ...state, pending };
+  return { state: next, justification: { shares: justify(next) } };
 }
 
 /** Judges every ECHO_MISMATCH accusation against `dealer`. @throws DkgError always */
-async function judgeEchoMismatch(ctx: ComplaintContext, dealer: number, filed: Filed[]): Promise<never> {
-  const { p } = ctx;
+function judgeEchoMismatch(state: Verified, dealer: ShareIndex, filed: Filed[]): never {
   const copies = new Map<string, Uint8Array>();
-  const own = ctx.dealEnvelopes.get(dealer);
-  if (own) copies.set(toHex(envelopeDigest(own)), own);
+  const own = state.dealEnvelopes.get(dealer);
+  if (own) copies.set(toHex(state.digests.get(dealer)!), own);
+  const position = state.dealers.indexOf(dealer);
   const claims: { echoer: number; digest: string; envelope: Uint8Array }[] = [];
-  for (const { accuser, acc, complaint } of filed) {
-    await openEvidence(ctx, accuser, complaint, acc.envelope, {
-      kind: MessageKind.DEAL,
+  for (const f of filed) {
+    const deal = requireEvidence(f, f.acc.evidence!, {
+      kind: "DEAL",
       signer: dealer,
       what: `deal of operator ${dealer}`,
     });
-    const digest = toHex(envelopeDigest(acc.envelope));
-    copies.set(digest, acc.envelope);
-    for (const bytes of acc.echoes) {
-      const env = await openEvidence(ctx, accuser, complaint, bytes, { kind: MessageKind.ECHO, what: "echo" });
-      let theirs: Uint8Array | undefined;
-      try {
-        const echo = Echo.decode(env.payload, { limits: { dealDigests: p.n } });
-        if (echo.dealDigests.length === p.n) theirs = echo.dealDigests[dealer - 1];
-      } catch {
-        // signed by the echoer: its own fault, below
-      }
+    const digest = toHex(deal.digest);
+    copies.set(digest, deal.bytes);
+    for (const e of f.acc.echoes) {
+      const ev = requireEvidence(f, e, { kind: "ECHO", what: "echo" });
+      // signed by the echoer: a malformed echo is its own fault
+      const echo = ev.echo;
+      const theirs =
+        echo !== undefined && !("undecodable" in echo) && echo.dealDigests.length === state.dealers.length
+          ? echo.dealDigests[position]
+          : undefined;
       if (theirs === undefined) {
-        throw fault("MALFORMED_MESSAGE", STEP.ECHO, [env.sender], `echo must carry ${p.n} digests`, [toHex(bytes)]);
+        throw fault("MALFORMED_MESSAGE", STEP.ECHO, [ev.sender], `echo must carry ${state.dealers.length} digests`, [
+          toHex(ev.bytes),
+        ]);
       }
       if (toHex(theirs) === digest) {
         throw fault(
           "FALSE_COMPLAINT",
           STEP.COMPLAIN,
-          [accuser],
-          `invalid evidence: operator ${env.sender}'s echo agrees with the deal it is said to dispute`,
-          [toHex(complaint)],
+          [f.accuser],
+          `invalid evidence: operator ${ev.sender}'s echo agrees with the deal it is said to dispute`,
+          [toHex(f.complaint)],
         );
       }
-      claims.push({ echoer: env.sender, digest: toHex(theirs), envelope: bytes });
+      claims.push({ echoer: ev.sender, digest: toHex(theirs), envelope: ev.bytes });
     }
   }
   if (copies.size >= 2) {
@@ -394,19 +543,19 @@ async function judgeEchoMismatch(ctx: ComplaintContext, dealer: number, filed: F
   ]);
 }
 
-async function settleWithEvidence(ctx: ComplaintContext, accuser: number, acc: Accusation, complaint: Uint8Array) {
-  const { p } = ctx;
-  const env = await openEvidence(ctx, accuser, complaint, acc.envelope, {
-    kind: MessageKind.SHARES,
+/** Judges a BAD_SHARE accusation that carries the accused's signed shares. @throws DkgError always */
+function settleWithEvidence(state: Verified, f: Filed, evidence: Evidence): never {
+  const { accuser, acc, complaint } = f;
+  const ev = requireEvidence(f, evidence, {
+    kind: "SHARES",
     signer: acc.accused,
     what: `shares of operator ${acc.accused} for operator ${accuser}`,
   });
-  const accuserParams = { ...p, self: accuser as ShareIndex };
-  const decoded = decodeShares(accuserParams, env.payload);
-  const evidence = [toHex(acc.envelope), toHex(complaint)];
+  const decoded = parseShares(state.p.numValidators, accuser, ev.shares ?? { undecodable: "no shares" });
+  const proof = [toHex(ev.bytes), toHex(complaint)];
   // the accused signed this payload for the accuser: an unusable one is its fault
-  if (typeof decoded === "string") throw fault("BAD_SHARE", STEP.DEAL, [acc.accused], decoded, evidence);
-  const vectors = ctx.verified.get(acc.accused);
+  if (typeof decoded === "string") throw fault("BAD_SHARE", STEP.DEAL, [acc.accused], decoded, proof);
+  const vectors = state.verified.get(acc.accused);
   if (vectors === undefined) throw new Error(`no verified deal of operator ${acc.accused} to judge a complaint`);
   const listed = acc.validators.length > 0 ? acc.validators : decoded.map((_, v) => v);
   const failing = listed.filter((v) => !verifyShare({ commitments: vectors[v]!, share: decoded[v]! }, accuser));
@@ -416,7 +565,7 @@ async function settleWithEvidence(ctx: ComplaintContext, accuser: number, acc: A
       STEP.DEAL,
       [acc.accused],
       `share for operator ${accuser} fails its commitment check (validators ${failing.join(", ")})`,
-      evidence,
+      proof,
     );
   }
   throw fault(
@@ -424,7 +573,7 @@ async function settleWithEvidence(ctx: ComplaintContext, accuser: number, acc: A
     STEP.COMPLAIN,
     [accuser],
     `complaint against operator ${acc.accused} refuted by its signed shares`,
-    [toHex(complaint), toHex(acc.envelope)],
+    [toHex(complaint), toHex(ev.bytes)],
   );
 }
 
@@ -434,17 +583,13 @@ function complained(p: CeremonyParams, c: PendingComplaint): number[] {
 }
 
 /** Step 5: this dealer's justification for complaints against it: the disputed shares in the clear. */
-export function justify(
-  p: CeremonyParams,
-  pending: PendingComplaint[],
-  sharesSent: Map<ShareIndex, Uint8Array>,
-): JustifiedShare[] {
+function justify(state: Judged): JustifiedShare[] {
   const out: JustifiedShare[] = [];
-  for (const c of pending) {
-    if (c.accused !== p.self) continue;
-    const payload = Shares.decode(sharesSent.get(c.accuser as ShareIndex)!);
-    for (const v of complained(p, c))
-      out.push({ accuser: c.accuser, validator: v, share: payload.shares.slice(v * 32, (v + 1) * 32) });
+  for (const c of state.pending) {
+    if (c.accused !== state.p.self) continue;
+    const sent = state.sent.get(c.accuser)!;
+    for (const v of complained(state.p, c))
+      out.push({ accuser: c.accuser, validator: v, share: sent.shares.slice(v * 32, (v + 1) * 32) });
   }
   return out;
 }
@@ -452,24 +597,19 @@ export function justify(
 /**
  * Step 5→6: every pending complaint ends the ceremony; a valid justification convicts the
  * accuser (FALSE_COMPLAINT), a missing or invalid one the dealer (BAD_JUSTIFICATION).
- * @throws DkgError always when `pending` is non-empty
+ * @throws DkgError always when `state.pending` is non-empty
  */
-export function judgeJustifications(
-  p: CeremonyParams,
-  pending: PendingComplaint[],
-  justifications: Map<number, { shares: JustifiedShare[]; envelope: Uint8Array }>,
-  verified: Map<number, VerifiedDeal>,
-): void {
-  for (const c of pending) {
+function judgeJustifications(state: Judged, justifications: ReadonlyMap<ShareIndex, Signed<Justifications>>): void {
+  for (const c of state.pending) {
     const j = justifications.get(c.accused);
-    const validators = complained(p, c);
+    const validators = complained(state.p, c);
     const evidence = [toHex(c.envelope), ...(j ? [toHex(j.envelope)] : [])];
     const ok = validators.every((v) => {
-      const js = j?.shares.find((s) => s.accuser === c.accuser && s.validator === v);
+      const js = j?.message.shares.find((s) => s.accuser === c.accuser && s.validator === v);
       if (!js) return false;
       try {
         const share = SecretKey.fromBytes(js.share, "share");
-        return verifyShare({ commitments: verified.get(c.accused)![v]!, share }, c.accuser);
+        return verifyShare({ commitments: state.verified.get(c.accused)![v]!, share }, c.accuser);
       } catch {
         return false;
       }
@@ -503,22 +643,42 @@ export interface DerivedValidator {
   groupCommitments: G1Vector;
 }
 
+/** State after step 7: this node's key shares and every validator's public keys. Holds secrets. */
+export interface Derived {
+  readonly p: CeremonyParams;
+  /** x_{self,v} for each validator v. */
+  readonly shares: SecretKey[];
+  readonly validators: DerivedValidator[];
+}
+
 /**
- * Step 7: x_{self,v} = Σ_i s_{i→self,v}, PK_v = Σ_i C_{i,v,0}, X_{m,v} = Σ_k (Σ_i C_{i,v,k})·m^k,
- * with the self-check x_{self,v}·G1 = X_{self,v}.
- * @throws Error if the self-check fails (a bug, not a peer fault: every share was verified)
+ * Steps 5→7: judges the justifications while a complaint is pending (which always ends the
+ * ceremony), then derives x_{self,v} = Σ_i s_{i→self,v}, PK_v = Σ_i C_{i,v,0} and
+ * X_{m,v} = Σ_k (Σ_i C_{i,v,k})·m^k, with the self-check x_{self,v}·G1 = X_{self,v}.
+ * @param justifications every operator's justifications, by sender
+ * @throws DkgError MALFORMED_MESSAGE, FALSE_COMPLAINT or BAD_JUSTIFICATION while a complaint is
+ *   pending; ABORTED if the self-check fails (a bug, not a peer fault: every share was verified)
  */
 export function derive(
-  p: CeremonyParams,
-  verified: Map<number, VerifiedDeal>,
-  shares: Map<number, SecretKey[]>,
-): { shares: SecretKey[]; validators: DerivedValidator[] } {
+  state: Judged,
+  justifications: ReadonlyMap<ShareIndex, Signed<Decoded<Justifications>>>,
+): Derived {
+  const { p } = state;
+  if (state.pending.length > 0) {
+    const decoded = new Map<ShareIndex, Signed<Justifications>>();
+    for (const [s, j] of justifications) {
+      if ("undecodable" in j.message)
+        throw fault("MALFORMED_MESSAGE", STEP.JUSTIFY, [s], j.message.undecodable, [toHex(j.envelope)]);
+      decoded.set(s, { ...j, message: j.message });
+    }
+    judgeJustifications(state, decoded);
+  }
   const outShares: SecretKey[] = [];
   const validators: DerivedValidator[] = [];
-  const dealers = [...verified.keys()].sort((a, b) => a - b);
+  const dealers = [...state.verified.keys()].sort((a, b) => a - b);
   for (let v = 0; v < p.numValidators; v++) {
-    const group = G1Vector.sum(dealers.map((i) => verified.get(i)![v]!));
-    const share = sumSecretKeys(dealers.map((i) => shares.get(i)![v]!));
+    const group = G1Vector.sum(dealers.map((i) => state.verified.get(i)![v]!));
+    const share = sumSecretKeys(dealers.map((i) => state.received.get(i)![v]!));
     const publicShares = Array.from({ length: p.n }, (_, m) => group.evaluate(m + 1));
     if (!bytesEqual(share.publicKey(), publicShares[p.self - 1]!)) {
       throw new DkgError(
@@ -529,14 +689,218 @@ export function derive(
     outShares.push(share);
     validators.push({ publicKey: group.at(0), publicShares, groupCommitments: group });
   }
-  return { shares: outShares, validators };
+  return { p, shares: outShares, validators };
+}
+
+/** State after this node signed its deposit partials (step 8). */
+export interface DepositsSigned extends Derived {
+  /** Deposit signing roots per validator, one per amount. */
+  readonly roots: Root[][];
 }
 
 /**
- * Most entries a peer's Complaints may decode into (protons `limits`, checked while decoding, so a
- * frame of millions of empty entries is refused before it is allocated): an honest node files at
- * most one accusation per dealer, over at most V validators, with at most n echoes.
+ * Step 8: this node's partial signature over every deposit message, validator-major.
+ * @returns the state and this node's deposit partials (broadcast)
  */
-export function complaintLimits(p: { n: number; numValidators: number }) {
-  return { accusations: p.n, accusations$: { validators: p.numValidators, echoes: p.n } };
+export function signDeposits(
+  state: Derived,
+  artifacts: Pick<ArtifactBuilder, "depositSigningRoots">,
+): { state: DepositsSigned; partials: DepositPartials } {
+  const roots = state.validators.map((v, i) => artifacts.depositSigningRoots(i, v.publicKey));
+  const partials = roots.flatMap((rs, v) =>
+    rs.map((root) => ({ validator: v, signingRoot: root, signature: state.shares[v]!.sign(root) })),
+  );
+  return { state: { ...state, roots }, partials: { partials } };
+}
+
+/** Number of deposit partials each operator sends: one per validator and amount. */
+export function depositPartialCount(state: DepositsSigned): number {
+  return state.roots.reduce((k, rs) => k + rs.length, 0);
+}
+
+/** State after step 8: every validator with its combined deposit signatures. */
+export interface Deposited extends DepositsSigned {
+  readonly ceremonyValidators: CeremonyValidator[];
+}
+
+/**
+ * Checks the shape of one sender's deposit partials: one per (validator, amount) in order, each
+ * over the expected root, each a valid G2 point.
+ * @returns the signatures in (validator, amount) order
+ */
+function checkPartialShapes(state: DepositsSigned, s: Signed<DepositPartials>): Uint8Array[] {
+  const expected = depositPartialCount(state);
+  const ev = [toHex(s.envelope)];
+  const { partials } = s.message;
+  if (partials.length !== expected) {
+    throw fault(
+      "MALFORMED_MESSAGE",
+      STEP.DEPOSIT_PARTIALS,
+      [s.sender],
+      `expected ${expected} partial signatures, got ${partials.length}`,
+      ev,
+    );
+  }
+  const out: Uint8Array[] = [];
+  let k = 0;
+  state.roots.forEach((rs, v) => {
+    for (const root of rs) {
+      const ps = partials[k++]!;
+      if (ps.validator !== v || !bytesEqual(ps.signingRoot, root)) {
+        throw fault(
+          "BAD_PARTIAL",
+          STEP.DEPOSIT_PARTIALS,
+          [s.sender],
+          `partial ${k - 1} signs the wrong validator or root`,
+          ev,
+        );
+      }
+      try {
+        out.push(parseSignature(ps.signature, `partials[${k - 1}]`));
+      } catch (err) {
+        throw fault("BAD_PARTIAL", STEP.DEPOSIT_PARTIALS, [s.sender], (err as Error).message, ev);
+      }
+    }
+  });
+  return out;
+}
+
+/**
+ * Step 8, judged: checks every operator's deposit partials under its public shares (one batch,
+ * every peer's, not only the t combined), combines t of them per deposit message (this node's
+ * first, then by share index) and checks each result under the group key.
+ * @param partials every operator's deposit partials, by sender (this node's own included)
+ * @throws DkgError MALFORMED_MESSAGE or BAD_PARTIAL naming the lowest sender at fault; ABORTED when
+ *   valid partials combine to an invalid signature
+ */
+export function combineDeposits(
+  state: DepositsSigned,
+  partials: ReadonlyMap<ShareIndex, Signed<DepositPartials>>,
+): Deposited {
+  const { p } = state;
+  const bySender = new Map<ShareIndex, Uint8Array[]>();
+  for (const [s, set] of partials) bySender.set(s, checkPartialShapes(state, set));
+  const signers = [...bySender.keys()].sort((a, b) => (a === p.self ? -1 : b === p.self ? 1 : a - b));
+  const sets: PartialSignatures[] = [];
+  state.roots.forEach((rs, v) => {
+    const dv = state.validators[v]!;
+    for (const message of rs) {
+      // the k-th partial of every sender is over the k-th (validator, amount)
+      const k = sets.length;
+      sets.push({
+        message,
+        publicKey: dv.publicKey,
+        publicShares: dv.publicShares,
+        partials: signers.map((s) => ({ index: s, value: bySender.get(s)![k]! })),
+        trusted: new Set([p.self]),
+      });
+    }
+  });
+  let combined: ReturnType<typeof verifyAndCombine>;
+  try {
+    combined = verifyAndCombine(sets, p.t);
+  } catch (err) {
+    throw new DkgError(
+      { code: "ABORTED", step: STEP.DEPOSIT_PARTIALS, culprits: [], evidence: [], detail: "combine" },
+      "combined deposit signature does not verify under the group key",
+      { cause: err },
+    );
+  }
+  const culprit = Math.min(...combined.flatMap((c) => c.invalid));
+  if (Number.isFinite(culprit)) {
+    const bad = combined.findIndex((c) => c.invalid.includes(culprit as ShareIndex));
+    throw fault(
+      "BAD_PARTIAL",
+      STEP.DEPOSIT_PARTIALS,
+      [culprit],
+      `partial ${bad} does not verify under its public share`,
+      [toHex(partials.get(culprit as ShareIndex)!.envelope)],
+    );
+  }
+  let k = 0;
+  const ceremonyValidators = state.validators.map((dv, v) => ({
+    publicKey: dv.publicKey,
+    publicShares: dv.publicShares,
+    depositSignatures: state.roots[v]!.map(() => combined[k++]!.signature!),
+  }));
+  return { ...state, ceremonyValidators };
+}
+
+/** State after this node signed the lock (step 9). */
+export interface LockSigned extends Deposited {
+  readonly lockHash: Root;
+}
+
+/**
+ * Step 9: the lock hash over the ceremony's validators, and this node's share signature over it:
+ * Σ_v sign(x_v, m) = sign(Σ_v x_v, m), one signature by the sum of this node's shares, checked by
+ * peers under Σ_v X_{self,v}. The runner adds this node's identity signature.
+ */
+export function signLock(
+  state: Deposited,
+  artifacts: Pick<ArtifactBuilder, "lockHash">,
+): { state: LockSigned; shareSignatureAggregate: BlsSignature } {
+  const lockHash = artifacts.lockHash(state.ceremonyValidators);
+  return { state: { ...state, lockHash }, shareSignatureAggregate: sumSecretKeys(state.shares).sign(lockHash) };
+}
+
+/**
+ * Step 9, judged: every operator signed the same lock_hash with its identity key and with its
+ * shares; the share signatures are checked in one batch (one Miller loop: they share the message).
+ * @param locks every operator's lock signature, by sender (this node's own included)
+ * @returns the ceremony's result, ready to persist
+ * @throws DkgError LOCK_MISMATCH, MALFORMED_MESSAGE (identity signature) or BAD_PARTIAL naming the
+ *   lowest sender at fault
+ */
+export function checkLock(
+  state: LockSigned,
+  locks: ReadonlyMap<ShareIndex, Signed<CheckedLockSignature>>,
+): CeremonyResult {
+  const { p, lockHash } = state;
+  const nodeSignatures: Uint8Array[] = [];
+  const shareAggregates: Uint8Array[] = [];
+  const checks: SignatureSet[] = [];
+  const owners: Signed<CheckedLockSignature>[] = [];
+  for (const [s, l] of [...locks].sort((a, b) => a[0] - b[0])) {
+    const msg = l.message;
+    const ev = [toHex(l.envelope)];
+    if (!bytesEqual(msg.lockHash, lockHash)) {
+      throw fault(
+        "LOCK_MISMATCH",
+        STEP.LOCK_SIGNATURES,
+        [s],
+        `signed lock_hash ${toHex(msg.lockHash)}, expected ${toHex(lockHash)}`,
+        ev,
+      );
+    }
+    if (!msg.identitySignatureValid)
+      throw fault("MALFORMED_MESSAGE", STEP.LOCK_SIGNATURES, [s], "bad identity signature over lock_hash", ev);
+    let sig: Uint8Array;
+    try {
+      sig = parseSignature(msg.shareSignatureAggregate, "share_signature_aggregate");
+    } catch (err) {
+      throw fault("BAD_PARTIAL", STEP.LOCK_SIGNATURES, [s], (err as Error).message, ev);
+    }
+    if (s !== p.self) {
+      const publicKey = aggregatePublicKeys(state.validators.map((dv) => dv.publicShares[s - 1]!));
+      checks.push({ publicKey, message: lockHash, signature: sig });
+      owners.push(l);
+    }
+    shareAggregates.push(sig);
+    nodeSignatures.push(msg.signature);
+  }
+  const invalid = findInvalid(checks);
+  if (invalid.length > 0) {
+    const l = owners[invalid[0]!]!;
+    throw fault("BAD_PARTIAL", STEP.LOCK_SIGNATURES, [l.sender], "share signatures over lock_hash do not verify", [
+      toHex(l.envelope),
+    ]);
+  }
+  return {
+    shares: state.shares,
+    validators: state.ceremonyValidators,
+    lockHash,
+    signatureAggregate: aggregateSignatures(shareAggregates),
+    nodeSignatures,
+  };
 }

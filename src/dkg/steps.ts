@@ -1,5 +1,4 @@
-/** Ceremony step numbers and message kinds, carried in every envelope and hello. See DESIGN.md § DKG protocol. */
-import { MessageKind } from "../pb/bcast.js";
+/** Ceremony step numbers, carried in every envelope and hello. See DESIGN.md § DKG protocol. */
 
 export const STEP = {
   SYNC: 0,
@@ -25,18 +24,3 @@ export const STEP_NAMES: Record<number, string> = Object.fromEntries(
  * bounded chunks (src/dkg/chunks.ts) on the 2.0.0 DKG protocol IDs.
  */
 export const DKG_PROTOCOL_VERSION = "cohort/dkg/3";
-
-/** Every envelope kind and the one step it belongs to; `private` kinds name their receiver. */
-export const KIND_STEP: Readonly<Record<Exclude<MessageKind, MessageKind.MESSAGE_KIND_UNSPECIFIED>, Step>> = {
-  [MessageKind.DEAL]: STEP.DEAL,
-  [MessageKind.SHARES]: STEP.DEAL,
-  [MessageKind.ECHO]: STEP.ECHO,
-  [MessageKind.COMPLAINTS]: STEP.COMPLAIN,
-  [MessageKind.JUSTIFICATIONS]: STEP.JUSTIFY,
-  [MessageKind.DEPOSIT_PARTIALS]: STEP.DEPOSIT_PARTIALS,
-  [MessageKind.LOCK_SIGNATURE]: STEP.LOCK_SIGNATURES,
-  [MessageKind.CONFIRM]: STEP.CONFIRM,
-};
-
-/** Kinds sent point to point: their envelope carries the receiver's 1-based share index. */
-export const PRIVATE_KINDS: ReadonlySet<MessageKind> = new Set([MessageKind.SHARES]);

@@ -1,8 +1,8 @@
 /**
  * Gathering t partial signatures and combining them (DESIGN.md § Signing protocol, steps 4–5):
  * combine the first t by Lagrange interpolation at 0 and verify under the group key; on failure
- * verify each partial against its public share, drop the bad ones, and wait for more. Nothing
- * unverified is ever returned.
+ * verify the partials against their public shares (verifySets.ts), drop the bad ones, and wait for
+ * more. Nothing unverified is ever returned.
  *
  * Fan-out is hedged: the first t − 1 peers (in the caller's order of preference) are asked at
  * once, and the rest only when one of those fails, refuses or sends a bad partial, or when
@@ -10,10 +10,10 @@
  * and round trips per request instead of n − 1.
  */
 import { verify } from "../crypto/bls.js";
-import { combineSignatures } from "../crypto/tbls.js";
 import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
 import { SLASHING_CODES } from "../slashing/rules.js";
 import { SignerError } from "./types.js";
+import { combineOptimistic } from "./verifySets.js";
 
 /** A peer's answer to a partial-signature request. */
 export type PeerAnswer = { signature: Uint8Array } | { refusal: { code: string; message: string } };
@@ -99,39 +99,28 @@ export async function gatherSignature(opts: GatherOpts): Promise<BlsSignature> {
 
   const verifyCombined = opts.verifyCombined ?? safeVerify;
   const tryCombine = async (): Promise<BlsSignature | undefined> => {
-    while (verified.size + unverified.size >= t) {
-      const pick = [...verified, ...unverified].slice(0, t).map(([index, value]) => ({ index, value }));
-      // fast path: partials are subgroup-checked only if the combination fails; `verify` checks
-      // the combined point, so nothing outside the subgroup is ever returned
-      let sig: BlsSignature | undefined;
-      try {
-        sig = combineSignatures(pick, { validate: false });
-      } catch {
-        sig = undefined;
-      }
-      if (sig !== undefined && (await verifyCombined(opts.publicKey, opts.root, sig))) return sig;
-      // some partial is wrong: check each unverified one against its public share
-      for (const [index, value] of [...unverified]) {
-        unverified.delete(index);
-        let ok = false;
-        try {
-          ok = verify(opts.publicShares[index - 1]!, opts.root, value);
-        } catch {
-          ok = false;
-        }
-        if (ok) verified.set(index, value);
-        else {
-          invalid.push(label.get(index as ShareIndex) ?? String(index));
-          opts.onInvalid?.(index as ShareIndex, "partial signature does not verify under its public share");
-        }
-      }
-      if (verified.size >= t) {
-        const again = combineSignatures([...verified].slice(0, t).map(([index, value]) => ({ index, value })));
-        if (verify(opts.publicKey, opts.root, again)) return again;
-        throw new Error("verified partials combine to an invalid signature");
-      }
+    if (verified.size + unverified.size < t) return undefined;
+    const result = await combineOptimistic(
+      {
+        message: opts.root,
+        publicKey: opts.publicKey,
+        publicShares: opts.publicShares,
+        partials: [...verified, ...unverified].map(([index, value]) => ({ index, value })),
+        trusted: new Set(verified.keys()),
+      },
+      t,
+      (publicKey, _root, signature) => verifyCombined(publicKey, opts.root, signature),
+    );
+    for (const index of result.valid) {
+      verified.set(index, unverified.get(index)!);
+      unverified.delete(index);
     }
-    return undefined;
+    for (const index of result.invalid) {
+      unverified.delete(index);
+      invalid.push(label.get(index) ?? String(index));
+      opts.onInvalid?.(index, "partial signature does not verify under its public share");
+    }
+    return result.signature;
   };
 
   let clearHedge = () => {};

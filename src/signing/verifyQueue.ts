@@ -2,10 +2,10 @@
  * Micro-batched verification of combined signatures. Every verification asked for in one event-loop
  * turn is checked in one multi-pairing (blst verifyMultipleAggregateSignatures with random 64-bit
  * weights): n + 1 Miller loops and one final exponentiation instead of 2n and n. A lone request is
- * verified on its own, so an idle node adds no latency; a failed batch is re-checked one by one, so
- * each caller gets its own answer.
+ * verified on its own, so an idle node adds no latency; a failed batch is bisected
+ * ({@link findInvalid}), so each caller gets its own answer.
  */
-import { verify, verifyBatch } from "../crypto/bls.js";
+import { findInvalid } from "./verifySets.js";
 
 /** Most signatures in one multi-pairing; a longer queue is split. */
 export const VERIFY_BATCH_MAX = 64;
@@ -15,14 +15,6 @@ interface Pending {
   message: Uint8Array;
   signature: Uint8Array;
   resolve: (ok: boolean) => void;
-}
-
-function verifyOne(p: Pending): boolean {
-  try {
-    return verify(p.publicKey, p.message, p.signature);
-  } catch {
-    return false;
-  }
 }
 
 /** Verifies (public key, message, signature) triples in batches per event-loop turn. */
@@ -56,18 +48,11 @@ export class VerifyQueue {
     this.#pending = [];
     for (let o = 0; o < all.length; o += VERIFY_BATCH_MAX) {
       const batch = all.slice(o, o + VERIFY_BATCH_MAX);
-      if (batch.length === 1) {
-        batch[0]!.resolve(verifyOne(batch[0]!));
-        continue;
-      }
-      this.#batches++;
-      let ok = false;
-      try {
-        ok = verifyBatch(batch);
-      } catch {
-        ok = false;
-      }
-      for (const p of batch) p.resolve(ok || verifyOne(p));
+      if (batch.length > 1) this.#batches++;
+      const bad = new Set(findInvalid(batch));
+      batch.forEach((p, i) => {
+        p.resolve(!bad.has(i));
+      });
     }
   }
 }

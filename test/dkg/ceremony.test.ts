@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SecretKey, verify } from "../../src/crypto/bls.js";
 import { recoverSecret } from "../../src/crypto/tbls.js";
 import { envelopeDigest, openEnvelope, sealEnvelope } from "../../src/dkg/envelope.js";
+import { encodeDeal } from "../../src/dkg/messages.js";
 import { createDeal } from "../../src/dkg/rounds.js";
 import { STEP } from "../../src/dkg/steps.js";
 import { toHex } from "../../src/lib/bytes.js";
@@ -131,7 +132,7 @@ describe("adversarial ceremonies (n=4, t=3, V=2)", () => {
         if (from !== 2 || to !== 3 || step !== STEP.DEAL || kind !== "broadcast") return bytes;
         const env = Envelope.decode(bytes);
         const other = createDeal({ ...base, session: env.session, self: 2 as ShareIndex });
-        return resign(bytes, () => Deal.encode(other.deal));
+        return resign(bytes, () => encodeDeal(other.deal));
       },
     });
     expectAbort(runs, "EQUIVOCATION", [2], [1, 2, 3, 4]);

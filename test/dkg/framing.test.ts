@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { SecretKey } from "../../src/crypto/bls.js";
 import { verifyShare } from "../../src/crypto/tbls.js";
 import { envelopeDigest, openEnvelope } from "../../src/dkg/envelope.js";
-import { decodeShares, verifyDeals } from "../../src/dkg/rounds.js";
+import { decodeSharesPayload, encodeDeal } from "../../src/dkg/messages.js";
+import { parseShares, verifyDeals } from "../../src/dkg/rounds.js";
 import { STEP } from "../../src/dkg/steps.js";
 import type { Inbound } from "../../src/dkg/transport.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
@@ -283,10 +284,14 @@ describe("a genuinely faulty dealer is still convicted, with evidence others acc
       verifier,
     });
     const p = { ...base, session: session!, self: idx(3) };
-    const shares = decodeShares(p, env.payload);
+    const shares = parseShares(p.numValidators, 3, decodeSharesPayload(env.payload));
     if (typeof shares === "string") throw new Error(shares);
     const dealEnv = await openEnvelope(deal!, { session: session!, kind: MessageKind.DEAL, n: 4, verifier });
-    const vectors = verifyDeals(p, new Map([[2, { deal: Deal.decode(dealEnv.payload), envelope: deal! }]]), []).get(2)!;
+    const vectors = verifyDeals(
+      p,
+      new Map([[idx(2), { sender: idx(2), message: Deal.decode(dealEnv.payload), envelope: deal! }]]),
+      [],
+    ).get(idx(2))!;
     expect(verifyShare({ commitments: vectors[0]!, share: shares[0]! }, 3)).toBe(true);
     expect(verifyShare({ commitments: vectors[1]!, share: shares[1]! }, 3)).toBe(false);
     // every honest node carries the same evidence
@@ -317,7 +322,7 @@ describe("a genuinely faulty dealer is still convicted, with evidence others acc
       tamper: async (from, to, step, kind, bytes) => {
         if (from !== 2 || to !== 3 || step !== STEP.DEAL || kind !== "broadcast") return bytes;
         const other = createDeal({ ...base, session: session!, self: idx(2) });
-        return reseal(ids[1]!.signer, bytes, Deal.encode(other.deal));
+        return reseal(ids[1]!.signer, bytes, encodeDeal(other.deal));
       },
     });
     expectConvicted(runs, "EQUIVOCATION", [2], [1, 3, 4]);
