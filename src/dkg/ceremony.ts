@@ -17,6 +17,7 @@ import {
   decodeDeal,
   decodeDepositPartials,
   decodeEcho,
+  decodeJustifications,
   decodeLockSignature,
   decodeShares,
   encodeComplaints,
@@ -265,7 +266,8 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
 
     // 5. Justify: the barrier that every node judged its complaints and none stood (every complaint
     // is settled by its evidence, so no share is revealed); 6–7. Outcome and derive
-    await exchange(MessageKind.JUSTIFICATIONS, "bcast", encodeJustifications({ shares: [] }));
+    const justs = await exchange(MessageKind.JUSTIFICATIONS, "bcast", encodeJustifications({ shares: [] }));
+    all(justs, decodeJustifications, true);
     const derived = derive(judged);
     progress(STEP.JUSTIFY, `derived ${p.numValidators} validator key(s)`);
 

@@ -365,6 +365,15 @@ export function encodeJustifications(j: Justifications): Uint8Array {
   return PbJustifications.encode({ shares: j.shares.map((s) => ({ ...s, share: s.share as Bytes })) });
 }
 
+/**
+ * Decodes a peer's justifications, which must be empty: every complaint is settled by its evidence
+ * (rounds.ts judgeComplaints), so the justify step is a barrier and no share is ever revealed.
+ * @throws DkgError MALFORMED_MESSAGE naming the sender on an undecodable or non-empty message
+ */
+export function decodeJustifications(o: Opened): Signed<Justifications> {
+  return strict(STEP.JUSTIFY, o, () => PbJustifications.decode(o.payload, { limits: { shares: 0 } }));
+}
+
 /** Encodes deposit partials. */
 export function encodeDepositPartials(d: DepositPartials): Uint8Array {
   return PbPartialSignatureSet.encode({
