@@ -8,6 +8,7 @@ import { CodedError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { ShareIndex } from "../lib/types.js";
 import { MessageKind } from "../pb/bcast.js";
+import { ABORT_DELIVERY_MS, abortPayload, judgeAbort, type ReceivedBroadcasts } from "./abort.js";
 import { attemptSession, envelopeDigest, openEnvelope, sealEnvelope, stepOfKind } from "./envelope.js";
 import { DkgError, type DkgNetworkCode, fault } from "./errors.js";
 import {
@@ -45,6 +46,7 @@ import {
   rosterOf,
   signDeposits,
   signLock,
+  type Verified,
   verifyAndComplain,
 } from "./rounds.js";
 import { STEP, STEP_NAMES } from "./steps.js";
@@ -108,6 +110,11 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     opts.onProgress?.({ kind: "step", step, name: STEP_NAMES[step] ?? String(step), detail });
   };
   const onWaiting = (step: number, missing: ShareIndex[]) => opts.onProgress?.({ kind: "waiting", step, missing });
+  // every broadcast this node accepted, by step and sender: what a peer's abort is judged against
+  const received = new Map<number, Map<ShareIndex, Uint8Array>>() as ReceivedBroadcasts &
+    Map<number, Map<ShareIndex, Uint8Array>>;
+  let verifiedState: Verified | undefined;
+  let abortedPeer: ShareIndex | undefined;
 
   const exchange = async (
     kind: MessageKind,
@@ -131,6 +138,19 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
         { signal: opts.signal, onWaiting, final: kind === MessageKind.CONFIRM },
       );
     } catch (err) {
+      const t = err instanceof CodedError ? (err.type as TransportErrorType) : undefined;
+      if (t?.code === "PEER_ABORTED") {
+        abortedPeer = t.peer;
+        const judged = await judgeAbort(t.peer, t.envelope, {
+          ...ctx,
+          session: p.session,
+          verifier: opts.verifier,
+          received,
+          verified: verifiedState,
+        });
+        log.warn({ step, peer: t.peer, code: judged.type.code, culprits: judged.type.culprits }, "peer aborted");
+        throw judged;
+      }
       throw networkError(err, step);
     }
     const out = new Map<ShareIndex, Received>([[p.self, { sender: p.self, payload, envelope }]]);
@@ -154,6 +174,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
       out.set(sender, rec);
     }
     if (out.size !== p.n) throw fault("MALFORMED_MESSAGE", step, [], `expected ${p.n} messages, got ${out.size}`);
+    received.set(step, new Map([...out].map(([s, r]) => [s, r.envelope])));
     return out;
   };
   /** Decodes every operator's message of a step (in the order received: this node's first). */
@@ -174,86 +195,110 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   log.info({ step: "sync", cpu_user_ms: cpu.user / 1000, cpu_system_ms: cpu.system / 1000 }, "all peers connected");
   opts.onProgress?.({ kind: "step", step: STEP.SYNC, name: "sync", detail: "all peers connected" });
 
-  // 2. Deal
-  const dealt = createDeal(p);
-  progress(STEP.DEAL, `dealt ${p.numValidators} validator(s)`);
-  const shares = new Map([...dealt.shares].map(([j, m]) => [j, encodeShares(m)]));
-  const deals = await exchange(MessageKind.DEAL, "bcast", encodeDeal(dealt.deal), shares);
-
-  // 3. Echo
-  const echoed = echo(
-    dealt.state,
-    all(deals, (r) => ({ envelope: r.envelope, digest: envelopeDigest(r.envelope) })),
-  );
-  const echoes = await exchange(MessageKind.ECHO, "bcast", encodeEcho(echoed.echo));
-
-  // 4. Verify and complain
-  const checked = verifyAndComplain(echoed.state, {
-    echoes: all(echoes, (r) => decodeEcho(r, ctx), true),
-    deals: all(deals, decodeDeal, true),
-    shares: all(deals, (r) => decodeShares(r.direct!), true),
-  });
-  const accused = checked.complaints.accusations.map((a) => a.accused);
-  progress(STEP.COMPLAIN, accused.length === 0 ? `verified ${p.n} deals` : `complaining about ${accused.join(", ")}`);
-  const complaints = await exchange(MessageKind.COMPLAINTS, "bcast", encodeComplaints(checked.complaints));
-  const decodedComplaints = all(complaints, (r) => decodeComplaints(r, ctx));
-  const filed = new Map<ShareIndex, Awaited<ReturnType<typeof fileComplaints>>>();
-  for (const [s, c] of decodedComplaints)
-    filed.set(s, await fileComplaints(c, { ...ctx, session: p.session, verifier: opts.verifier }));
-  const judged = judgeComplaints(checked.state, filed);
-
-  // 5. Justify (always exchanged: the barrier that nobody complained); 6–7. Outcome and derive
-  const justs = await exchange(MessageKind.JUSTIFICATIONS, "bcast", encodeJustifications(judged.justification));
-  const derived = derive(
-    judged.state,
-    all(justs, (r) => decodeJustifications(r, ctx)),
-  );
-  progress(STEP.JUSTIFY, `derived ${p.numValidators} validator key(s)`);
-
-  // 8. Deposit partial signatures
-  const signed = signDeposits(derived, opts.artifacts);
-  const parsigs = await exchange(MessageKind.DEPOSIT_PARTIALS, "parsig", encodeDepositPartials(signed.partials));
-  const count = depositPartialCount(signed.state);
-  const deposited = combineDeposits(
-    signed.state,
-    all(parsigs, (r) => decodeDepositPartials(r, count)),
-  );
-  progress(STEP.DEPOSIT_PARTIALS, `signed ${count} deposit message(s)`);
-
-  // 9. Lock
-  const locking = signLock(deposited, opts.artifacts);
-  const { lockHash } = locking.state;
-  const locks = await exchange(
-    MessageKind.LOCK_SIGNATURE,
-    "bcast",
-    encodeLockSignature({
-      lockHash,
-      signature: await opts.signer.sign(lockHash),
-      shareSignatureAggregate: locking.shareSignatureAggregate,
-    }),
-  );
-  const checkedLocks = new Map<ShareIndex, Awaited<ReturnType<typeof decodeLockSignature>>>();
-  for (const [s, r] of locks) checkedLocks.set(s, await decodeLockSignature(r, p.self, opts.verifier));
-  const result = checkLock(locking.state, checkedLocks);
-  progress(STEP.LOCK_SIGNATURES, `lock ${toHex(lockHash)} signed by all ${p.n} operators`);
+  let result: CeremonyResult;
+  try {
+    result = await rounds();
+  } catch (err) {
+    // tell the peers why this node stops, with the proof, so none takes it for one that vanished
+    if (err instanceof DkgError) {
+      try {
+        const env = await sealEnvelope(opts.signer, p.session, p.self, MessageKind.ABORT, abortPayload(err));
+        await transport.abort(env, { timeoutMs: ABORT_DELIVERY_MS });
+      } catch (sendErr) {
+        log.warn({ err: (sendErr as Error).message }, "could not send this node's abort");
+      }
+    }
+    throw err;
+  }
   await opts.persist(result);
 
   // 10. Confirm
   try {
-    await exchange(MessageKind.CONFIRM, "bcast", encodeConfirm({ lockHash }));
+    await exchange(MessageKind.CONFIRM, "bcast", encodeConfirm({ lockHash: result.lockHash }));
   } catch (err) {
-    if (
-      err instanceof DkgError &&
-      (err.type.code === "TIMEOUT" || err.type.code === "PEER_DISCONNECTED" || err.type.code === "ABORTED")
-    ) {
-      const unconfirmed = err.type.culprits.length > 0 ? err.type.culprits : allPeers(p);
-      log.warn({ step: "confirm", unconfirmed }, "not every peer confirmed");
+    if (err instanceof DkgError) {
+      // a peer that aborted has not confirmed, whoever its abort proves at fault
+      const network = ["TIMEOUT", "PEER_DISCONNECTED", "ABORTED"].includes(err.type.code);
+      const unconfirmed =
+        abortedPeer !== undefined
+          ? [abortedPeer]
+          : network && err.type.culprits.length > 0
+            ? err.type.culprits
+            : allPeers(p);
+      log.warn({ step: "confirm", unconfirmed, reason: err.message }, "not every peer confirmed");
       return { result, unconfirmed };
     }
     throw err;
   }
   progress(STEP.CONFIRM, "every operator confirmed");
   return { result, unconfirmed: [] };
+
+  /** Steps 2–9, up to the checked lock. */
+  async function rounds(): Promise<CeremonyResult> {
+    // 2. Deal
+    const dealt = createDeal(p);
+    progress(STEP.DEAL, `dealt ${p.numValidators} validator(s)`);
+    const shares = new Map([...dealt.shares].map(([j, m]) => [j, encodeShares(m)]));
+    const deals = await exchange(MessageKind.DEAL, "bcast", encodeDeal(dealt.deal), shares);
+
+    // 3. Echo
+    const echoed = echo(
+      dealt.state,
+      all(deals, (r) => ({ envelope: r.envelope, digest: envelopeDigest(r.envelope) })),
+    );
+    const echoes = await exchange(MessageKind.ECHO, "bcast", encodeEcho(echoed.echo));
+
+    // 4. Verify and complain
+    const checked = verifyAndComplain(echoed.state, {
+      echoes: all(echoes, (r) => decodeEcho(r, ctx), true),
+      deals: all(deals, decodeDeal, true),
+      shares: all(deals, (r) => decodeShares(r.direct!), true),
+    });
+    verifiedState = checked.state;
+    const accused = checked.complaints.accusations.map((a) => a.accused);
+    progress(STEP.COMPLAIN, accused.length === 0 ? `verified ${p.n} deals` : `complaining about ${accused.join(", ")}`);
+    const complaints = await exchange(MessageKind.COMPLAINTS, "bcast", encodeComplaints(checked.complaints));
+    const decodedComplaints = all(complaints, (r) => decodeComplaints(r, ctx));
+    const filed = new Map<ShareIndex, Awaited<ReturnType<typeof fileComplaints>>>();
+    for (const [s, c] of decodedComplaints)
+      filed.set(s, await fileComplaints(c, { ...ctx, session: p.session, verifier: opts.verifier }));
+    const judged = judgeComplaints(checked.state, filed);
+
+    // 5. Justify: the barrier that every node judged its complaints and none stood (every complaint
+    // is settled by its evidence, so no share is revealed); 6–7. Outcome and derive
+    const justs = await exchange(MessageKind.JUSTIFICATIONS, "bcast", encodeJustifications({ shares: [] }));
+    all(justs, decodeJustifications, true);
+    const derived = derive(judged);
+    progress(STEP.JUSTIFY, `derived ${p.numValidators} validator key(s)`);
+
+    // 8. Deposit partial signatures
+    const signed = signDeposits(derived, opts.artifacts);
+    const parsigs = await exchange(MessageKind.DEPOSIT_PARTIALS, "parsig", encodeDepositPartials(signed.partials));
+    const count = depositPartialCount(signed.state);
+    const deposited = combineDeposits(
+      signed.state,
+      all(parsigs, (r) => decodeDepositPartials(r, count)),
+    );
+    progress(STEP.DEPOSIT_PARTIALS, `signed ${count} deposit message(s)`);
+
+    // 9. Lock
+    const locking = signLock(deposited, opts.artifacts);
+    const { lockHash } = locking.state;
+    const locks = await exchange(
+      MessageKind.LOCK_SIGNATURE,
+      "bcast",
+      encodeLockSignature({
+        lockHash,
+        signature: await opts.signer.sign(lockHash),
+        shareSignatureAggregate: locking.shareSignatureAggregate,
+      }),
+    );
+    const checkedLocks = new Map<ShareIndex, Awaited<ReturnType<typeof decodeLockSignature>>>();
+    for (const [s, r] of locks) checkedLocks.set(s, await decodeLockSignature(r, p.self, opts.verifier));
+    const checkedLock = checkLock(locking.state, checkedLocks);
+    progress(STEP.LOCK_SIGNATURES, `lock ${toHex(lockHash)} signed by all ${p.n} operators`);
+    return checkedLock;
+  }
 }
 
 function allPeers(p: CeremonyParams): ShareIndex[] {

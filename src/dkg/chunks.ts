@@ -22,7 +22,7 @@ export interface ChunkHeader {
   session: Uint8Array;
   /** 1-based share index of the sender. */
   sender: number;
-  /** Ceremony step of the envelope, ≥ 1. */
+  /** Ceremony step of the envelope, ≥ 1 (0 for an abort, whose payload names its step). */
   step: number;
   /** Length of the whole encoded envelope, bytes. */
   totalBytes: number;

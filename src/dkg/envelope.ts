@@ -21,6 +21,7 @@ export const KIND_STEP: Readonly<Record<Exclude<MessageKind, MessageKind.MESSAGE
   [MessageKind.DEPOSIT_PARTIALS]: STEP.DEPOSIT_PARTIALS,
   [MessageKind.LOCK_SIGNATURE]: STEP.LOCK_SIGNATURES,
   [MessageKind.CONFIRM]: STEP.CONFIRM,
+  [MessageKind.ABORT]: STEP.SYNC,
 };
 
 /** Kinds sent point to point: their envelope carries the receiver's 1-based share index. */

@@ -14,8 +14,6 @@ export type DkgFaultCode =
   | "BAD_SHARE"
   /** A complaint refuted by the dealer's shares: the accuser lied. */
   | "FALSE_COMPLAINT"
-  /** An accused dealer revealed no share, or one that fails the check. */
-  | "BAD_JUSTIFICATION"
   /** An echo digest that matches no signed deal. */
   | "INVALID_ECHO"
   /** A message that does not decode, has a bad signature, or a wrong session. */
@@ -23,7 +21,9 @@ export type DkgFaultCode =
   /** A partial signature that does not verify under its public share. */
   | "BAD_PARTIAL"
   /** A node signed a different lock_hash. */
-  | "LOCK_MISMATCH";
+  | "LOCK_MISMATCH"
+  /** A signed abort whose evidence is what this node received and accepted too: the aborter lied. */
+  | "FALSE_ABORT";
 
 /** Network-level reasons a ceremony ended. */
 export type DkgNetworkCode =
@@ -32,6 +32,8 @@ export type DkgNetworkCode =
   | "PEER_RESTARTED"
   | "VERSION_MISMATCH"
   | "SESSION_MISMATCH"
+  /** A peer left with a signed abort that proves no fault to this node: nobody is named. */
+  | "PEER_ABORTED"
   | "ABORTED";
 
 export type DkgErrorType =

@@ -19,8 +19,11 @@ export interface EnvelopeLimitParams {
   rootsPerValidator: number;
 }
 
-/** Which half of a step: the broadcast envelope, or the point-to-point one. */
-export type EnvelopeKind = "broadcast" | "direct";
+/**
+ * Which envelope of a step: the broadcast, the point-to-point one, or a node's abort (which carries
+ * step 0 in its chunks and envelope: the failed step is in its payload).
+ */
+export type EnvelopeKind = "broadcast" | "direct" | "abort";
 
 /** The most bytes an envelope of `step` and `kind` may have, or undefined when none is expected. */
 export type EnvelopeLimits = (step: number, kind: EnvelopeKind) => number | undefined;
@@ -46,7 +49,9 @@ const envelope = (payload: number): number => ENVELOPE_OVERHEAD_BYTES + FIELD + 
  *   shares envelope) and up to n echo envelopes;
  * - justifications: up to (n − 1)·V revealed shares;
  * - deposit partials: V·rootsPerValidator partial signatures (index, 32-byte root, 96-byte signature);
- * - lock signature and confirmation: a few hundred bytes.
+ * - lock signature and confirmation: a few hundred bytes;
+ * - abort (step 0): a code, a detail line and its evidence, at most two envelopes of any step (an
+ *   equivocation's pair) plus n echoes, or one complaint envelope.
  * @throws RangeError when a parameter is not a positive integer (rootsPerValidator may be 0)
  */
 export function envelopeLimits(p: EnvelopeLimitParams): EnvelopeLimits {
@@ -77,5 +82,10 @@ export function envelopeLimits(p: EnvelopeLimitParams): EnvelopeLimits {
     [STEP.LOCK_SIGNATURES]: small,
     [STEP.CONFIRM]: small,
   };
-  return (step, kind) => (kind === "direct" ? (step === STEP.DEAL ? shares : undefined) : broadcast[step]);
+  const largest = Math.max(shares, ...Object.values(broadcast));
+  const abort = envelope(2 * FIELD + REASON_MAX_BYTES + UINT + n * UINT + 2 * (FIELD + largest) + n * (FIELD + echo));
+  return (step, kind) => {
+    if (kind === "abort") return step === STEP.SYNC ? abort : undefined;
+    return kind === "direct" ? (step === STEP.DEAL ? shares : undefined) : broadcast[step];
+  };
 }

@@ -10,6 +10,7 @@ import { toHex } from "../lib/bytes.js";
 import type { ShareIndex } from "../lib/types.js";
 import {
   MessageKind,
+  Abort as PbAbort,
   AccusationKind as PbAccusationKind,
   Complaints as PbComplaints,
   Confirm as PbConfirm,
@@ -309,7 +310,7 @@ export function decodeComplaints(o: Opened, ctx: DecodeContext): Signed<Complain
 }
 
 /** Authenticates one piece of evidence and decodes the payloads the rounds read (SHARES, ECHO). */
-async function openEvidence(
+export async function openEvidence(
   bytes: Uint8Array,
   ctx: DecodeContext & { session: Uint8Array; verifier: IdentityVerifier },
 ): Promise<Evidence> {
@@ -365,19 +366,12 @@ export function encodeJustifications(j: Justifications): Uint8Array {
 }
 
 /**
- * Decodes a peer's justifications, at most one share per (accuser, validator); an undecodable one
- * is a fault only while a complaint is pending (the rounds decide).
+ * Decodes a peer's justifications, which must be empty: every complaint is settled by its evidence
+ * (rounds.ts judgeComplaints), so the justify step is a barrier and no share is ever revealed.
+ * @throws DkgError MALFORMED_MESSAGE naming the sender on an undecodable or non-empty message
  */
-export function decodeJustifications(o: Opened, ctx: DecodeContext): Signed<Decoded<Justifications>> {
-  let message: Decoded<Justifications>;
-  try {
-    message = PbJustifications.decode(o.payload, {
-      limits: { shares: (ctx.receivers.length - 1) * ctx.numValidators },
-    });
-  } catch (err) {
-    message = { undecodable: `undecodable payload: ${(err as Error).message}` };
-  }
-  return { sender: o.sender, message, envelope: o.envelope };
+export function decodeJustifications(o: Opened): Signed<Justifications> {
+  return strict(STEP.JUSTIFY, o, () => PbJustifications.decode(o.payload, { limits: { shares: 0 } }));
 }
 
 /** Encodes deposit partials. */
@@ -429,4 +423,33 @@ export async function decodeLockSignature(
 /** Encodes a confirmation. */
 export function encodeConfirm(c: Confirm): Uint8Array {
   return PbConfirm.encode({ lockHash: c.lockHash as Bytes });
+}
+
+/** Why a node left the ceremony, as it signed it (proto/bcast.proto `Abort`). */
+export interface AbortMessage {
+  /** The DkgError code, e.g. "MALFORMED_MESSAGE", "TIMEOUT". */
+  code: string;
+  /** The step whose messages showed the fault. */
+  step: number;
+  /** 1-based share indices the sender names. */
+  culprits: number[];
+  detail: string;
+  /** Signed envelopes that prove the fault (none for a timeout or a disconnect). */
+  evidence: Uint8Array[];
+}
+
+/** Encodes an abort. */
+export function encodeAbort(a: AbortMessage): Uint8Array {
+  return PbAbort.encode({ ...a, evidence: a.evidence as Bytes[] });
+}
+
+/**
+ * Decodes a peer's abort: at most n culprits and 2n + 2 pieces of evidence (an equivocation's pair
+ * and up to n echoes, or a complaint and the shares it carries), refused while decoding past that.
+ * @throws DkgError MALFORMED_MESSAGE naming the sender (it signed the envelope)
+ */
+export function decodeAbort(o: Opened, ctx: { n: number }): Signed<AbortMessage> {
+  return strict(STEP.SYNC, o, () =>
+    PbAbort.decode(o.payload, { limits: { culprits: ctx.n, evidence: 2 * ctx.n + 2 } }),
+  );
 }

@@ -18,7 +18,7 @@ import type { Host } from "../p2p/host.js";
 import { type Identity, parsePeerId } from "../p2p/identity.js";
 import { RETRY_MAX_DELAY_MS, RETRY_MIN_DELAY_MS } from "../p2p/protocols.js";
 import { deadline, P2pError, type P2pStream } from "../p2p/stream.js";
-import { Envelope } from "../pb/bcast.js";
+import { Envelope, MessageKind } from "../pb/bcast.js";
 import { Hello, HelloResponse } from "../pb/sync.js";
 import {
   type ChunkHeader,
@@ -35,6 +35,7 @@ import { attemptSession, NONCE_BYTES } from "./envelope.js";
 import type { EnvelopeKind, EnvelopeLimits } from "./limits.js";
 import {
   CHANNEL_PROTOCOL,
+  DKG_ABORT_PROTOCOL,
   DKG_BCAST_PROTOCOL,
   DKG_CHUNK_READ_TIMEOUT_MS,
   DKG_CHUNKED_LIMITS,
@@ -123,6 +124,8 @@ interface PeerState {
   graceTimer?: NodeJS.Timeout;
   /** Disconnected for longer than the grace period. */
   gone: boolean;
+  /** The peer's signed ABORT envelope, once one arrived: it left the ceremony. */
+  aborted?: Uint8Array;
 }
 
 interface ActiveExchange {
@@ -134,6 +137,9 @@ interface ActiveExchange {
   check(): void;
   fail(err: TransportError): void;
 }
+
+/** The step an abort's chunks and envelope carry: none of the exchanged steps (its payload names one). */
+const STEP_ABORT = 0;
 
 function digestOf(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
@@ -405,6 +411,10 @@ export async function createCeremonyTransport(
       return { reason: `chunk for another session or attempt (step ${h.step})` };
     if (h.sender !== peer.index)
       return { reason: `chunk claims sender ${h.sender} on a stream from peer ${peer.index}` };
+    if (kind === "abort") {
+      const limit = opts.limits(h.step, kind);
+      return limit === undefined ? { reason: `an abort carries step 0, not ${h.step}` } : { limit };
+    }
     if (h.step < 1) return { reason: "chunk for step 0" };
     const limit = opts.limits(h.step, kind);
     if (limit === undefined) return { reason: `no ${kind} envelope is expected at step ${h.step}` };
@@ -437,6 +447,18 @@ export async function createCeremonyTransport(
     if (env.sender !== peer.index)
       return { reason: `envelope claims sender ${env.sender} on a stream from peer ${peer.index}` };
     if (env.step !== chunkStep) return { reason: `envelope for step ${env.step} in chunks of step ${chunkStep}` };
+    if ((kind === "abort") !== (env.kind === MessageKind.ABORT))
+      return { reason: `envelope of kind ${env.kind} on the ${kind} protocol` };
+    if (kind === "abort") {
+      if (peer.aborted !== undefined) return {}; // a repeat: the first one stands
+      return {
+        commit: () => {
+          peer.aborted = bytes;
+          log.warn({ peer: peer.index, peer_id: peer.peerId }, "peer aborted the ceremony");
+          active?.check();
+        },
+      };
+    }
     const step = env.step;
     const existing = peer.slots.get(step)?.[kind];
     const digest = digestOf(bytes);
@@ -532,6 +554,7 @@ export async function createCeremonyTransport(
   await host.handle(DKG_BCAST_PROTOCOL, envelopeHandler("broadcast", DKG_BCAST_PROTOCOL), chunked);
   await host.handle(DKG_PARSIG_PROTOCOL, envelopeHandler("broadcast", DKG_PARSIG_PROTOCOL), chunked);
   await host.handle(DKG_SHARE_PROTOCOL, envelopeHandler("direct", DKG_SHARE_PROTOCOL), chunked);
+  await host.handle(DKG_ABORT_PROTOCOL, envelopeHandler("abort", DKG_ABORT_PROTOCOL), chunked);
 
   host.onStreamError(({ peer: peerId, protocol, error }) => {
     const peer = byPeerId.get(peerId);
@@ -894,9 +917,19 @@ export async function createCeremonyTransport(
             acked: new Map([...peers.keys()].map((i) => [i, new Set<EnvelopeKind>()])),
             check: () => {
               if (settled) return;
-              const m = [...peers.values()].filter((p) => !isDone(p, ex)).map((p) => p.index);
+              const m = [...peers.values()].filter((p) => !isDone(p, ex));
               if (m.length === 0) return finish();
-              reporter.update(m);
+              // a peer that left with a signed abort will not send this step: say why at once
+              const quit = m.find((p) => p.aborted !== undefined);
+              if (quit !== undefined) {
+                return finish(
+                  transportError(
+                    { code: "PEER_ABORTED", step, peer: quit.index, envelope: quit.aborted! },
+                    `peer ${describe(quit.index)} aborted the ceremony at step ${step}`,
+                  ),
+                );
+              }
+              reporter.update(m.map((p) => p.index));
             },
             fail: (err) => finish(err),
           };
@@ -964,6 +997,28 @@ export async function createCeremonyTransport(
         }
         life.signal.removeEventListener("abort", onLife);
         reporter.stop();
+      }
+    },
+
+    async abort(envelope, { timeoutMs }) {
+      if (state !== "connected" || attempt === undefined) return;
+      checkOwn(STEP_ABORT, "abort", "abort", envelope);
+      const dl = deadline(timeoutMs, life.signal);
+      try {
+        await Promise.all(
+          [...peers.values()]
+            .filter((p) => !p.gone && p.aborted === undefined)
+            .map(async (p) => {
+              try {
+                const ack = decodeAck(await deliver(p, DKG_ABORT_PROTOCOL, envelope, STEP_ABORT, dl.signal));
+                if (!ack.ok) log.warn({ peer: p.index, reason: ack.reason }, "peer refused this node's abort");
+              } catch (err) {
+                log.debug({ peer: p.index, err: (err as Error).message }, "abort not delivered");
+              }
+            }),
+        );
+      } finally {
+        dl.clear();
       }
     },
 

@@ -18,6 +18,12 @@ export const DKG_SHARE_PROTOCOL = "/cohort/dkg/share/2.0.0";
 /** Partial signatures over the DKG's artifacts (`Envelope` carrying `PartialSignatureSet`), chunked. */
 export const DKG_PARSIG_PROTOCOL = "/cohort/dkg/parsig/2.0.0";
 
+/**
+ * A node's signed `Abort` (`Envelope` of kind ABORT) before it leaves a failed ceremony, chunked like
+ * {@link DKG_BCAST_PROTOCOL}; one per node and attempt.
+ */
+export const DKG_ABORT_PROTOCOL = "/cohort/dkg/abort/2.0.0";
+
 /** The protocol of each step channel's broadcast. */
 export const CHANNEL_PROTOCOL: Readonly<Record<Channel, string>> = {
   bcast: DKG_BCAST_PROTOCOL,
@@ -67,6 +73,7 @@ export const DKG_PROTOCOL_LIMITS: Readonly<Record<string, ProtocolLimits>> = {
   [DKG_BCAST_PROTOCOL]: DKG_CHUNKED_LIMITS,
   [DKG_SHARE_PROTOCOL]: DKG_CHUNKED_LIMITS,
   [DKG_PARSIG_PROTOCOL]: DKG_CHUNKED_LIMITS,
+  [DKG_ABORT_PROTOCOL]: DKG_CHUNKED_LIMITS,
 };
 
 /** The limits as `Host.handle` / `openStream` / `request` options. */

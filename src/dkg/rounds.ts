@@ -31,8 +31,6 @@ import type {
   Echo,
   Evidence,
   FiledAccusation,
-  Justifications,
-  JustifiedShare,
   Shares,
   Signed,
 } from "./messages.js";
@@ -398,19 +396,11 @@ export function verifyAndComplain(state: Echoed, input: DealsReceived): { state:
   return { state: { ...state, verified, received }, complaints: { accusations } };
 }
 
-/** A complaint that no evidence settled: the accused must justify. */
-export interface PendingComplaint {
-  accuser: ShareIndex;
-  accused: ShareIndex;
-  validators: number[];
-  /** The accuser's signed complaints envelope. */
-  envelope: Uint8Array;
-}
-
-/** State after step 4's judgement: the complaints left for justification. */
-export interface Judged extends Verified {
-  readonly pending: readonly PendingComplaint[];
-}
+/**
+ * State after step 4's judgement: no complaint stood. Every complaint is settled by its evidence,
+ * so none is left for a justification (the justify step remains the barrier before deriving).
+ */
+export type Judged = Verified;
 
 interface Filed {
   accuser: ShareIndex;
@@ -447,8 +437,7 @@ function requireEvidence(
 }
 
 /**
- * Step 4→5: settles complaints from their typed evidence (DESIGN.md § DKG protocol step 5), and
- * returns this node's justification of the complaints left against it.
+ * Step 4→5: settles every complaint from its typed evidence (DESIGN.md § DKG protocol step 5).
  * ECHO_MISMATCH accusations are judged first, by dealer:
  * - evidence must be the accused's DEAL envelope and other operators' ECHO envelopes of this
  *   attempt whose digest for the accused differs from that deal's; otherwise FALSE_COMPLAINT (accuser);
@@ -459,14 +448,17 @@ function requireEvidence(
  *   otherwise FALSE_COMPLAINT (accuser);
  * - a share in it that fails its check, or an unusable payload the accused signed → BAD_SHARE (dealer);
  * - listed shares that all pass → FALSE_COMPLAINT (accuser);
- * - no evidence → left for the accused's justification.
+ * - no evidence → FALSE_COMPLAINT (accuser): every receiver holds the dealer's signed shares (the
+ *   deal step completes only with them), so a complaint without them can only be false. Were it
+ *   left for the dealer's justification, an accuser could send it to one node only and have that
+ *   node convict an honest dealer who never saw it.
  * @param complaints every operator's accusations (shape-checked, evidence authenticated), by accuser
  * @throws DkgError with the first conviction
  */
 export function judgeComplaints(
   state: Verified,
   complaints: ReadonlyMap<ShareIndex, Signed<FiledAccusation[]>>,
-): { state: Judged; justification: Justifications } {
+): Judged {
   const echoByDealer = new Map<ShareIndex, Filed[]>();
   const shareComplaints: Filed[] = [];
   for (const [accuser, { message, envelope }] of [...complaints].sort((a, b) => a[0] - b[0])) {
@@ -478,16 +470,19 @@ export function judgeComplaints(
     }
   }
   for (const [dealer, filed] of [...echoByDealer].sort((a, b) => a[0] - b[0])) judgeEchoMismatch(state, dealer, filed);
-  const pending: PendingComplaint[] = [];
   for (const f of shareComplaints) {
     if (f.acc.evidence === undefined) {
-      pending.push({ accuser: f.accuser, accused: f.acc.accused, validators: f.acc.validators, envelope: f.complaint });
-      continue;
+      throw fault(
+        "FALSE_COMPLAINT",
+        STEP.COMPLAIN,
+        [f.accuser],
+        `complaint against operator ${f.acc.accused} without its signed shares`,
+        [toHex(f.complaint)],
+      );
     }
     settleWithEvidence(state, f, f.acc.evidence);
   }
-  const next: Judged = { ...state, pending };
-  return { state: next, justification: { shares: justify(next) } };
+  return state;
 }
 
 /** Judges every ECHO_MISMATCH accusation against `dealer`. @throws DkgError always */
@@ -543,6 +538,34 @@ function judgeEchoMismatch(state: Verified, dealer: ShareIndex, filed: Filed[]):
   ]);
 }
 
+/**
+ * Judges one dealer's signed SHARES envelope on its own, as evidence in a peer's abort: the dealer
+ * signed it for its receiver, so a share that fails its commitment check (or an unusable payload)
+ * convicts the dealer whoever forwards it.
+ * @returns BAD_SHARE naming the dealer, or undefined when every share passes or the dealer's deal
+ *   is not among this node's verified ones
+ */
+export function judgeSharesEvidence(state: Verified, ev: Extract<Evidence, { authentic: true }>): DkgError | undefined {
+  if (ev.kind !== "SHARES" || !state.verified.has(ev.sender)) return undefined;
+  const accuser = ev.receiver as ShareIndex;
+  const acc: FiledAccusation = {
+    kind: "BAD_SHARE",
+    accused: ev.sender,
+    validators: [],
+    reason: "",
+    evidence: ev,
+    echoes: [],
+  };
+  try {
+    settleWithEvidence(state, { accuser, acc, complaint: new Uint8Array(0) }, ev);
+  } catch (err) {
+    if (!(err instanceof DkgError)) throw err;
+    if (err.type.code !== "BAD_SHARE") return undefined;
+    return fault("BAD_SHARE", STEP.DEAL, [ev.sender], err.type.detail, [toHex(ev.bytes)]);
+  }
+  return undefined;
+}
+
 /** Judges a BAD_SHARE accusation that carries the accused's signed shares. @throws DkgError always */
 function settleWithEvidence(state: Verified, f: Filed, evidence: Evidence): never {
   const { accuser, acc, complaint } = f;
@@ -577,62 +600,6 @@ function settleWithEvidence(state: Verified, f: Filed, evidence: Evidence): neve
   );
 }
 
-/** The validators a complaint covers: those listed, or all of them when none are. */
-function complained(p: CeremonyParams, c: PendingComplaint): number[] {
-  return c.validators.length > 0 ? c.validators : Array.from({ length: p.numValidators }, (_, v) => v);
-}
-
-/** Step 5: this dealer's justification for complaints against it: the disputed shares in the clear. */
-function justify(state: Judged): JustifiedShare[] {
-  const out: JustifiedShare[] = [];
-  for (const c of state.pending) {
-    if (c.accused !== state.p.self) continue;
-    const sent = state.sent.get(c.accuser)!;
-    for (const v of complained(state.p, c))
-      out.push({ accuser: c.accuser, validator: v, share: sent.shares.slice(v * 32, (v + 1) * 32) });
-  }
-  return out;
-}
-
-/**
- * Step 5→6: every pending complaint ends the ceremony; a valid justification convicts the
- * accuser (FALSE_COMPLAINT), a missing or invalid one the dealer (BAD_JUSTIFICATION).
- * @throws DkgError always when `state.pending` is non-empty
- */
-function judgeJustifications(state: Judged, justifications: ReadonlyMap<ShareIndex, Signed<Justifications>>): void {
-  for (const c of state.pending) {
-    const j = justifications.get(c.accused);
-    const validators = complained(state.p, c);
-    const evidence = [toHex(c.envelope), ...(j ? [toHex(j.envelope)] : [])];
-    const ok = validators.every((v) => {
-      const js = j?.message.shares.find((s) => s.accuser === c.accuser && s.validator === v);
-      if (!js) return false;
-      try {
-        const share = SecretKey.fromBytes(js.share, "share");
-        return verifyShare({ commitments: state.verified.get(c.accused)![v]!, share }, c.accuser);
-      } catch {
-        return false;
-      }
-    });
-    if (ok) {
-      throw fault(
-        "FALSE_COMPLAINT",
-        STEP.JUSTIFY,
-        [c.accuser],
-        `complaint against operator ${c.accused} refuted by its justification`,
-        evidence,
-      );
-    }
-    throw fault(
-      "BAD_JUSTIFICATION",
-      STEP.JUSTIFY,
-      [c.accused],
-      `no valid justification for operator ${c.accuser}'s complaint`,
-      evidence,
-    );
-  }
-}
-
 /** Step 7 output for one validator. */
 export interface DerivedValidator {
   /** Group public key PK_v = Σ_i C_{i,v,0}, 48 bytes. */
@@ -652,27 +619,12 @@ export interface Derived {
 }
 
 /**
- * Steps 5→7: judges the justifications while a complaint is pending (which always ends the
- * ceremony), then derives x_{self,v} = Σ_i s_{i→self,v}, PK_v = Σ_i C_{i,v,0} and
+ * Step 7, after the justify barrier: derives x_{self,v} = Σ_i s_{i→self,v}, PK_v = Σ_i C_{i,v,0} and
  * X_{m,v} = Σ_k (Σ_i C_{i,v,k})·m^k, with the self-check x_{self,v}·G1 = X_{self,v}.
- * @param justifications every operator's justifications, by sender
- * @throws DkgError MALFORMED_MESSAGE, FALSE_COMPLAINT or BAD_JUSTIFICATION while a complaint is
- *   pending; ABORTED if the self-check fails (a bug, not a peer fault: every share was verified)
+ * @throws DkgError ABORTED if the self-check fails (a bug, not a peer fault: every share was verified)
  */
-export function derive(
-  state: Judged,
-  justifications: ReadonlyMap<ShareIndex, Signed<Decoded<Justifications>>>,
-): Derived {
+export function derive(state: Judged): Derived {
   const { p } = state;
-  if (state.pending.length > 0) {
-    const decoded = new Map<ShareIndex, Signed<Justifications>>();
-    for (const [s, j] of justifications) {
-      if ("undecodable" in j.message)
-        throw fault("MALFORMED_MESSAGE", STEP.JUSTIFY, [s], j.message.undecodable, [toHex(j.envelope)]);
-      decoded.set(s, { ...j, message: j.message });
-    }
-    judgeJustifications(state, decoded);
-  }
   const outShares: SecretKey[] = [];
   const validators: DerivedValidator[] = [];
   const dealers = [...state.verified.keys()].sort((a, b) => a - b);

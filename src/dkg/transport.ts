@@ -33,7 +33,12 @@ export type TransportErrorType =
   | { code: "PEER_RESTARTED"; step: number; peer: ShareIndex; peerStep: number }
   | { code: "VERSION_MISMATCH"; peer: ShareIndex; ours: string; theirs: string }
   | { code: "SESSION_MISMATCH"; peer: ShareIndex }
-  | { code: "ABORTED"; step: number };
+  | { code: "ABORTED"; step: number }
+  /**
+   * A peer this step still waits for sent its signed abort (see {@link CeremonyTransport.abort}) and
+   * left; `envelope` is that ABORT envelope, for the runner to judge. Its session and sender are checked.
+   */
+  | { code: "PEER_ABORTED"; step: number; peer: ShareIndex; envelope: Uint8Array };
 
 /** What sync agreed on: every operator's hello nonce for this attempt. */
 export interface SyncResult {
@@ -72,13 +77,20 @@ export interface CeremonyTransport {
    *   here, whether or not this node's were acked yet; a peer whose message is here and that then
    *   disconnects has finished, not failed. The sends go on until acked, and {@link close} waits
    *   for them (bounded), so a peer still waiting for this node's message gets it.
-   * @throws CodedError<TransportErrorType> TIMEOUT, PEER_DISCONNECTED, PEER_RESTARTED, ABORTED
+   * @throws CodedError<TransportErrorType> TIMEOUT, PEER_DISCONNECTED, PEER_RESTARTED, PEER_ABORTED, ABORTED
    */
   exchange(
     step: number,
     out: Outbound,
     opts: { signal: AbortSignal; onWaiting?: WaitingCallback; final?: boolean },
   ): Promise<Map<ShareIndex, Inbound>>;
+  /**
+   * Sends this node's signed ABORT envelope (kind ABORT, step 0, this attempt's session) to every
+   * peer, once each, and resolves when each acked it or `timeoutMs` passed; never rejects. A peer's
+   * exchange that still waits for this node then fails with PEER_ABORTED carrying the envelope.
+   * Only after {@link connect} resolved (before it, no attempt session exists); otherwise a no-op.
+   */
+  abort(envelope: Uint8Array, opts: { timeoutMs: number }): Promise<void>;
   /**
    * Releases streams and handlers. Idempotent. With `lingerMs`, after a ceremony that finished, it
    * first keeps serving (acking peers' repeated messages) until every peer has disconnected or

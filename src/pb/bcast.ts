@@ -12,7 +12,8 @@ export enum MessageKind {
   JUSTIFICATIONS = 'JUSTIFICATIONS',
   DEPOSIT_PARTIALS = 'DEPOSIT_PARTIALS',
   LOCK_SIGNATURE = 'LOCK_SIGNATURE',
-  CONFIRM = 'CONFIRM'
+  CONFIRM = 'CONFIRM',
+  ABORT = 'ABORT'
 }
 
 enum __MessageKindValues {
@@ -24,7 +25,8 @@ enum __MessageKindValues {
   JUSTIFICATIONS = 5,
   DEPOSIT_PARTIALS = 6,
   LOCK_SIGNATURE = 7,
-  CONFIRM = 8
+  CONFIRM = 8,
+  ABORT = 9
 }
 
 export namespace MessageKind {
@@ -1519,5 +1521,221 @@ export namespace Confirm {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Confirm>): Generator<ConfirmLockHashFieldEvent> {
     return streamMessage(buf, Confirm.codec(), opts)
+  }
+}
+
+export interface Abort {
+  code: string
+  step: number
+  culprits: number[]
+  detail: string
+  evidence: Uint8Array<ArrayBuffer>[]
+}
+
+export namespace Abort {
+  let _codec: Codec<Abort>
+
+  export const codec = (): Codec<Abort> => {
+    if (_codec == null) {
+      _codec = message<Abort>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.code != null && obj.code !== '')) {
+          w.uint32(10)
+          w.string(obj.code)
+        }
+
+        if ((obj.step != null && obj.step !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.step)
+        }
+
+        if (obj.culprits != null && obj.culprits.length > 0) {
+          for (const value of obj.culprits) {
+            w.uint32(24)
+            w.uint32(value)
+          }
+        }
+
+        if ((obj.detail != null && obj.detail !== '')) {
+          w.uint32(34)
+          w.string(obj.detail)
+        }
+
+        if (obj.evidence != null && obj.evidence.length > 0) {
+          for (const value of obj.evidence) {
+            w.uint32(42)
+            w.bytes(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          code: '',
+          step: 0,
+          culprits: [],
+          detail: '',
+          evidence: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.code = reader.string()
+              break
+            }
+            case 2: {
+              obj.step = reader.uint32()
+              break
+            }
+            case 3: {
+              if (opts.limits?.culprits != null && obj.culprits.length === opts.limits.culprits) {
+                throw new MaxLengthError('Decode error - repeated field "culprits" had too many elements')
+              }
+
+              obj.culprits.push(reader.uint32())
+              break
+            }
+            case 4: {
+              obj.detail = reader.string()
+              break
+            }
+            case 5: {
+              if (opts.limits?.evidence != null && obj.evidence.length === opts.limits.evidence) {
+                throw new MaxLengthError('Decode error - repeated field "evidence" had too many elements')
+              }
+
+              obj.evidence.push(reader.bytes())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          culprits: 0,
+          evidence: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.code`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.step`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.culprits != null && obj.culprits === opts.limits.culprits) {
+                throw new MaxLengthError('Streaming decode error - repeated field "culprits" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.culprits[]`,
+                index: obj.culprits,
+                value: reader.uint32()
+              }
+
+              obj.culprits++
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.detail`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              if (opts.limits?.evidence != null && obj.evidence === opts.limits.evidence) {
+                throw new MaxLengthError('Streaming decode error - repeated field "evidence" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.evidence[]`,
+                index: obj.evidence,
+                value: reader.bytes()
+              }
+
+              obj.evidence++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface AbortCodeFieldEvent {
+    field: '$.code'
+    value: string
+  }
+
+  export interface AbortStepFieldEvent {
+    field: '$.step'
+    value: number
+  }
+
+  export interface AbortCulpritsFieldEvent {
+    field: '$.culprits[]'
+    index: number
+    value: number
+  }
+
+  export interface AbortDetailFieldEvent {
+    field: '$.detail'
+    value: string
+  }
+
+  export interface AbortEvidenceFieldEvent {
+    field: '$.evidence[]'
+    index: number
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<Abort>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Abort.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Abort>): Abort {
+    return decodeMessage(buf, Abort.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Abort>): Generator<AbortCodeFieldEvent | AbortStepFieldEvent | AbortCulpritsFieldEvent | AbortDetailFieldEvent | AbortEvidenceFieldEvent> {
+    return streamMessage(buf, Abort.codec(), opts)
   }
 }

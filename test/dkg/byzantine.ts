@@ -8,7 +8,7 @@ import { envelopeDigest, sealEnvelope } from "../../src/dkg/envelope.js";
 import { STEP } from "../../src/dkg/steps.js";
 import type { CeremonyTransport, IdentitySigner, Inbound, Outbound } from "../../src/dkg/transport.js";
 import type { ShareIndex } from "../../src/lib/types.js";
-import { type Accusation, AccusationKind, Complaints, Echo, Envelope } from "../../src/pb/bcast.js";
+import { Abort, type Accusation, AccusationKind, Complaints, Echo, Envelope, MessageKind } from "../../src/pb/bcast.js";
 
 /** What a Byzantine node received (by step, then sender) and sent (by step). */
 export interface Seen {
@@ -16,8 +16,15 @@ export interface Seen {
   sent: Map<number, Outbound>;
 }
 
-/** Rewrites one step's outbound messages; `undefined` sends them unchanged. */
-export type Rewrite = (step: number, out: Outbound, seen: Seen) => Promise<Outbound | undefined>;
+/**
+ * Rewrites one step's outbound messages; `undefined` sends them unchanged, and `{ abort }` sends that
+ * signed ABORT envelope to every peer instead and leaves the ceremony.
+ */
+export type Rewrite = (
+  step: number,
+  out: Outbound,
+  seen: Seen,
+) => Promise<Outbound | { abort: Uint8Array } | undefined>;
 
 /** Wraps `inner` so that `rewrite` decides what this node sends in each step. */
 export function byzantine(inner: CeremonyTransport, rewrite: Rewrite): CeremonyTransport {
@@ -27,12 +34,18 @@ export function byzantine(inner: CeremonyTransport, rewrite: Rewrite): CeremonyT
     n: inner.n,
     connect: (opts) => inner.connect(opts),
     async exchange(step, out, opts) {
-      const actual = (await rewrite(step, out, seen)) ?? out;
+      const rewritten = (await rewrite(step, out, seen)) ?? out;
+      if ("abort" in rewritten) {
+        await inner.abort(rewritten.abort, { timeoutMs: 10_000 });
+        throw new Error(`Byzantine node left at step ${step} after its abort`);
+      }
+      const actual = rewritten;
       seen.sent.set(step, actual);
       const got = await inner.exchange(step, actual, opts);
       seen.received.set(step, got);
       return got;
     },
+    abort: (envelope, opts) => inner.abort(envelope, opts),
     close: () => inner.close(),
   };
 }
@@ -94,5 +107,26 @@ export function frameEquivocationWithShares(signer: IdentitySigner, victim: Shar
         echoes: [honestEcho as Uint8Array<ArrayBuffer>],
       },
     ]);
+  };
+}
+
+/**
+ * A false abort at the justify step: claims `victim`'s genuine complaints message was malformed,
+ * attaching that very envelope as evidence (or, with `garbage`, evidence that authenticates as
+ * nothing), then leaves.
+ */
+export function falseAbort(signer: IdentitySigner, victim: ShareIndex, garbage = false): Rewrite {
+  return async (step, out, seen) => {
+    if (step !== STEP.JUSTIFY) return undefined;
+    const genuine = seen.received.get(STEP.COMPLAIN)!.get(victim)!.broadcast;
+    const env = Envelope.decode(out.broadcast);
+    const payload = Abort.encode({
+      code: "MALFORMED_MESSAGE",
+      step: STEP.COMPLAIN,
+      culprits: [victim],
+      detail: `operator ${victim}'s complaints do not decode`,
+      evidence: [garbage ? Uint8Array.of(1, 2, 3) : (genuine as Uint8Array<ArrayBuffer>)],
+    });
+    return { abort: await sealEnvelope(signer, env.session, env.sender as ShareIndex, MessageKind.ABORT, payload) };
   };
 }

@@ -150,7 +150,7 @@ describe("adversarial ceremonies (n=4, t=3, V=2)", () => {
     }
   });
 
-  it("false complaint without evidence: the dealer's justification names the accuser", async () => {
+  it("false complaint without evidence: the accuser is named at once (every receiver holds the signed shares)", async () => {
     const runs = await runAll({
       ...base,
       tamper: async (from, _to, step, kind, bytes) => {
@@ -172,7 +172,7 @@ describe("adversarial ceremonies (n=4, t=3, V=2)", () => {
       },
     });
     expectAbort(runs, "FALSE_COMPLAINT", [3], [1, 2, 4]);
-    expect(runs.find((r) => r.index === 1)!.error!.type.step).toBe(STEP.JUSTIFY);
+    expect(runs.find((r) => r.index === 1)!.error!.type.step).toBe(STEP.COMPLAIN);
   });
 
   it("false complaint with the dealer's genuine signed shares: refuted at once", async () => {

@@ -32,6 +32,8 @@ export class MemHub {
   readonly inbox: Map<number, Map<number, Inbound>>[] = [];
   readonly connected = new Set<number>();
   readonly closed = new Set<number>();
+  /** Signed ABORT envelope each endpoint sent, by share index (its peers see it once it left). */
+  readonly aborts = new Map<number, Uint8Array>();
   readonly waiters = new Map<number, Waiter>();
   /** Hello nonce of share index i at index i − 1: fresh per hub (one attempt) unless given. */
   readonly nonces: Uint8Array[];
@@ -70,6 +72,12 @@ export class MemHub {
         };
         const check = () => {
           const missing = ready();
+          const quit = missing.find((m) => hub.aborts.has(m));
+          if (quit !== undefined)
+            return fail(
+              { code: "PEER_ABORTED", step, peer: quit as ShareIndex, envelope: hub.aborts.get(quit)! },
+              `peer ${quit} aborted`,
+            );
           const gone = missing.find((m) => hub.closed.has(m));
           if (gone !== undefined)
             return fail({ code: "PEER_DISCONNECTED", step, peer: gone as ShareIndex }, `peer ${gone} disconnected`);
@@ -111,6 +119,10 @@ export class MemHub {
         const mine = () => hub.inbox[self]!.get(step) ?? new Map<number, Inbound>();
         await wait(step, () => peers.filter((j) => !mine().has(j)) as ShareIndex[], signal, onWaiting);
         return new Map([...mine()].map(([k, v]) => [k as ShareIndex, v]));
+      },
+      async abort(envelope: Uint8Array) {
+        if (!hub.aborts.has(self)) hub.aborts.set(self, envelope);
+        hub.notifyAll();
       },
       async close() {
         hub.closed.add(self);

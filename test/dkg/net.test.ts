@@ -23,6 +23,7 @@ import { InputError } from "../../src/lib/errors.js";
 import type { ShareIndex } from "../../src/lib/types.js";
 import type { Host } from "../../src/p2p/host.js";
 import { type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
+import { Envelope, MessageKind } from "../../src/pb/bcast.js";
 import { Hello, HelloResponse } from "../../src/pb/sync.js";
 import { cleanupIdentities, freePort, idx, newIdentity, sessionOf, tcpAddr } from "../p2p/helpers.js";
 import {
@@ -623,5 +624,59 @@ describe("chunks from a hand-driven peer", () => {
         { signal: LONG() },
       ),
     ).rejects.toThrow(RangeError);
+  });
+});
+
+describe("abort", () => {
+  it("a peer's signed abort fails the exchange still waiting for it with PEER_ABORTED and the envelope", async () => {
+    const all = await ops(3);
+    const [a, b, c] = [await transport(all, 0), await transport(all, 1), await transport(all, 2)];
+    await Promise.all([a, b, c].map((t) => t.connect({ signal: LONG() })));
+    const session = a.session()!;
+    const abort = Envelope.encode({
+      session: Uint8Array.from(session),
+      sender: 1,
+      step: 0,
+      kind: MessageKind.ABORT,
+      payload: new TextEncoder().encode("gave up"),
+      signature: new Uint8Array(0),
+    });
+    const pb = b.exchange(1, { channel: "bcast", broadcast: envelope(session, 2, 1, "b1") }, { signal: LONG() });
+    const pc = c.exchange(1, { channel: "bcast", broadcast: envelope(session, 3, 1, "c1") }, { signal: LONG() });
+    const settled = Promise.allSettled([pb, pc]);
+    await a.abort(abort, { timeoutMs: 30_000 });
+    for (const r of await settled) {
+      expect(r.status).toBe("rejected");
+      const err = (r as PromiseRejectedResult).reason as CodedError<{ code: string; envelope: Uint8Array }>;
+      expect(err.type).toMatchObject({ code: "PEER_ABORTED", step: 1, peer: 1 });
+      expect(Buffer.from(err.type.envelope).equals(Buffer.from(abort))).toBe(true);
+    }
+  });
+
+  it("an abort on a step protocol, or a step envelope on the abort protocol, is refused and reported", async () => {
+    const faults: string[] = [];
+    const all = await ops(2);
+    const a = await transport(all, 0, { onPeerFault: (_p, r) => faults.push(r) });
+    const b = await transport(all, 1);
+    await Promise.all([a.connect({ signal: LONG() }), b.connect({ signal: LONG() })]);
+    const session = a.session()!;
+    const asAbort = Envelope.encode({
+      session: Uint8Array.from(session),
+      sender: 2,
+      step: 1,
+      kind: MessageKind.ABORT,
+      payload: new Uint8Array(0),
+      signature: new Uint8Array(0),
+    });
+    // b's transport sends what it is given: the abort protocol carries step 0, an ABORT-kind envelope
+    await b.abort(envelope(session, 2, 0, "not an abort"), { timeoutMs: 10_000 });
+    const steps = Promise.allSettled([
+      a.exchange(1, { channel: "bcast", broadcast: envelope(session, 1, 1, "a1") }, { signal: LONG() }),
+      b.exchange(1, { channel: "bcast", broadcast: asAbort }, { signal: LONG() }),
+    ]);
+    await expect.poll(() => faults.join("\n")).toMatch(/UNSPECIFIED on the abort protocol/);
+    await expect.poll(() => faults.join("\n")).toMatch(/kind ABORT on the broadcast protocol/);
+    await Promise.all([a.close(), b.close()]);
+    await steps;
   });
 });

@@ -82,15 +82,7 @@ function runClean(net: ReturnType<typeof dealAll>) {
   for (const v of verified.values()) expect(v.complaints.accusations).toEqual([]);
   const noComplaints = new Map(ids.map((i) => [i, signed<FiledAccusation[]>(i, [], bytes("complaints", i))]));
   const judged = new Map(ids.map((j) => [j, judgeComplaints(verified.get(j)!.state, noComplaints)] as const));
-  const derived = new Map(
-    ids.map((j) => [
-      j,
-      derive(
-        judged.get(j)!.state,
-        new Map(ids.map((i) => [i, signed(i, judged.get(i)!.justification, bytes("justs", i))])),
-      ),
-    ]),
-  );
+  const derived = new Map(ids.map((j) => [j, derive(judged.get(j)!)]));
   const artifacts = testArtifacts(2);
   const signedDeposits = new Map(ids.map((j) => [j, signDeposits(derived.get(j)!, artifacts)] as const));
   const partials = new Map(ids.map((i) => [i, signed(i, signedDeposits.get(i)!.partials, bytes("parsig", i))]));
@@ -352,32 +344,12 @@ describe("step 4→5: judging complaints on typed evidence", () => {
     expect(unusable.type).toMatchObject({ code: "BAD_SHARE", culprits: [2] });
   });
 
-  it("no evidence: the accused justifies; a valid justification convicts the accuser, none the dealer", () => {
+  it("no evidence: the accuser is convicted at once, never the dealer (it may never have seen the complaint)", () => {
     const c = complaintOf(3 as ShareIndex, { validators: [1] });
-    const judged = new Map(ids.map((j) => [j, judgeComplaints(states.get(j)!, c)] as const));
-    for (const j of ids)
-      expect(judged.get(j)!.state.pending).toMatchObject([{ accuser: 3, accused: 2, validators: [1] }]);
-    // only the accused reveals, and only the disputed share
-    expect(judged.get(1 as ShareIndex)!.justification.shares).toEqual([]);
-    const revealed = judged.get(2 as ShareIndex)!.justification;
-    expect(revealed.shares).toEqual([
-      {
-        accuser: 3,
-        validator: 1,
-        share: net.dealt
-          .get(2 as ShareIndex)!
-          .shares.get(3 as ShareIndex)!
-          .shares.slice(32, 64),
-      },
-    ]);
-    const justs = (j2: object) =>
-      new Map(ids.map((i) => [i, signed(i, i === 2 ? j2 : { shares: [] }, bytes("justs", i))] as const)) as never;
-    const refuted = caught(() => derive(judged.get(1 as ShareIndex)!.state, justs(revealed)));
-    expect(refuted.type).toMatchObject({ code: "FALSE_COMPLAINT", culprits: [3], step: STEP.JUSTIFY });
-    const silent = caught(() => derive(judged.get(1 as ShareIndex)!.state, justs({ shares: [] })));
-    expect(silent.type).toMatchObject({ code: "BAD_JUSTIFICATION", culprits: [2], step: STEP.JUSTIFY });
-    const wrong = { shares: [{ ...revealed.shares[0]!, share: SecretKey.random().toBytes() }] };
-    expect(caught(() => derive(judged.get(1 as ShareIndex)!.state, justs(wrong))).type.code).toBe("BAD_JUSTIFICATION");
+    for (const j of ids) {
+      const e = caught(() => judgeComplaints(states.get(j)!, c));
+      expect(e.type).toMatchObject({ code: "FALSE_COMPLAINT", culprits: [3], step: STEP.COMPLAIN });
+    }
   });
 
   /** Operator 3's echo naming `digest` for dealer 2. */

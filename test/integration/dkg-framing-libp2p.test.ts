@@ -13,7 +13,13 @@ import { resolveNetwork } from "../../src/eth2/networks.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import type { ShareIndex } from "../../src/lib/types.js";
 import { generateIdentity, type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
-import { byzantine, frameBadShareWithDeal, frameEquivocationWithShares, type Rewrite } from "../dkg/byzantine.js";
+import {
+  byzantine,
+  falseAbort,
+  frameBadShareWithDeal,
+  frameEquivocationWithShares,
+  type Rewrite,
+} from "../dkg/byzantine.js";
 import { netTransport } from "../dkg/netHelpers.js";
 
 const N = 4;
@@ -100,5 +106,14 @@ describe("framing attacks over libp2p, 4 nodes on loopback", () => {
 
   it("EQUIVOCATION with the dealer's private Shares envelope as the second deal names the accuser", async () => {
     expectAccuserNamed(await run((id) => frameEquivocationWithShares(id, 2 as ShareIndex)));
+  }, 180_000);
+
+  it("a signed abort whose evidence is the victim's genuine complaints names the aborter (FALSE_ABORT)", async () => {
+    const errors = await run((id) => falseAbort(id, 2 as ShareIndex));
+    for (const i of [1, 2, 4]) {
+      const e = errors[i - 1];
+      expect(e?.type.code, `node ${i}: ${e?.message}`).toBe("FALSE_ABORT");
+      expect(e?.type.culprits, `node ${i}: ${e?.message}`).toEqual([ATTACKER]);
+    }
   }, 180_000);
 });
