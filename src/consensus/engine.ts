@@ -27,6 +27,21 @@ export const AGREEMENT_PENDING_TTL_MS = 24_000;
 export const AGREEMENT_STARTED_TTL_MS = 400_000;
 /** How long a decided instance is kept to answer peers that are behind, ms. */
 export const AGREEMENT_DECIDED_TTL_MS = 400_000;
+/**
+ * Evidence one peer may have this node hold for duties not decided yet: its messages, and the
+ * messages it relayed as justification. Past it, its further messages still count in agreement but
+ * cannot be relayed by this node. One slot's burst at 10,000 validators is at most 10,000 undecided
+ * duties with three messages each from a peer (a prepare, a commit, a pre-prepare when it leads);
+ * a decided duty keeps only its certificate, uncounted.
+ */
+export const AGREEMENT_MAX_PROOFS_PER_PEER = 32_768;
+/**
+ * Leaves of one peer's batches this node may hold as evidence (each message received directly is
+ * kept with its batch's leaf hashes, 32 bytes each, until it is relayed or its duty decided): twice
+ * {@link AGREEMENT_MAX_PROOFS_PER_PEER}, so a batch of which one message was kept cannot pin
+ * thousands of leaves per message.
+ */
+export const AGREEMENT_MAX_LEAVES_PER_PEER = 2 * AGREEMENT_MAX_PROOFS_PER_PEER;
 /** Most entries one outgoing batch carries; more are split into further batches. */
 export const AGREEMENT_BATCH_MAX_ENTRIES = 2_048;
 /** Most bytes of values and justifications one outgoing batch carries, roughly; more are split off. */
@@ -101,7 +116,11 @@ interface BatchRef {
   readonly signature: Uint8Array;
   verified?: boolean;
   tree?: ReturnType<typeof batchTree>;
+  /** Evidence entries held that point at this batch; its leaves count against its sender while any does. */
+  uses: number;
 }
+
+type Proof = SignedQbftMsg | { ref: BatchRef; index: number; msg: QbftMsg };
 
 interface Waiter {
   resolve: (v: AgreementValue) => void;
@@ -118,7 +137,9 @@ interface Instance {
   /** Who opened it: 0 for this node (its client asked), else the peer whose message came first. */
   readonly openedBy: number;
   validate?: (root: string, json: Uint8Array) => boolean;
-  proofs: Map<string, SignedQbftMsg | { ref: BatchRef; index: number; msg: QbftMsg }>;
+  proofs: Map<string, Proof>;
+  /** Evidence entries held for each peer (1-based index), counted against it until the duty is decided. */
+  charges: Map<number, number>;
   waiters: Set<Waiter>;
   decided?: AgreementValue;
   timer?: ReturnType<typeof setTimeout>;
@@ -143,6 +164,8 @@ export class DutyAgreement {
   readonly #now: () => number;
   readonly #instances = new Map<string, Instance>();
   readonly #pendingBy = new Map<number, number>();
+  readonly #proofsBy = new Map<number, number>();
+  readonly #leavesBy = new Map<number, number>();
   readonly #verified = new Set<string>();
   #queue: { inst: Instance; msg: QbftMessage }[] = [];
   #scheduled = false;
@@ -236,6 +259,7 @@ export class DutyAgreement {
       sender: from,
       leaves: batch.entries.map((e) => leafOf(e.msg ?? ({} as QbftMsg))),
       signature: batch.signature,
+      uses: 0,
     };
     // prepares and round changes end up in certificates this node relays: their batch signature
     // is checked now, so a peer cannot have them count here and fail as evidence later
@@ -301,15 +325,61 @@ export class DutyAgreement {
       }
       const j = this.#toCore(m, new Uint8Array(0));
       justification.push(j);
-      if (!inst.proofs.has(proofKey(j)) && inst.proofs.size < QBFT_MAX_MESSAGES_PER_INSTANCE) {
-        inst.proofs.set(proofKey(j), ev);
-      }
+      this.#keepProof(inst, proofKey(j), ev, from);
     }
     const full: QbftMessage = justification.length > 0 ? { ...core, justification } : core;
-    if (!inst.proofs.has(proofKey(full)) && inst.proofs.size < QBFT_MAX_MESSAGES_PER_INSTANCE) {
-      inst.proofs.set(proofKey(full), { ref, index, msg });
-    }
+    this.#keepProof(inst, proofKey(full), { ref, index, msg }, from);
     this.#apply(inst, inst.qbft.receive(full));
+  }
+
+  /** Holds evidence a peer sent for an undecided duty, within the per-instance and per-peer caps. */
+  #keepProof(inst: Instance, key: string, proof: Proof, from: number): void {
+    if (inst.proofs.has(key) || inst.proofs.size >= QBFT_MAX_MESSAGES_PER_INSTANCE) return;
+    const held = this.#proofsBy.get(from) ?? 0;
+    if (held >= AGREEMENT_MAX_PROOFS_PER_PEER) {
+      this.#m.metrics?.agreementDropped("evidence_cap");
+      return;
+    }
+    if ("ref" in proof) {
+      const ref = proof.ref;
+      if (ref.uses === 0) {
+        const leaves = this.#leavesBy.get(from) ?? 0;
+        if (leaves + ref.leaves.length > AGREEMENT_MAX_LEAVES_PER_PEER) {
+          this.#m.metrics?.agreementDropped("evidence_cap");
+          return;
+        }
+        this.#leavesBy.set(from, leaves + ref.leaves.length);
+      }
+      ref.uses += 1;
+    }
+    this.#proofsBy.set(from, held + 1);
+    inst.charges.set(from, (inst.charges.get(from) ?? 0) + 1);
+    inst.proofs.set(key, proof);
+  }
+
+  /** Stops counting an instance's evidence against the peers that sent it. */
+  #releaseProofs(inst: Instance): void {
+    for (const [peer, n] of inst.charges) subtract(this.#proofsBy, peer, n);
+    inst.charges.clear();
+    for (const p of inst.proofs.values()) {
+      if (!("ref" in p)) continue;
+      p.ref.uses -= 1;
+      if (p.ref.uses === 0) subtract(this.#leavesBy, p.ref.sender, p.ref.leaves.length);
+    }
+  }
+
+  /**
+   * A decided instance keeps only its decision certificate's evidence, with Merkle paths (no
+   * batch leaves): what it relays to peers that are behind.
+   */
+  #keepCertificate(inst: Instance): void {
+    const kept = new Map<string, Proof>();
+    for (const m of inst.qbft.decidedMessage()?.justification ?? []) {
+      const ev = this.#evidence(inst, m);
+      if (ev !== undefined) kept.set(proofKey(m), ev);
+    }
+    this.#releaseProofs(inst);
+    inst.proofs = kept;
   }
 
   #toCore(m: QbftMsg, json: Uint8Array): QbftMessage {
@@ -371,6 +441,7 @@ export class DutyAgreement {
         },
       }),
       proofs: new Map(),
+      charges: new Map(),
       waiters: new Set(),
       timerRound: 0,
       learned: 0,
@@ -389,6 +460,7 @@ export class DutyAgreement {
       inst.expiresAt = this.#now() + AGREEMENT_DECIDED_TTL_MS;
       if (inst.timer) clearTimeout(inst.timer);
       this.#release(inst);
+      this.#keepCertificate(inst);
       for (const w of inst.waiters) w.resolve(inst.decided);
       inst.waiters.clear();
       this.#m.logger.debug(
@@ -533,9 +605,18 @@ export class DutyAgreement {
   #drop(inst: Instance, err: unknown): void {
     if (inst.timer) clearTimeout(inst.timer);
     this.#release(inst);
+    this.#releaseProofs(inst);
+    inst.proofs.clear();
     for (const w of inst.waiters) w.reject(err);
     inst.waiters.clear();
   }
+}
+
+/** Lowers a per-peer count, forgetting the peer at zero. */
+function subtract(counts: Map<number, number>, peer: number, n: number): void {
+  const left = (counts.get(peer) ?? n) - n;
+  if (left <= 0) counts.delete(peer);
+  else counts.set(peer, left);
 }
 
 function hexBytes(hex: string | undefined): Uint8Array<ArrayBuffer> {
