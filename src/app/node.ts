@@ -23,7 +23,13 @@ import type { Root, ShareIndex } from "../lib/types.js";
 import { ChannelClient, type ChannelMetrics, OneWaySender, serveChannel, serveOneWay } from "../p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../p2p/host.js";
 import { identityVerifier, loadIdentity } from "../p2p/identity.js";
-import { CONSENSUS_PROTOCOL, defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
+import {
+  CONSENSUS_PEER_ENTRIES_BURST,
+  CONSENSUS_PEER_ENTRIES_PER_SECOND,
+  CONSENSUS_PROTOCOL,
+  defaultListenAddressFor,
+  PARSIG_PROTOCOL,
+} from "../p2p/protocols.js";
 import type { NodeMetrics } from "../signing/metrics.js";
 import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
@@ -244,10 +250,13 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         CONSENSUS_PROTOCOL,
         (peer, bytes) => {
           const from = indexOf.get(peer);
-          if (from !== undefined) agreement.receive(from, bytes);
+          return from === undefined ? 1 : 1 + agreement.receive(from, bytes);
         },
         log,
-        { metrics: channelMetrics },
+        {
+          metrics: channelMetrics,
+          rate: { perSecond: CONSENSUS_PEER_ENTRIES_PER_SECOND, burst: CONSENSUS_PEER_ENTRIES_BURST },
+        },
       ),
     ] as const;
     for (const [i, protocol] of [PARSIG_PROTOCOL, CONSENSUS_PROTOCOL].entries()) {

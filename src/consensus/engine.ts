@@ -234,9 +234,10 @@ export class DutyAgreement {
   /**
    * Handles a batch from the operator with 1-based index `from` (authenticated by the transport).
    * Never throws: a malformed batch is dropped and logged.
+   * @returns the entries the batch carried (0 when undecodable): what it cost, for the peer's rate budget
    */
-  receive(from: number, bytes: Uint8Array): void {
-    if (this.#stopped) return;
+  receive(from: number, bytes: Uint8Array): number {
+    if (this.#stopped) return 0;
     let batch: Batch;
     try {
       batch = Batch.decode(bytes, {
@@ -248,12 +249,12 @@ export class DutyAgreement {
     } catch (err) {
       this.#m.logger.warn({ peer: from, err: (err as Error).message }, "undecodable agreement batch");
       this.#m.metrics?.agreementDropped("malformed");
-      return;
+      return 0;
     }
     if (batch.sender !== from || toHex(batch.session) !== toHex(this.#o.lockHash)) {
       this.#m.logger.warn({ peer: from, sender: batch.sender }, "agreement batch for another sender or cluster");
       this.#m.metrics?.agreementDropped("wrong_session");
-      return;
+      return batch.entries.length;
     }
     const ref: BatchRef = {
       sender: from,
@@ -266,7 +267,7 @@ export class DutyAgreement {
     const relayable = batch.entries.some((e) => e.msg?.type === PREPARE_CODE || e.msg?.type === ROUND_CHANGE_CODE);
     if (relayable && !this.#verifyRef(ref)) {
       this.#m.metrics?.agreementDropped("bad_signature");
-      return;
+      return batch.entries.length;
     }
     for (let index = 0; index < batch.entries.length; index++) {
       try {
@@ -275,9 +276,10 @@ export class DutyAgreement {
         // one bad entry drops the rest of the batch: a peer pays for at most one failed check per batch
         this.#m.logger.warn({ peer: from, err: (err as Error).message }, "agreement batch dropped");
         this.#m.metrics?.agreementDropped("invalid_message");
-        return;
+        return batch.entries.length;
       }
     }
+    return batch.entries.length;
   }
 
   /** Stops timers and fails every waiting proposal. */

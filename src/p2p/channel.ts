@@ -36,24 +36,27 @@ export const CHANNEL_MAX_ENTRIES = 4_096;
 /**
  * Requests one peer may have in flight on a channel protocol, across all its streams and
  * connections: read and not yet answered on the wire (handling, or an answer queued because the
- * peer does not read). Past it, this node stops reading that peer's streams until answers drain.
- * Sized for one slot's burst at 10,000 validators: a peer's node asks this node for at most one
- * partial per validator and duty it signs, so a slot where all 10,000 validators sign (an epoch's
- * registrations, or attestations with their aggregations) is 10,000 to 20,000 requests; a request
- * for an agreed duty waits here until this node decided it too ({@link CHANNEL_PEER_MAX_INFLIGHT}
- * must hold the whole burst, or later requests wait behind undecided ones).
+ * peer does not read). Past it, this node stops reading that peer's streams until answers drain:
+ * later requests wait in the peer's own send buffer, none is dropped. Sized for one slot's burst at
+ * 10,000 validators: a peer asks this node for at most one partial per validator and duty it signs,
+ * and in one slot 10,000 validators have about 10,000 / 32 = 313 attestations, as many aggregation
+ * selection proofs and a few aggregates, at most 512 sync-committee members with a message, a
+ * selection proof and a contribution each, and a proposal: about 2,200 requests, most of which wait
+ * here until this node decided the duty too. An epoch's 10,000 registrations need no agreement and
+ * are answered as fast as this node signs. Each waiting request costs about 6 KiB of heap (its
+ * handler's state and timer): 4,096 of them about 25 MiB.
  */
-export const CHANNEL_PEER_MAX_INFLIGHT = 16_384;
+export const CHANNEL_PEER_MAX_INFLIGHT = 4_096;
 /**
- * Request bytes one peer may have in flight on a channel protocol: 16,384 requests of 1 KiB each (a
+ * Request bytes one peer may have in flight on a channel protocol: 4,096 requests of 1 KiB each (a
  * decided-duty request is about 140 bytes, a registration's JSON about 500). Past it, reading pauses.
  */
-export const CHANNEL_PEER_MAX_INFLIGHT_BYTES = 16 * MiB;
+export const CHANNEL_PEER_MAX_INFLIGHT_BYTES = 4 * MiB;
 /**
- * Answer bytes queued for one peer and not yet written (it does not read, or reads slowly): four
- * frames, more than a whole burst of 16,384 answers of about 110 bytes each. Past it, reading pauses.
+ * Answer bytes queued for one peer and not yet written (it does not read, or reads slowly): two
+ * frames, four times 4,096 answers of about 110 bytes each. Past it, reading pauses.
  */
-export const CHANNEL_PEER_MAX_QUEUED_BYTES = 4 * MiB;
+export const CHANNEL_PEER_MAX_QUEUED_BYTES = 2 * MiB;
 const ID_BYTES = 8;
 const ENTRY_HEADER_BYTES = ID_BYTES + 4;
 
@@ -117,6 +120,15 @@ export interface ChannelServer {
 /** Options of {@link serveChannel} and {@link serveOneWay}. */
 export interface ServeOpts {
   metrics?: ChannelMetrics;
+}
+
+/** Options of {@link serveOneWay}. */
+export interface ServeOneWayOpts extends ServeOpts {
+  /**
+   * A budget per peer in the units `onMessage` returns (entries, say): `perSecond` sustained,
+   * `burst` at once. A peer over it is not read until the budget is positive again.
+   */
+  rate?: { perSecond: number; burst: number };
 }
 
 /** One request or response in a frame. */
@@ -310,6 +322,9 @@ function countReset(metrics: ChannelMetrics | undefined, peer: string, protocol:
  */
 class PeerLoad implements ChannelPeerLoad {
   streams = 0;
+  /** One-way protocols' rate budget, in `onMessage`'s units, and when it was last refilled (ms). */
+  tokens = Number.NaN;
+  refilledAt = 0;
   inflight = 0;
   inflightBytes = 0;
   queuedAnswers = 0;
@@ -318,10 +333,6 @@ class PeerLoad implements ChannelPeerLoad {
 
   get paused(): boolean {
     return this.#waiters.length > 0;
-  }
-
-  get idle(): boolean {
-    return this.streams === 0 && this.inflight === 0;
   }
 
   get full(): boolean {
@@ -374,7 +385,10 @@ class PeerLoad implements ChannelPeerLoad {
   }
 }
 
-/** Per-peer loads of one served protocol; an entry lives while its peer has a stream or work. */
+/**
+ * Per-peer loads of one served protocol. Only allow-listed peers connect, so an entry is kept for
+ * good: a peer cannot reset its rate budget by closing its streams.
+ */
 class PeerLoads {
   readonly #loads = new Map<string, PeerLoad>();
 
@@ -388,11 +402,6 @@ class PeerLoads {
     if (load.streams >= CHANNEL_MAX_STREAMS) return undefined;
     load.streams += 1;
     return load;
-  }
-
-  /** Forgets the peer once it has no stream and no work left. */
-  prune(peer: string, load: PeerLoad): void {
-    if (load.idle && this.#loads.get(peer) === load) this.#loads.delete(peer);
   }
 
   view(): ReadonlyMap<string, ChannelPeerLoad> {
@@ -438,10 +447,7 @@ export async function serveChannel(
         },
         {
           signal,
-          settled: (count, bytes) => {
-            load.written(count, bytes);
-            loads.prune(peer, load);
-          },
+          settled: (count, bytes) => load.written(count, bytes),
         },
       );
       const inflight = new Set<Promise<void>>();
@@ -477,7 +483,6 @@ export async function serveChannel(
         throw err;
       } finally {
         load.streams -= 1;
-        loads.prune(peer, load);
       }
     },
     { timeoutMs: CHANNEL_IDLE_TIMEOUT_MS, maxStreams: CHANNEL_MAX_STREAMS },
@@ -601,20 +606,41 @@ export const ONE_WAY_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
 
 /**
  * Serves `protocol` as a one-way channel: each message read is handed to `onMessage` with the
- * Noise-authenticated sender; nothing is answered. `onMessage` runs before the next message of
- * that stream is read, so a peer sending faster than it is handled stalls on its own window. A
- * peer holds at most {@link CHANNEL_MAX_STREAMS} streams across its connections. A malformed or
- * oversized message ends that peer's stream, never the node.
+ * Noise-authenticated sender; nothing is answered. `onMessage` returns what the message cost (in
+ * `opts.rate`'s units; default 1); it runs before the next message of that stream is read, and a
+ * peer over its rate budget is not read until the budget refills, so a peer sending faster stalls
+ * on its own window. A peer holds at most {@link CHANNEL_MAX_STREAMS} streams across its
+ * connections. A malformed or oversized message ends that peer's stream, never the node.
  */
 export async function serveOneWay(
   host: Host,
   protocol: string,
-  onMessage: (peer: string, bytes: Uint8Array) => void,
+  onMessage: (peer: string, bytes: Uint8Array) => number | undefined,
   log: Logger,
-  opts: ServeOpts = {},
+  opts: ServeOneWayOpts = {},
 ): Promise<ChannelServer> {
   const loads = new PeerLoads();
-  const metrics = opts.metrics;
+  const { metrics, rate } = opts;
+  /** Charges `cost` to the peer; resolves once its budget is positive again (at once when it is). */
+  const charge = async (load: PeerLoad, stream: P2pStream, cost: number): Promise<void> => {
+    if (rate === undefined) return;
+    const refill = () => {
+      const now = Date.now();
+      if (Number.isNaN(load.tokens)) load.tokens = rate.burst;
+      else load.tokens = Math.min(rate.burst, load.tokens + ((now - load.refilledAt) * rate.perSecond) / 1000);
+      load.refilledAt = now;
+    };
+    refill();
+    load.tokens -= cost;
+    if (load.tokens > 0) return;
+    stream.pause();
+    // every stream of the peer sleeps until the shared budget is back above zero
+    while (load.tokens <= 0) {
+      await new Promise((r) => setTimeout(r, Math.ceil((-load.tokens * 1000) / rate.perSecond) + 1));
+      refill();
+    }
+    stream.resume();
+  };
   await host.handle(
     protocol,
     async (stream) => {
@@ -630,11 +656,13 @@ export async function serveOneWay(
       try {
         for await (const bytes of framesOf(stream)) {
           metrics?.frameReceived(peer, protocol, bytes.length);
+          let cost = 1;
           try {
-            onMessage(peer, bytes);
+            cost = onMessage(peer, bytes) ?? 1;
           } catch (err) {
             log.debug({ peer_id: peer, protocol, err: (err as Error).message }, "one-way message failed");
           }
+          await charge(load, stream, cost);
           // let I/O in between: buffered messages would otherwise be handled back to back in microtasks
           await new Promise((r) => setImmediate(r));
         }
@@ -643,7 +671,6 @@ export async function serveOneWay(
         throw err;
       } finally {
         load.streams -= 1;
-        loads.prune(peer, load);
       }
     },
     { timeoutMs: CHANNEL_IDLE_TIMEOUT_MS, maxStreams: CHANNEL_MAX_STREAMS },
