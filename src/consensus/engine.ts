@@ -120,7 +120,12 @@ interface BatchRef {
   uses: number;
 }
 
-type Proof = SignedQbftMsg | { ref: BatchRef; index: number; msg: QbftMsg };
+/**
+ * Evidence held for a message: relayed or own (checked), a directly received batch's entry (its
+ * batch signature checked when first relayed), or an entry with its Merkle path whose batch
+ * signature is not checked yet (`unchecked`, kept once its duty is decided).
+ */
+type Proof = SignedQbftMsg | { ref: BatchRef; index: number; msg: QbftMsg } | { unchecked: SignedQbftMsg };
 
 interface Waiter {
   resolve: (v: AgreementValue) => void;
@@ -377,8 +382,12 @@ export class DutyAgreement {
   #keepCertificate(inst: Instance): void {
     const kept = new Map<string, Proof>();
     for (const m of inst.qbft.decidedMessage()?.justification ?? []) {
-      const ev = this.#evidence(inst, m);
-      if (ev !== undefined) kept.set(proofKey(m), ev);
+      const key = proofKey(m);
+      const p = inst.proofs.get(key);
+      if (p === undefined) continue;
+      // the batch signature is checked only if the certificate is ever relayed
+      if ("ref" in p) kept.set(key, p.ref.verified === true ? pathOf(p) : { unchecked: pathOf(p) });
+      else kept.set(key, p);
     }
     this.#releaseProofs(inst);
     inst.proofs = kept;
@@ -509,19 +518,20 @@ export class DutyAgreement {
 
   /** Evidence for a message this node holds, verifying a directly received batch's signature once. */
   #evidence(inst: Instance, m: QbftMessage): SignedQbftMsg | undefined {
-    const p = inst.proofs.get(proofKey(m));
+    const key = proofKey(m);
+    const p = inst.proofs.get(key);
     if (p === undefined) return undefined;
+    if ("unchecked" in p) {
+      if (!evidenceValid(this.#o.lockHash, p.unchecked, this.#m.verifyIdentity, this.#verified)) {
+        inst.proofs.delete(key);
+        return undefined;
+      }
+      inst.proofs.set(key, p.unchecked);
+      return p.unchecked;
+    }
     if (!("ref" in p)) return p;
-    const { ref, index, msg } = p;
-    if (!this.#verifyRef(ref)) return undefined;
-    ref.tree ??= batchTree(ref.leaves);
-    return {
-      msg,
-      leafIndex: index,
-      leafCount: ref.leaves.length,
-      path: ref.tree.path(index) as Uint8Array<ArrayBuffer>[],
-      signature: ref.signature as Uint8Array<ArrayBuffer>,
-    };
+    if (!this.#verifyRef(p.ref)) return undefined;
+    return pathOf(p);
   }
 
   /** Checks a received batch's signature once. */
@@ -612,6 +622,19 @@ export class DutyAgreement {
     for (const w of inst.waiters) w.reject(err);
     inst.waiters.clear();
   }
+}
+
+/** A directly received entry with its Merkle path: evidence without its batch's other leaves. */
+function pathOf(p: { ref: BatchRef; index: number; msg: QbftMsg }): SignedQbftMsg {
+  const { ref, index, msg } = p;
+  ref.tree ??= batchTree(ref.leaves);
+  return {
+    msg,
+    leafIndex: index,
+    leafCount: ref.leaves.length,
+    path: ref.tree.path(index) as Uint8Array<ArrayBuffer>[],
+    signature: ref.signature as Uint8Array<ArrayBuffer>,
+  };
 }
 
 /** Lowers a per-peer count, forgetting the peer at zero. */

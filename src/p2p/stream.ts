@@ -85,8 +85,6 @@ export interface WrapStreamOpts {
 
 /** Varint length prefix, at most 10 bytes; a little slack on top of the cap for buffering. */
 const LENGTH_PREFIX_MAX_BYTES = 10;
-/** Least read buffer of a stream, bytes (a few of libp2p's 64 KiB chunks of small messages). */
-const READ_BUFFER_MIN_BYTES = 256 * 1024;
 
 /**
  * A deadline derived from an optional caller signal: `signal` fires on either. Call `clear()` when done,
@@ -147,10 +145,9 @@ function isNamed(err: unknown, ...names: string[]): boolean {
 export function wrapStream(stream: Stream, opts: WrapStreamOpts): P2pStream {
   const { remotePeer, connectionId, maxMessageBytes, readTimeoutMs } = opts;
   const protocol = opts.protocol ?? stream.protocol;
-  // What the stream holds while paused (see `pause`), or before a 'message' listener is attached:
-  // one whole message, at least 64 KiB. Past it the stream is reset, so a paused peer costs at most
-  // this plus one message in the reader's buffer.
-  stream.maxReadBufferLength = Math.max(READ_BUFFER_MIN_BYTES, maxMessageBytes + LENGTH_PREFIX_MAX_BYTES);
+  // data may arrive while no 'message' listener is attached, or while paused (see `pause`); keep a
+  // whole message bufferable. Past it the stream is reset.
+  stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, maxMessageBytes + LENGTH_PREFIX_MAX_BYTES);
   const lp = lpStream(stream, {
     maxDataLength: maxMessageBytes,
     // after a pause, everything the stream held (up to its read-buffer limit) arrives at once, on
