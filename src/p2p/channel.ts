@@ -599,6 +599,8 @@ export class ChannelClient {
   }
 }
 
+/** Handling time after which a one-way stream lets other I/O in before its next message, ms. */
+const ONE_WAY_SLICE_MS = 10;
 /** Messages a one-way sender holds for a peer that is not keeping up; past it, new ones are dropped. */
 export const ONE_WAY_MAX_QUEUED = 1_024;
 /** Bytes a one-way sender holds for a peer that is not keeping up; past it, new messages are dropped. */
@@ -653,18 +655,25 @@ export async function serveOneWay(
           `${peer} already holds ${CHANNEL_MAX_STREAMS} ${protocol} streams`,
         );
       }
+      /** Time spent handling this stream's messages since it last let I/O in, ms. */
+      let busy = 0;
       try {
         for await (const bytes of framesOf(stream)) {
           metrics?.frameReceived(peer, protocol, bytes.length);
           let cost = 1;
+          const started = performance.now();
           try {
             cost = onMessage(peer, bytes) ?? 1;
           } catch (err) {
             log.debug({ peer_id: peer, protocol, err: (err as Error).message }, "one-way message failed");
           }
+          busy += performance.now() - started;
           await charge(load, stream, cost);
-          // let I/O in between: buffered messages would otherwise be handled back to back in microtasks
-          await new Promise((r) => setImmediate(r));
+          // buffered messages are handled back to back in microtasks: past a time slice, let I/O in
+          if (busy > ONE_WAY_SLICE_MS) {
+            await new Promise((r) => setImmediate(r));
+            busy = 0;
+          }
         }
       } catch (err) {
         countReset(metrics, peer, protocol, err);
