@@ -20,10 +20,16 @@ import { InputError } from "../lib/errors.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";
 import type { Root, ShareIndex } from "../lib/types.js";
-import { ChannelClient, OneWaySender, serveChannel, serveOneWay } from "../p2p/channel.js";
+import { ChannelClient, type ChannelMetrics, OneWaySender, serveChannel, serveOneWay } from "../p2p/channel.js";
 import { createHost, type Host, keepConnected } from "../p2p/host.js";
 import { identityVerifier, loadIdentity } from "../p2p/identity.js";
-import { CONSENSUS_PROTOCOL, defaultListenAddressFor, PARSIG_PROTOCOL } from "../p2p/protocols.js";
+import {
+  CONSENSUS_PEER_ENTRIES_BURST,
+  CONSENSUS_PEER_ENTRIES_PER_SECOND,
+  CONSENSUS_PROTOCOL,
+  defaultListenAddressFor,
+  PARSIG_PROTOCOL,
+} from "../p2p/protocols.js";
 import type { NodeMetrics } from "../signing/metrics.js";
 import { createParSigHandler, decodeParSigResponse, encodeParSigRequest } from "../signing/parsig.js";
 import { PartialSigner } from "../signing/partial.js";
@@ -225,16 +231,39 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
       { lockHash: lock.lockHash },
       { signer, logger: log, onRequest: (result) => modules.metrics?.parsigServed(result) },
     );
-    await serveChannel(host, PARSIG_PROTOCOL, async (req, ctx) => handler(req.bytes, req.peer, ctx.signal), log);
-    await serveOneWay(
-      host,
-      CONSENSUS_PROTOCOL,
-      (peer, bytes) => {
-        const from = indexOf.get(peer);
-        if (from !== undefined) agreement.receive(from, bytes);
-      },
-      log,
-    );
+    const m = modules.metrics;
+    // peers are labelled by share index: only operators of the lock connect
+    const channelMetrics: ChannelMetrics | undefined =
+      m === undefined
+        ? undefined
+        : {
+            frameReceived: (peer, protocol, bytes) => m.p2pFrameReceived(indexOf.get(peer) ?? 0, protocol, bytes),
+            frameRefused: (peer, protocol, reason) => m.p2pFrameRefused(indexOf.get(peer) ?? 0, protocol, reason),
+            streamReset: (peer, protocol, reason) => m.p2pStreamReset(indexOf.get(peer) ?? 0, protocol, reason),
+          };
+    const served = [
+      await serveChannel(host, PARSIG_PROTOCOL, async (req, ctx) => handler(req.bytes, req.peer, ctx.signal), log, {
+        metrics: channelMetrics,
+      }),
+      await serveOneWay(
+        host,
+        CONSENSUS_PROTOCOL,
+        (peer, bytes) => {
+          const from = indexOf.get(peer);
+          return from === undefined ? 1 : 1 + agreement.receive(from, bytes);
+        },
+        log,
+        {
+          metrics: channelMetrics,
+          rate: { perSecond: CONSENSUS_PEER_ENTRIES_PER_SECOND, burst: CONSENSUS_PEER_ENTRIES_BURST },
+        },
+      ),
+    ] as const;
+    for (const [i, protocol] of [PARSIG_PROTOCOL, CONSENSUS_PROTOCOL].entries()) {
+      m?.observeP2pLoad(protocol, function* () {
+        for (const [peer, load] of served[i]!.load()) yield [indexOf.get(peer) ?? 0, load];
+      });
+    }
     const admin = await startAdminServer(
       {
         dataDir: opts.dataDir,

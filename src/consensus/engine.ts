@@ -27,6 +27,21 @@ export const AGREEMENT_PENDING_TTL_MS = 24_000;
 export const AGREEMENT_STARTED_TTL_MS = 400_000;
 /** How long a decided instance is kept to answer peers that are behind, ms. */
 export const AGREEMENT_DECIDED_TTL_MS = 400_000;
+/**
+ * Evidence one peer may have this node hold for duties not decided yet: its messages, and the
+ * messages it relayed as justification. Past it, its further messages still count in agreement but
+ * cannot be relayed by this node. One slot's burst at 10,000 validators is at most 10,000 undecided
+ * duties with three messages each from a peer (a prepare, a commit, a pre-prepare when it leads);
+ * a decided duty keeps only its certificate, uncounted.
+ */
+export const AGREEMENT_MAX_PROOFS_PER_PEER = 32_768;
+/**
+ * Leaves of one peer's batches this node may hold as evidence (each message received directly is
+ * kept with its batch's leaf hashes, 32 bytes each, until it is relayed or its duty decided): twice
+ * {@link AGREEMENT_MAX_PROOFS_PER_PEER}, so a batch of which one message was kept cannot pin
+ * thousands of leaves per message.
+ */
+export const AGREEMENT_MAX_LEAVES_PER_PEER = 2 * AGREEMENT_MAX_PROOFS_PER_PEER;
 /** Most entries one outgoing batch carries; more are split into further batches. */
 export const AGREEMENT_BATCH_MAX_ENTRIES = 2_048;
 /** Most bytes of values and justifications one outgoing batch carries, roughly; more are split off. */
@@ -101,7 +116,16 @@ interface BatchRef {
   readonly signature: Uint8Array;
   verified?: boolean;
   tree?: ReturnType<typeof batchTree>;
+  /** Evidence entries held that point at this batch; its leaves count against its sender while any does. */
+  uses: number;
 }
+
+/**
+ * Evidence held for a message: relayed or own (checked), a directly received batch's entry (its
+ * batch signature checked when first relayed), or an entry with its Merkle path whose batch
+ * signature is not checked yet (`unchecked`, kept once its duty is decided).
+ */
+type Proof = SignedQbftMsg | { ref: BatchRef; index: number; msg: QbftMsg } | { unchecked: SignedQbftMsg };
 
 interface Waiter {
   resolve: (v: AgreementValue) => void;
@@ -118,7 +142,9 @@ interface Instance {
   /** Who opened it: 0 for this node (its client asked), else the peer whose message came first. */
   readonly openedBy: number;
   validate?: (root: string, json: Uint8Array) => boolean;
-  proofs: Map<string, SignedQbftMsg | { ref: BatchRef; index: number; msg: QbftMsg }>;
+  proofs: Map<string, Proof>;
+  /** Evidence entries held for each peer (1-based index), counted against it until the duty is decided. */
+  charges: Map<number, number>;
   waiters: Set<Waiter>;
   decided?: AgreementValue;
   timer?: ReturnType<typeof setTimeout>;
@@ -143,6 +169,8 @@ export class DutyAgreement {
   readonly #now: () => number;
   readonly #instances = new Map<string, Instance>();
   readonly #pendingBy = new Map<number, number>();
+  readonly #proofsBy = new Map<number, number>();
+  readonly #leavesBy = new Map<number, number>();
   readonly #verified = new Set<string>();
   #queue: { inst: Instance; msg: QbftMessage }[] = [];
   #scheduled = false;
@@ -211,9 +239,10 @@ export class DutyAgreement {
   /**
    * Handles a batch from the operator with 1-based index `from` (authenticated by the transport).
    * Never throws: a malformed batch is dropped and logged.
+   * @returns the entries the batch carried (0 when undecodable): what it cost, for the peer's rate budget
    */
-  receive(from: number, bytes: Uint8Array): void {
-    if (this.#stopped) return;
+  receive(from: number, bytes: Uint8Array): number {
+    if (this.#stopped) return 0;
     let batch: Batch;
     try {
       batch = Batch.decode(bytes, {
@@ -225,24 +254,25 @@ export class DutyAgreement {
     } catch (err) {
       this.#m.logger.warn({ peer: from, err: (err as Error).message }, "undecodable agreement batch");
       this.#m.metrics?.agreementDropped("malformed");
-      return;
+      return 0;
     }
     if (batch.sender !== from || toHex(batch.session) !== toHex(this.#o.lockHash)) {
       this.#m.logger.warn({ peer: from, sender: batch.sender }, "agreement batch for another sender or cluster");
       this.#m.metrics?.agreementDropped("wrong_session");
-      return;
+      return batch.entries.length;
     }
     const ref: BatchRef = {
       sender: from,
       leaves: batch.entries.map((e) => leafOf(e.msg ?? ({} as QbftMsg))),
       signature: batch.signature,
+      uses: 0,
     };
     // prepares and round changes end up in certificates this node relays: their batch signature
     // is checked now, so a peer cannot have them count here and fail as evidence later
     const relayable = batch.entries.some((e) => e.msg?.type === PREPARE_CODE || e.msg?.type === ROUND_CHANGE_CODE);
     if (relayable && !this.#verifyRef(ref)) {
       this.#m.metrics?.agreementDropped("bad_signature");
-      return;
+      return batch.entries.length;
     }
     for (let index = 0; index < batch.entries.length; index++) {
       try {
@@ -251,9 +281,10 @@ export class DutyAgreement {
         // one bad entry drops the rest of the batch: a peer pays for at most one failed check per batch
         this.#m.logger.warn({ peer: from, err: (err as Error).message }, "agreement batch dropped");
         this.#m.metrics?.agreementDropped("invalid_message");
-        return;
+        return batch.entries.length;
       }
     }
+    return batch.entries.length;
   }
 
   /** Stops timers and fails every waiting proposal. */
@@ -301,15 +332,65 @@ export class DutyAgreement {
       }
       const j = this.#toCore(m, new Uint8Array(0));
       justification.push(j);
-      if (!inst.proofs.has(proofKey(j)) && inst.proofs.size < QBFT_MAX_MESSAGES_PER_INSTANCE) {
-        inst.proofs.set(proofKey(j), ev);
-      }
+      this.#keepProof(inst, proofKey(j), ev, from);
     }
     const full: QbftMessage = justification.length > 0 ? { ...core, justification } : core;
-    if (!inst.proofs.has(proofKey(full)) && inst.proofs.size < QBFT_MAX_MESSAGES_PER_INSTANCE) {
-      inst.proofs.set(proofKey(full), { ref, index, msg });
-    }
+    this.#keepProof(inst, proofKey(full), { ref, index, msg }, from);
     this.#apply(inst, inst.qbft.receive(full));
+  }
+
+  /** Holds evidence a peer sent for an undecided duty, within the per-instance and per-peer caps. */
+  #keepProof(inst: Instance, key: string, proof: Proof, from: number): void {
+    if (inst.proofs.has(key) || inst.proofs.size >= QBFT_MAX_MESSAGES_PER_INSTANCE) return;
+    const held = this.#proofsBy.get(from) ?? 0;
+    if (held >= AGREEMENT_MAX_PROOFS_PER_PEER) {
+      this.#m.metrics?.agreementDropped("evidence_cap");
+      return;
+    }
+    if ("ref" in proof) {
+      const ref = proof.ref;
+      if (ref.uses === 0) {
+        const leaves = this.#leavesBy.get(from) ?? 0;
+        if (leaves + ref.leaves.length > AGREEMENT_MAX_LEAVES_PER_PEER) {
+          this.#m.metrics?.agreementDropped("evidence_cap");
+          return;
+        }
+        this.#leavesBy.set(from, leaves + ref.leaves.length);
+      }
+      ref.uses += 1;
+    }
+    this.#proofsBy.set(from, held + 1);
+    inst.charges.set(from, (inst.charges.get(from) ?? 0) + 1);
+    inst.proofs.set(key, proof);
+  }
+
+  /** Stops counting an instance's evidence against the peers that sent it. */
+  #releaseProofs(inst: Instance): void {
+    for (const [peer, n] of inst.charges) subtract(this.#proofsBy, peer, n);
+    inst.charges.clear();
+    for (const p of inst.proofs.values()) {
+      if (!("ref" in p)) continue;
+      p.ref.uses -= 1;
+      if (p.ref.uses === 0) subtract(this.#leavesBy, p.ref.sender, p.ref.leaves.length);
+    }
+  }
+
+  /**
+   * A decided instance keeps only its decision certificate's evidence, with Merkle paths (no
+   * batch leaves): what it relays to peers that are behind.
+   */
+  #keepCertificate(inst: Instance): void {
+    const kept = new Map<string, Proof>();
+    for (const m of inst.qbft.decidedMessage()?.justification ?? []) {
+      const key = proofKey(m);
+      const p = inst.proofs.get(key);
+      if (p === undefined) continue;
+      // the batch signature is checked only if the certificate is ever relayed
+      if ("ref" in p) kept.set(key, p.ref.verified === true ? pathOf(p) : { unchecked: pathOf(p) });
+      else kept.set(key, p);
+    }
+    this.#releaseProofs(inst);
+    inst.proofs = kept;
   }
 
   #toCore(m: QbftMsg, json: Uint8Array): QbftMessage {
@@ -371,6 +452,7 @@ export class DutyAgreement {
         },
       }),
       proofs: new Map(),
+      charges: new Map(),
       waiters: new Set(),
       timerRound: 0,
       learned: 0,
@@ -389,6 +471,7 @@ export class DutyAgreement {
       inst.expiresAt = this.#now() + AGREEMENT_DECIDED_TTL_MS;
       if (inst.timer) clearTimeout(inst.timer);
       this.#release(inst);
+      this.#keepCertificate(inst);
       for (const w of inst.waiters) w.resolve(inst.decided);
       inst.waiters.clear();
       this.#m.logger.debug(
@@ -435,19 +518,20 @@ export class DutyAgreement {
 
   /** Evidence for a message this node holds, verifying a directly received batch's signature once. */
   #evidence(inst: Instance, m: QbftMessage): SignedQbftMsg | undefined {
-    const p = inst.proofs.get(proofKey(m));
+    const key = proofKey(m);
+    const p = inst.proofs.get(key);
     if (p === undefined) return undefined;
+    if ("unchecked" in p) {
+      if (!evidenceValid(this.#o.lockHash, p.unchecked, this.#m.verifyIdentity, this.#verified)) {
+        inst.proofs.delete(key);
+        return undefined;
+      }
+      inst.proofs.set(key, p.unchecked);
+      return p.unchecked;
+    }
     if (!("ref" in p)) return p;
-    const { ref, index, msg } = p;
-    if (!this.#verifyRef(ref)) return undefined;
-    ref.tree ??= batchTree(ref.leaves);
-    return {
-      msg,
-      leafIndex: index,
-      leafCount: ref.leaves.length,
-      path: ref.tree.path(index) as Uint8Array<ArrayBuffer>[],
-      signature: ref.signature as Uint8Array<ArrayBuffer>,
-    };
+    if (!this.#verifyRef(p.ref)) return undefined;
+    return pathOf(p);
   }
 
   /** Checks a received batch's signature once. */
@@ -533,9 +617,31 @@ export class DutyAgreement {
   #drop(inst: Instance, err: unknown): void {
     if (inst.timer) clearTimeout(inst.timer);
     this.#release(inst);
+    this.#releaseProofs(inst);
+    inst.proofs.clear();
     for (const w of inst.waiters) w.reject(err);
     inst.waiters.clear();
   }
+}
+
+/** A directly received entry with its Merkle path: evidence without its batch's other leaves. */
+function pathOf(p: { ref: BatchRef; index: number; msg: QbftMsg }): SignedQbftMsg {
+  const { ref, index, msg } = p;
+  ref.tree ??= batchTree(ref.leaves);
+  return {
+    msg,
+    leafIndex: index,
+    leafCount: ref.leaves.length,
+    path: ref.tree.path(index) as Uint8Array<ArrayBuffer>[],
+    signature: ref.signature as Uint8Array<ArrayBuffer>,
+  };
+}
+
+/** Lowers a per-peer count, forgetting the peer at zero. */
+function subtract(counts: Map<number, number>, peer: number, n: number): void {
+  const left = (counts.get(peer) ?? n) - n;
+  if (left <= 0) counts.delete(peer);
+  else counts.set(peer, left);
 }
 
 function hexBytes(hex: string | undefined): Uint8Array<ArrayBuffer> {

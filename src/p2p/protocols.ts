@@ -27,6 +27,17 @@ export const PARSIG_MAX_MESSAGE_BYTES = 1 * MiB;
 export const CONSENSUS_MAX_MESSAGE_BYTES = 4 * MiB;
 /** Entries one agreement batch may carry; checked while decoding. */
 export const CONSENSUS_MAX_ENTRIES = 4096;
+/**
+ * Agreement entries one peer may have this node handle per second, sustained, and in a burst: a
+ * peer's batches past it are read only as the budget refills (its sends stall), so one peer gets a
+ * bounded share of this node's event loop. One slot's burst at 10,000 validators is about 2,200
+ * duties (313 attestations and as many selection proofs, up to 512 sync-committee members with
+ * three duties each) with three or four messages each from a peer: about 8,800 entries at the
+ * slot's start, 730 a second over the slot.
+ */
+export const CONSENSUS_PEER_ENTRIES_PER_SECOND = 4_096;
+/** See {@link CONSENSUS_PEER_ENTRIES_PER_SECOND}: the burst a peer may send at once. */
+export const CONSENSUS_PEER_ENTRIES_BURST = 16_384;
 /** Relayed messages one agreement entry may carry as justification (2·quorum for n ≤ 64). */
 export const CONSENSUS_MAX_JUSTIFICATION = 128;
 

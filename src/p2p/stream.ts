@@ -59,6 +59,14 @@ export interface P2pStream {
   close(opts?: { signal?: AbortSignal }): Promise<void>;
   /** Resets the stream at once, discarding unsent and unread data. */
   abort(reason: Error): void;
+  /**
+   * Stops taking data from the peer: yamux sends no more window updates, so the peer's writes stall
+   * once its send window is used; what already arrived is held, at most the stream's read-buffer
+   * limit (past it the stream is reset). No-op on a closing stream.
+   */
+  pause(): void;
+  /** Takes data from the peer again after {@link P2pStream.pause}. No-op on a closing stream. */
+  resume(): void;
 }
 
 /** Options of {@link wrapStream}. */
@@ -122,11 +130,14 @@ function isNamed(err: unknown, ...names: string[]): boolean {
 export function wrapStream(stream: Stream, opts: WrapStreamOpts): P2pStream {
   const { remotePeer, connectionId, maxMessageBytes, readTimeoutMs } = opts;
   const protocol = opts.protocol ?? stream.protocol;
-  // data may arrive while no 'message' listener is attached; keep a whole message bufferable
+  // data may arrive while no 'message' listener is attached, or while paused (see `pause`); keep a
+  // whole message bufferable. Past it the stream is reset.
   stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, maxMessageBytes + LENGTH_PREFIX_MAX_BYTES);
   const lp = lpStream(stream, {
     maxDataLength: maxMessageBytes,
-    maxBufferSize: maxMessageBytes + LENGTH_PREFIX_MAX_BYTES,
+    // after a pause, everything the stream held (up to its read-buffer limit) arrives at once, on
+    // top of a message partly read
+    maxBufferSize: stream.maxReadBufferLength + maxMessageBytes + LENGTH_PREFIX_MAX_BYTES,
   });
   const ids = { peer: remotePeer, protocol };
 
@@ -232,6 +243,14 @@ export function wrapStream(stream: Stream, opts: WrapStreamOpts): P2pStream {
 
     abort(reason) {
       stream.abort(reason);
+    },
+
+    pause() {
+      if (stream.readStatus === "readable") stream.pause();
+    },
+
+    resume() {
+      if (stream.readStatus === "paused") stream.resume();
     },
   };
 }

@@ -1,4 +1,8 @@
-/** The signing node's own Prometheus metrics (the API's are in src/api): per-peer partials, peers connected, agreement. */
+/**
+ * The signing node's own Prometheus metrics (the API's are in src/api): per-peer partials, peers
+ * connected, agreement, and each peer's load on the runtime protocols (frames, refusals, streams
+ * reset, requests in flight, answers queued).
+ */
 import { Counter, Gauge, type Registry } from "prom-client";
 
 /** What the node reports. Peer labels are 1-based share indices. */
@@ -17,6 +21,22 @@ export interface NodeMetrics {
   agreementDropped(reason: string): void;
   /** Agreement instances held now. */
   agreementInstances(count: number): void;
+  /** One frame of `bytes` bytes read from peer `peer` on `protocol`. */
+  p2pFrameReceived(peer: number, protocol: string, bytes: number): void;
+  /** A frame of the peer refused (`too_large`, `too_many_entries`, `malformed`). */
+  p2pFrameRefused(peer: number, protocol: string, reason: string): void;
+  /** A stream of the peer ended by this node, by reason (see src/p2p/channel.ts ChannelRefusalReason). */
+  p2pStreamReset(peer: number, protocol: string, reason: string): void;
+  /** Reads each peer's current load on `protocol` when the registry is scraped. */
+  observeP2pLoad(protocol: string, load: () => Iterable<[number, P2pPeerLoad]>): void;
+}
+
+/** One peer's load on a served protocol (src/p2p/channel.ts ChannelPeerLoad). */
+export interface P2pPeerLoad {
+  streams: number;
+  inflight: number;
+  queuedAnswerBytes: number;
+  paused: boolean;
 }
 
 /** Registers the node metrics on `registry`. */
@@ -72,7 +92,68 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
     help: "Agreement instances (validator and duty) held in memory",
     registers: [registry],
   });
+  const frames = new Counter({
+    name: "cohort_p2p_frames_received_total",
+    help: "Frames read from each peer, by protocol",
+    labelNames: ["peer", "protocol"],
+    registers: [registry],
+  });
+  const bytesIn = new Counter({
+    name: "cohort_p2p_received_bytes_total",
+    help: "Bytes of the frames read from each peer, by protocol",
+    labelNames: ["peer", "protocol"],
+    registers: [registry],
+  });
+  const refused = new Counter({
+    name: "cohort_p2p_frames_refused_total",
+    help: "Frames of each peer refused (too_large, too_many_entries, malformed); the stream was reset",
+    labelNames: ["peer", "protocol", "reason"],
+    registers: [registry],
+  });
+  const resets = new Counter({
+    name: "cohort_p2p_streams_reset_total",
+    help: "Streams of each peer this node ended, by reason",
+    labelNames: ["peer", "protocol", "reason"],
+    registers: [registry],
+  });
+  const loads = new Map<string, () => Iterable<[number, P2pPeerLoad]>>();
+  const gauge = (name: string, help: string, value: (l: P2pPeerLoad) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["peer", "protocol"],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [protocol, load] of loads) {
+          for (const [peer, l] of load()) this.set({ peer: String(peer), protocol }, value(l));
+        }
+      },
+    });
+  gauge("cohort_p2p_streams", "Streams each peer holds open to this node, by protocol", (l) => l.streams);
+  gauge(
+    "cohort_p2p_requests_in_flight",
+    "Requests of each peer read and not yet answered on the wire, by protocol",
+    (l) => l.inflight,
+  );
+  gauge(
+    "cohort_p2p_queued_answer_bytes",
+    "Bytes of answers to each peer built and not yet written (it reads slowly or not at all)",
+    (l) => l.queuedAnswerBytes,
+  );
+  gauge(
+    "cohort_p2p_reading_paused",
+    "1 while this node does not read a peer's streams because the peer is at a cap",
+    (l) => (l.paused ? 1 : 0),
+  );
   return {
+    p2pFrameReceived: (peer, protocol, bytes) => {
+      frames.inc({ peer: String(peer), protocol });
+      bytesIn.inc({ peer: String(peer), protocol }, bytes);
+    },
+    p2pFrameRefused: (peer, protocol, reason) => refused.inc({ peer: String(peer), protocol, reason }),
+    p2pStreamReset: (peer, protocol, reason) => resets.inc({ peer: String(peer), protocol, reason }),
+    observeP2pLoad: (protocol, load) => loads.set(protocol, load),
     agreementDecided: (r) => decided.inc({ round: r >= 3 ? "3+" : String(r) }),
     agreementTimeout: () => timeouts.inc(),
     agreementDropped: (reason) => dropped.inc({ reason }),

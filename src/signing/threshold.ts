@@ -221,13 +221,13 @@ export class ThresholdSigner implements RemoteSigner {
         this.#decidedWaiters.set(key, waiters);
         const done = () => {
           clearTimeout(timer);
-          signal.removeEventListener("abort", done);
+          off();
           waiters.delete(done);
           if (waiters.size === 0 && this.#decidedWaiters.get(key) === waiters) this.#decidedWaiters.delete(key);
           resolve();
         };
         const timer = setTimeout(done, DECIDED_PARTIAL_WAIT_MS);
-        signal.addEventListener("abort", done, { once: true });
+        const off = onAbort(signal, done);
         waiters.add(done);
       });
       d = this.#decided.get(key);
@@ -541,4 +541,32 @@ function refusalOf(err: unknown): PartialAnswer {
   }
   if (err instanceof SlashingError) return refusal(err.code, err.message);
   return refusal("INTERNAL", "internal error");
+}
+
+/** Callbacks waiting on one signal: a peer's stream carries thousands of waiting requests. */
+const abortCallbacks = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `cb` once when `signal` aborts, through one listener per signal (adding and removing a
+ * listener on an AbortSignal walks its list: thousands on one signal cost quadratic time).
+ * Returns the unsubscribe, O(1).
+ */
+function onAbort(signal: AbortSignal, cb: () => void): () => void {
+  let cbs = abortCallbacks.get(signal);
+  if (cbs === undefined) {
+    const set = new Set<() => void>();
+    cbs = set;
+    abortCallbacks.set(signal, set);
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const f of [...set]) f();
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  cbs.add(cb);
+  const mine = cbs;
+  return () => mine.delete(cb);
 }

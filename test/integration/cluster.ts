@@ -11,15 +11,20 @@ export interface TestCluster {
   lock: ClusterLock;
   apiUrl(i: number): string;
   metricsUrl(i: number): string;
+  /** OS process id of node i while it runs. */
+  pid(i: number): number | undefined;
   start(i: number): Promise<void>;
   stop(i: number): Promise<void>;
   stopAll(): Promise<void>;
 }
 
-/** Runs `cohort devnet` (the DKG in N processes), then returns a handle to start the nodes. */
+/**
+ * Runs `cohort devnet` (the DKG in N processes), then returns a handle to start the nodes.
+ * `cli` is the `cohort` entry point the nodes run (default this checkout's dist build).
+ */
 export async function makeCluster(
   dir: string,
-  opts: { nodes: number; validators: number; network: string },
+  opts: { nodes: number; validators: number; network: string; cli?: string },
 ): Promise<TestCluster> {
   const res = await runCli([
     "devnet",
@@ -53,11 +58,12 @@ export async function makeCluster(
     lock,
     apiUrl,
     metricsUrl,
+    pid: (i) => procs.get(i)?.pid,
     async start(i) {
       const child = spawn(
         process.execPath,
         [
-          CLI,
+          opts.cli ?? CLI,
           "run",
           "--data-dir",
           path.join(dir, `node-${i}`),

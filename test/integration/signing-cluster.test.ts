@@ -408,7 +408,7 @@ async function impostor4(): Promise<{ host: Host; stop: () => Promise<void> }> {
       }),
     silentLogger(),
   );
-  await serveOneWay(host, CONSENSUS_PROTOCOL, () => {}, silentLogger());
+  await serveOneWay(host, CONSENSUS_PROTOCOL, () => undefined, silentLogger());
   await host.start();
   const connecting = new AbortController();
   keepConnected(host, operators, { signal: connecting.signal });

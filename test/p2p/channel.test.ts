@@ -2,7 +2,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/lib/logger.js";
 import {
+  CHANNEL_MAX_ENTRIES,
+  CHANNEL_MAX_STREAMS,
+  CHANNEL_PEER_MAX_INFLIGHT,
   ChannelClient,
+  ChannelRefusal,
   decodeFrame,
   encodeFrames,
   OneWaySender,
@@ -48,7 +52,7 @@ async function pair(delayOdd: boolean) {
   const hb = await makeServer();
   await ha.start();
   hosts.push(ha);
-  return { ha, hb, peer: b.peerId, makeServer };
+  return { ha, hb, peer: b.peerId, makeServer, self: a };
 }
 
 describe("ChannelClient / serveChannel", () => {
@@ -121,6 +125,81 @@ describe("channel: a malformed frame from a peer", () => {
   });
 });
 
+describe("channel: one peer's caps, across its streams and connections", () => {
+  it("holds at most CHANNEL_PEER_MAX_INFLIGHT requests of a peer, stops reading it, and answers all once they finish", async () => {
+    const a = await generateIdentity();
+    const b = await generateIdentity();
+    const addr = tcpAddr(await freePort());
+    const hb = await createHost({ identity: b, peers: [{ peerId: a.peerId }], listenAddresses: [addr] });
+    hosts.push(hb);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let started = 0;
+    const server = await serveChannel(
+      hb,
+      PARSIG_PROTOCOL,
+      async ({ bytes }) => {
+        started += 1;
+        await gate;
+        return bytes;
+      },
+      silentLogger(),
+    );
+    await hb.start();
+    // two connections of one peer (two hosts with its identity), one channel each
+    const clients: ChannelClient[] = [];
+    for (let k = 0; k < 2; k++) {
+      const ha = await createHost({ identity: a, peers: [{ peerId: b.peerId, addresses: [addr] }] });
+      await ha.start();
+      hosts.push(ha);
+      clients.push(new ChannelClient(ha, b.peerId, PARSIG_PROTOCOL));
+    }
+    const total = CHANNEL_PEER_MAX_INFLIGHT + 500;
+    const answers = Array.from({ length: total }, (_, i) =>
+      clients[i % 2]!.request(Uint8Array.from([i & 0xff, i >> 8]), { signal: AbortSignal.timeout(30_000) }),
+    );
+    for (let k = 0; k < 100 && started < CHANNEL_PEER_MAX_INFLIGHT; k++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    const load = server.load().get(a.peerId)!;
+    expect(started).toBe(CHANNEL_PEER_MAX_INFLIGHT);
+    expect(load.inflight).toBe(CHANNEL_PEER_MAX_INFLIGHT);
+    expect(load.streams).toBe(2);
+    expect(load.paused).toBe(true);
+    release();
+    const got = await Promise.all(answers);
+    got.forEach((g, i) => {
+      expect([...g]).toEqual([i & 0xff, i >> 8]);
+    });
+    expect(server.load().get(a.peerId)!.inflight).toBe(0);
+  }, 60_000);
+
+  it("a peer's streams past CHANNEL_MAX_STREAMS are reset, whatever connection they come on", async () => {
+    const { ha, hb, peer, self } = await pair(false);
+    const errors: unknown[] = [];
+    hb.onStreamError((e) => errors.push(e.error));
+    const other = await createHost({
+      identity: self,
+      peers: [{ peerId: peer, addresses: hb.listenAddresses() }],
+    });
+    await other.start();
+    hosts.push(other);
+    const open: Awaited<ReturnType<Host["openStream"]>>[] = [];
+    for (let k = 0; k < CHANNEL_MAX_STREAMS; k++) {
+      open.push(await (k % 2 ? other : ha).openStream(peer, PARSIG_PROTOCOL, { timeoutMs: 5_000 }));
+    }
+    // each stream is served once a request arrives on it
+    for (const s of open) await s.write(encodeFrames([{ id: 1n, payload: Uint8Array.from([1]) }], 1 << 20)[0]!.bytes);
+    for (const s of open) await s.read({ timeoutMs: 5_000 });
+    const extra = await other.openStream(peer, PARSIG_PROTOCOL, { timeoutMs: 5_000 });
+    // the server resets it at once: the write may already fail
+    await extra.write(encodeFrames([{ id: 1n, payload: Uint8Array.from([1]) }], 1 << 20)[0]!.bytes).catch(() => {});
+    await expect(extra.read({ timeoutMs: 5_000 })).rejects.toBeDefined();
+    expect(errors.some((e) => e instanceof ChannelRefusal && e.reason === "too_many_streams")).toBe(true);
+  });
+});
+
 describe("channel frames", () => {
   const entries = [
     { id: 1n, payload: Uint8Array.from([1, 2, 3]) },
@@ -143,6 +222,30 @@ describe("channel frames", () => {
     const frames = encodeFrames(entries, 12 + 100);
     expect(frames.map((f) => f.ids)).toEqual([[1n, 2n ** 63n + 5n], [7n]]);
     expect(() => encodeFrames(entries, 50)).toThrow(RangeError);
+  });
+
+  it("refuses a frame of more than CHANNEL_MAX_ENTRIES entries before decoding any; senders split at it", () => {
+    const many = Array.from({ length: CHANNEL_MAX_ENTRIES + 904 }, (_, i) => ({
+      id: BigInt(i),
+      payload: new Uint8Array(0),
+    }));
+    const frames = encodeFrames(many, 1 << 20);
+    expect(frames.map((f) => f.ids.length)).toEqual([CHANNEL_MAX_ENTRIES, 904]);
+    expect(decodeFrame(frames[0]!.bytes)).toHaveLength(CHANNEL_MAX_ENTRIES);
+    // 1 MiB of empty entries: 87,381 of them in one frame
+    const [flood] = encodeFrames(
+      Array.from({ length: Math.floor((1 << 20) / 12) }, (_, i) => ({ id: BigInt(i), payload: new Uint8Array(0) })),
+      1 << 20,
+      Number.MAX_SAFE_INTEGER,
+    );
+    let refusal: unknown;
+    try {
+      decodeFrame(flood!.bytes);
+    } catch (err) {
+      refusal = err;
+    }
+    expect(refusal).toBeInstanceOf(ChannelRefusal);
+    expect((refusal as ChannelRefusal).reason).toBe("too_many_entries");
   });
 
   it("rejects truncated and empty frames", () => {
