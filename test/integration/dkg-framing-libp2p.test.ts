@@ -6,13 +6,15 @@ import { freePort } from "../../src/app/devnet.js";
 import { ceremonyEnvelopeLimits, definitionArtifacts } from "../../src/app/dkg.js";
 import { type ClusterDefinition, createDefinition, signDefinition } from "../../src/cluster/definition.js";
 import { runCeremony } from "../../src/dkg/ceremony.js";
-import type { DkgError } from "../../src/dkg/errors.js";
-import { DKG_PROTOCOL_VERSION } from "../../src/dkg/steps.js";
+import { sealEnvelope } from "../../src/dkg/envelope.js";
+import { DkgError } from "../../src/dkg/errors.js";
+import { DKG_PROTOCOL_VERSION, STEP } from "../../src/dkg/steps.js";
 import type { CeremonyTransport } from "../../src/dkg/transport.js";
 import { resolveNetwork } from "../../src/eth2/networks.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import type { ShareIndex } from "../../src/lib/types.js";
 import { generateIdentity, type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
+import { Envelope } from "../../src/pb/bcast.js";
 import {
   byzantine,
   falseAbort,
@@ -47,8 +49,11 @@ async function definition(): Promise<string[]> {
   return addrs;
 }
 
-/** Runs the ceremony on all four nodes, operator ATTACKER playing `attack`; returns each node's error. */
-async function run(attack: (signer: Identity) => Rewrite): Promise<(DkgError | undefined)[]> {
+/**
+ * Runs the ceremony on all four nodes, operator ATTACKER playing `attack`; returns each node's error.
+ * @param persisted set to true at a node's index when it writes; without it, a write fails the node
+ */
+async function run(attack: (signer: Identity) => Rewrite, persisted?: boolean[]): Promise<(Error | undefined)[]> {
   const addrs = await definition();
   return Promise.all(
     ids.map(async (identity, i) => {
@@ -78,12 +83,13 @@ async function run(attack: (signer: Identity) => Rewrite): Promise<(DkgError | u
           logger: silentLogger(),
           signal: AbortSignal.timeout(120_000),
           persist: async () => {
-            throw new Error("a framed ceremony must not persist");
+            if (persisted === undefined) throw new Error("a framed ceremony must not persist");
+            persisted[i] = true;
           },
         });
         return undefined;
       } catch (err) {
-        return err as DkgError;
+        return err as Error;
       } finally {
         await transport.close();
       }
@@ -91,9 +97,9 @@ async function run(attack: (signer: Identity) => Rewrite): Promise<(DkgError | u
   );
 }
 
-function expectAccuserNamed(errors: (DkgError | undefined)[]) {
+function expectAccuserNamed(errors: (Error | undefined)[]) {
   for (const i of [1, 2, 4]) {
-    const e = errors[i - 1];
+    const e = errors[i - 1] as DkgError | undefined;
     expect(e?.type.code, `node ${i}: ${e?.message}`).toBe("FALSE_COMPLAINT");
     expect(e?.type.culprits, `node ${i}: ${e?.message}`).toEqual([ATTACKER]);
   }
@@ -111,9 +117,66 @@ describe("framing attacks over libp2p, 4 nodes on loopback", () => {
   it("a signed abort whose evidence is the victim's genuine complaints names the aborter (FALSE_ABORT)", async () => {
     const errors = await run((id) => falseAbort(id, 2 as ShareIndex));
     for (const i of [1, 2, 4]) {
-      const e = errors[i - 1];
+      const e = errors[i - 1] as DkgError | undefined;
       expect(e?.type.code, `node ${i}: ${e?.message}`).toBe("FALSE_ABORT");
       expect(e?.type.culprits, `node ${i}: ${e?.message}`).toEqual([ATTACKER]);
     }
   }, 180_000);
+});
+
+/**
+ * The mutation fuzzer's cases over real libp2p (test/dkg/fuzz.test.ts runs the one-sided ones in
+ * memory): operator 3 re-signs a mutated payload of one step's message to every peer. Honest nodes
+ * never crash and never name an honest operator; they all write, or none does.
+ */
+describe("mutations over libp2p, 4 nodes on loopback", () => {
+  const steps: [string, number, "broadcast" | "direct"][] = [
+    ["deal", STEP.DEAL, "broadcast"],
+    ["shares", STEP.DEAL, "direct"],
+    ["echo", STEP.ECHO, "broadcast"],
+    ["complaints", STEP.COMPLAIN, "broadcast"],
+    ["justifications", STEP.JUSTIFY, "broadcast"],
+    ["deposit partials", STEP.DEPOSIT_PARTIALS, "broadcast"],
+    ["lock signature", STEP.LOCK_SIGNATURES, "broadcast"],
+  ];
+  const mutate = {
+    truncated: (b: Uint8Array) => (b.length > 1 ? b.subarray(0, b.length >> 1) : Uint8Array.of(0xff, 0xff)),
+    flipped: (b: Uint8Array) => {
+      const out = b.length > 0 ? Uint8Array.from(b) : Uint8Array.of(0x08, 0x01);
+      out[out.length >> 1]! ^= 0x41;
+      return out;
+    },
+  };
+  for (const [name, step, kind] of steps) {
+    for (const [how, fn] of Object.entries(mutate)) {
+      it(`${how} ${name}`, async () => {
+        const persisted: boolean[] = [];
+        const errors = await run(
+          (id) => async (s, out) => {
+            if (s !== step) return undefined;
+            const reseal = (bytes: Uint8Array) => {
+              const env = Envelope.decode(bytes);
+              return sealEnvelope(id, env.session, env.sender as ShareIndex, env.kind, fn(env.payload), env.receiver);
+            };
+            if (kind === "broadcast") return { ...out, broadcast: await reseal(out.broadcast) };
+            const direct = new Map<ShareIndex, Uint8Array>();
+            for (const [j, d] of out.direct!) direct.set(j, await reseal(d));
+            return { ...out, direct };
+          },
+          persisted,
+        );
+        const honest = [1, 2, 4];
+        for (const i of honest) {
+          const e = errors[i - 1];
+          if (e === undefined) continue;
+          expect(e, `node ${i}: ${e.message}`).toBeInstanceOf(DkgError);
+          for (const c of (e as DkgError).type.culprits) expect(c, `node ${i}: ${e.message}`).toBe(ATTACKER);
+        }
+        const wrote = honest.filter((i) => persisted[i - 1] === true).length;
+        expect([0, honest.length]).toContain(wrote);
+        // every honest node received the same mutation: unless it changed nothing, each names the attacker
+        if (wrote === 0) for (const i of honest) expect((errors[i - 1] as DkgError).type.culprits).toEqual([ATTACKER]);
+      }, 180_000);
+    }
+  }
 });
