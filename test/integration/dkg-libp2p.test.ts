@@ -3,7 +3,7 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../src/app/devnet.js";
-import { ceremonyEnvelopeLimits, definitionArtifacts } from "../../src/app/dkg.js";
+import { ceremonyEnvelopeLimits, definitionArtifacts, FINAL_DELIVERY_MS } from "../../src/app/dkg.js";
 import { type ClusterDefinition, createDefinition, signDefinition } from "../../src/cluster/definition.js";
 import { verifyLock } from "../../src/cluster/lock.js";
 import { type CeremonyOutcome, runCeremony } from "../../src/dkg/ceremony.js";
@@ -71,7 +71,8 @@ async function ceremony(chunkBytes?: number): Promise<{ outcome: CeremonyOutcome
         });
         return { outcome, faults: transport.faults().size };
       } finally {
-        await transport.close();
+        // as `cohort dkg` does (src/app/dkg.ts): a peer may still be waiting for this node's confirmation
+        await transport.close({ lingerMs: FINAL_DELIVERY_MS });
       }
     }),
   );
