@@ -15,7 +15,7 @@
  *   nothing, and the abort names no one (PEER_ABORTED, culprits empty).
  * So nobody is named for leaving after a signed abort that shows a fault.
  */
-import { bytesEqual, toHex } from "../lib/bytes.js";
+import { bytesEqual, fromHex, toHex } from "../lib/bytes.js";
 import type { ShareIndex } from "../lib/types.js";
 import { MessageKind } from "../pb/bcast.js";
 import { KIND_STEP, openEnvelope } from "./envelope.js";
@@ -55,7 +55,7 @@ export function abortPayload(err: DkgError): Uint8Array {
     step: err.type.step,
     culprits: err.type.culprits,
     detail: err.message,
-    evidence: err.type.evidence.map((h) => Buffer.from(h.replace(/^0x/, ""), "hex")),
+    evidence: err.type.evidence.map((h) => fromHex(h, "evidence")),
   });
 }
 

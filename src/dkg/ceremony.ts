@@ -8,7 +8,7 @@ import { CodedError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
 import type { ShareIndex } from "../lib/types.js";
 import { MessageKind } from "../pb/bcast.js";
-import { ABORT_DELIVERY_MS, abortPayload, judgeAbort, type ReceivedBroadcasts } from "./abort.js";
+import { ABORT_DELIVERY_MS, abortPayload, judgeAbort } from "./abort.js";
 import { attemptSession, envelopeDigest, openEnvelope, sealEnvelope, stepOfKind } from "./envelope.js";
 import { DkgError, type DkgNetworkCode, fault } from "./errors.js";
 import {
@@ -111,8 +111,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   };
   const onWaiting = (step: number, missing: ShareIndex[]) => opts.onProgress?.({ kind: "waiting", step, missing });
   // every broadcast this node accepted, by step and sender: what a peer's abort is judged against
-  const received = new Map<number, Map<ShareIndex, Uint8Array>>() as ReceivedBroadcasts &
-    Map<number, Map<ShareIndex, Uint8Array>>;
+  const received = new Map<number, Map<ShareIndex, Uint8Array>>();
   let verifiedState: Verified | undefined;
   let abortedPeer: ShareIndex | undefined;
 

@@ -392,14 +392,20 @@ class PeerLoad implements ChannelPeerLoad {
 class PeerLoads {
   readonly #loads = new Map<string, PeerLoad>();
 
-  /** The peer's load with one more stream, or undefined when it holds {@link CHANNEL_MAX_STREAMS}. */
-  open(peer: string): PeerLoad | undefined {
+  /**
+   * The peer's load with one more stream.
+   * @throws ChannelRefusal too_many_streams (counted in `metrics`) when it holds {@link CHANNEL_MAX_STREAMS}
+   */
+  open(peer: string, protocol: string, metrics: ChannelMetrics | undefined): PeerLoad {
     let load = this.#loads.get(peer);
     if (load === undefined) {
       load = new PeerLoad();
       this.#loads.set(peer, load);
     }
-    if (load.streams >= CHANNEL_MAX_STREAMS) return undefined;
+    if (load.streams >= CHANNEL_MAX_STREAMS) {
+      metrics?.streamReset(peer, protocol, "too_many_streams");
+      throw new ChannelRefusal("too_many_streams", `${peer} already holds ${CHANNEL_MAX_STREAMS} ${protocol} streams`);
+    }
     load.streams += 1;
     return load;
   }
@@ -431,14 +437,7 @@ export async function serveChannel(
     protocol,
     async (stream, { signal }) => {
       const peer = stream.remotePeer;
-      const load = loads.open(peer);
-      if (load === undefined) {
-        metrics?.streamReset(peer, protocol, "too_many_streams");
-        throw new ChannelRefusal(
-          "too_many_streams",
-          `${peer} already holds ${CHANNEL_MAX_STREAMS} ${protocol} streams`,
-        );
-      }
+      const load = loads.open(peer, protocol, metrics);
       const out = new FrameWriter(
         stream,
         (_ids, err) => {
@@ -647,14 +646,7 @@ export async function serveOneWay(
     protocol,
     async (stream) => {
       const peer = stream.remotePeer;
-      const load = loads.open(peer);
-      if (load === undefined) {
-        metrics?.streamReset(peer, protocol, "too_many_streams");
-        throw new ChannelRefusal(
-          "too_many_streams",
-          `${peer} already holds ${CHANNEL_MAX_STREAMS} ${protocol} streams`,
-        );
-      }
+      const load = loads.open(peer, protocol, metrics);
       /** Time spent handling this stream's messages since it last let I/O in, ms. */
       let busy = 0;
       try {
