@@ -268,7 +268,7 @@ export function jsonError(status: number, message: string, extra: Record<string,
  * INVALID_REQUEST → 400, NO_CONSENT → 403, UNKNOWN_KEY → 404, DECIDED_OTHER → 409 or 412 with
  * `decided_signing_root`, SLASHING_REFUSED → 412 (with `refused` when peers refused),
  * NOT_ENOUGH_PARTIALS → 503 with `missing`, `refused` and `invalid` peer lists (and
- * `consent_needed`), NO_AGREEMENT → 503 with `silent`; anything else → 500 without detail. Never a stack.
+ * `consent_needed`), NO_AGREEMENT → 503 with `round` and `silent`; anything else → 500 without detail. Never a stack.
  */
 export function errorReply(err: unknown): RouteReply {
   if (err instanceof SignerError) {
@@ -307,9 +307,9 @@ export function errorReply(err: unknown): RouteReply {
       case "NO_AGREEMENT":
         return jsonError(
           503,
-          `no agreement on duty ${t.duty} before the deadline` +
+          `no agreement on duty ${t.duty} before the deadline (round ${t.round})` +
             (t.silent.length > 0 ? `; nothing from ${t.silent.join(", ")}` : ""),
-          { duty: t.duty, silent: t.silent },
+          { duty: t.duty, round: t.round, silent: t.silent },
         );
       case "DECIDED_OTHER":
         return jsonError(

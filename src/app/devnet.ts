@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { promises as fsp } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDefinition, serializeDefinition, signDefinition } from "../cluster/definition.js";
@@ -14,6 +13,7 @@ import { toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { ensureDir, exists, writeFileAtomic } from "../lib/fs.js";
 import { acquireDataDirLock, type DataDirLock } from "../lib/lockfile.js";
+import { freePort } from "../lib/ports.js";
 import { generateIdentity, saveIdentity } from "../p2p/identity.js";
 import { FILES } from "./files.js";
 
@@ -53,18 +53,6 @@ export interface DevnetResult {
 export interface DevnetModules {
   /** One line of a child's stderr, or a devnet status line (node 0). */
   onLine: (node: number, line: string) => void;
-}
-
-/** A free TCP port on 127.0.0.1 (bound then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === "object" && addr ? resolve(addr.port) : reject(new Error("no port"))));
-    });
-  });
 }
 
 async function prepareOutDir(out: string, force: boolean | undefined): Promise<void> {

@@ -9,7 +9,8 @@ import { genesisTimeOf, slotClock } from "../eth2/clock.js";
 import { parseSignRequest, requestSigningRoot } from "../eth2/requests.js";
 import { fromHex, toHex } from "../lib/bytes.js";
 import { writeFileAtomic } from "../lib/fs.js";
-import { type DevnetResult, freePort, spawnCli } from "./devnet.js";
+import { freePort } from "../lib/ports.js";
+import { type DevnetResult, spawnCli } from "./devnet.js";
 
 /** How long the nodes get to start and connect. */
 export const DEVNET_START_TIMEOUT_MS = 60_000;
@@ -44,7 +45,7 @@ async function until(
       const { child, tail } = children[dead]!;
       throw new Error(
         `node-${dead + 1} exited (${child.exitCode ?? child.signalCode}) before ${what}` +
-          (tail.length > 0 ? `: ${tail.at(-1)}` : ""),
+          (tail.length > 0 ? `: ${tail.findLast((l) => l.startsWith("error")) ?? tail.at(-1)}` : ""),
       );
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -56,11 +57,12 @@ async function until(
  * Starts `cohort run` for every node of a finished devnet on free loopback ports.
  * @param onLine receives every line a node prints (node 1-based index)
  * @param opts.nodeArgs flags for the Node.js runtime of each node (benchmarks: `--cpu-prof`)
+ * @param opts.signTimeoutMs each node's `--sign-timeout` in milliseconds (default: `cohort run`'s)
  */
 export async function startDevnetNodes(
   devnet: DevnetResult,
   onLine: (node: number, line: string) => void,
-  opts: { nodeArgs?: readonly string[] } = {},
+  opts: { nodeArgs?: readonly string[]; signTimeoutMs?: number } = {},
 ): Promise<DevnetCluster> {
   const spawned: { child: ChildProcess; tail: string[] }[] = [];
   const nodes: DevnetRunningNode[] = [];
@@ -80,6 +82,7 @@ export async function startDevnetNodes(
         `127.0.0.1:${metricsPort}`,
         "--log-level",
         "warn",
+        ...(opts.signTimeoutMs === undefined ? [] : ["--sign-timeout", `${opts.signTimeoutMs}ms`]),
       ],
       (line) => onLine(n.index, line),
       opts.nodeArgs,

@@ -18,6 +18,7 @@ interface DevnetFlags extends NetworkFlags {
   quiet?: boolean;
   run?: boolean;
   signOnce?: boolean;
+  signTimeout?: string;
 }
 
 /** Registers `devnet`. */
@@ -39,6 +40,7 @@ export function registerDevnet(program: Command): void {
     .option("--timeout <duration>", "DKG timeout per node", "5m")
     .option("--quiet", "print only the summary")
     .option("--run", "then start a signing node per operator, write DIR/devnet.json, and stay up until SIGINT/SIGTERM")
+    .option("--sign-timeout <duration>", "with --run: each node's --sign-timeout (default that of cohort run, 4s)")
     .option(
       "--sign-once",
       "with --run: send one attestation to every node (as n validator clients do), verify the signature, print it, and stop",
@@ -46,6 +48,10 @@ export function registerDevnet(program: Command): void {
     .action(async (flags: DevnetFlags) => {
       const nodes = parsePositiveInt(flags.nodes, "--nodes", 64);
       if (flags.signOnce && !flags.run) throw new InputError("--sign-once", "--sign-once needs --run");
+      if (flags.signTimeout !== undefined && !flags.run)
+        throw new InputError("--sign-timeout", "--sign-timeout needs --run");
+      const signTimeoutMs =
+        flags.signTimeout === undefined ? undefined : parseDuration(flags.signTimeout, "--sign-timeout");
       const { runDevnet } = await import("../app/devnet.js");
       const result = await runDevnet(
         {
@@ -88,9 +94,13 @@ export function registerDevnet(program: Command): void {
       );
       if (!flags.run) return;
       const { signOnce, startDevnetNodes } = await import("../app/devnetRun.js");
-      const cluster = await startDevnetNodes(result, (node, line) => {
-        if (!flags.quiet) console.error(`node-${node} │ ${line}`);
-      });
+      const cluster = await startDevnetNodes(
+        result,
+        (node, line) => {
+          if (!flags.quiet) console.error(`node-${node} │ ${line}`);
+        },
+        { signTimeoutMs },
+      );
       console.log("");
       console.log(`signing nodes up (${cluster.file}):`);
       for (const n of cluster.nodes) console.log(`  ${n.api_url}  metrics ${n.metrics_url}  pid ${n.pid}`);

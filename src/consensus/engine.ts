@@ -185,6 +185,17 @@ export class DutyAgreement {
     this.#sweep.unref?.();
   }
 
+  /**
+   * Where agreement on duty `dutyKey` of a validator stands, for the error of a missed deadline:
+   * this node's round (0 when it does not take part) and the peers (1-based share indices,
+   * ascending) any message of which for the duty arrived. Undefined when no instance is held.
+   */
+  progress(publicKeyHex: string, dutyKey: string): { round: number; heard: number[] } | undefined {
+    const inst = this.#instances.get(`${publicKeyHex}/${dutyKey}`);
+    if (inst === undefined) return undefined;
+    return { round: inst.qbft.round, heard: inst.qbft.senders() };
+  }
+
   /** Instances held now (metrics, tests). */
   get size(): number {
     return this.#instances.size;

@@ -105,6 +105,14 @@ export class QbftInstance {
     return this.#decided;
   }
 
+  /** The peers (1-based, ascending, never this node) any message of which this instance holds. */
+  senders(): number[] {
+    const from = new Set<number>();
+    for (const by of this.#seen.values()) for (const sender of by.keys()) from.add(sender);
+    from.delete(this.#o.self);
+    return [...from].sort((a, b) => a - b);
+  }
+
   /** True once {@link start} ran: this node takes part (its own client asked). */
   get started(): boolean {
     return this.#round > 0;

@@ -306,7 +306,7 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
       try {
         await node.start();
       } catch (err) {
-        throw new InputError("listen_address", `listen on ${listen.join(", ")}: ${(err as Error).message}`, {
+        throw new InputError("listen_address", `cannot listen on ${listen.join(", ")}: ${listenReason(err)}`, {
           cause: err,
         });
       }
@@ -530,4 +530,14 @@ export function keepConnected(host: Host, peers: PeerEntry[], opts: { signal: Ab
     };
     void loop().catch((err: unknown) => log.error({ err, peer_id: entry.peerId }, "reconnect loop failed"));
   }
+}
+
+/**
+ * One line for a failed listen. libp2p's error lists every address with its cause's stack
+ * ("/ip4/…: Error: listen EADDRINUSE: address already in use 127.0.0.1:9000\n    at …"): keep the causes.
+ */
+function listenReason(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const causes = [...message.matchAll(/^\s*\S+: Error: (.+)$/gm)].map((m) => m[1]!.trim());
+  return causes.length > 0 ? [...new Set(causes)].join("; ") : (message.split("\n")[0] ?? message);
 }

@@ -370,10 +370,14 @@ export class ThresholdSigner implements RemoteSigner {
       );
     } catch (err) {
       if (err instanceof AgreementError || signal.aborted) {
-        const silent = this.#m.peers.filter((p) => !p.isConnected()).map((p) => p.label);
+        const progress = this.#m.agreement.progress(pkHex, duty.key);
+        const heard = new Set(progress?.heard ?? []);
+        const silent = this.#m.peers.filter((p) => !heard.has(p.index)).map((p) => p.label);
+        const round = progress?.round ?? 0;
         throw new SignerError(
-          { code: "NO_AGREEMENT", duty: duty.key, silent },
-          `no agreement on duty ${duty.key}${silent.length > 0 ? `; not connected: ${silent.join(", ")}` : ""}`,
+          { code: "NO_AGREEMENT", duty: duty.key, round, silent },
+          `no agreement on duty ${duty.key} (round ${round})` +
+            (silent.length > 0 ? `; nothing from ${silent.join(", ")}` : ""),
           { cause: err },
         );
       }

@@ -26,8 +26,12 @@ export type SignerErrorType =
    * `consentNeeded`: at least how many more operators must consent (deposits, exits, registrations).
    */
   | { code: "NOT_ENOUGH_PARTIALS"; missing: string[]; refused: string[]; invalid: string[]; consentNeeded?: number }
-  /** 503: the cluster did not agree on the duty's value before the deadline; `silent` peers sent nothing for it. */
-  | { code: "NO_AGREEMENT"; duty: string; silent: string[] }
+  /**
+   * 503: the cluster did not agree on the duty's value before the deadline. `round`: the QBFT round
+   * this node reached (1 = the first leader's; higher = round changes); `silent`: the peers, as
+   * "share_index (peer_id)", that sent nothing for this duty (not connected, or their clients did not ask).
+   */
+  | { code: "NO_AGREEMENT"; duty: string; round: number; silent: string[] }
   /**
    * 412 (`slashable`: attestations, blocks) or 409: the cluster agreed on another value for this duty
    * than this node's validator client asked for. This node signed the decided value only.

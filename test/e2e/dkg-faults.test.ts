@@ -3,7 +3,7 @@ import { existsSync, promises as fsp } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../src/app/devnet.js";
+import { freePort } from "../../src/lib/ports.js";
 import { runCli, startCli } from "./cli.js";
 
 const N = 4;

@@ -2,8 +2,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { promises as fsp } from "node:fs";
 import path from "node:path";
-import { freePort } from "../../src/app/devnet.js";
 import { type ClusterLock, parseLock } from "../../src/cluster/lock.js";
+import { freePort } from "../../src/lib/ports.js";
 import { CLI, runCli } from "../e2e/cli.js";
 
 export interface TestCluster {

@@ -2,7 +2,6 @@
 // cluster layer: definition hashing, deposit roots, lock hash. Multi-process runs are in test/e2e.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../src/app/devnet.js";
 import { ceremonyEnvelopeLimits, definitionArtifacts, FINAL_DELIVERY_MS } from "../../src/app/dkg.js";
 import { type ClusterDefinition, createDefinition, signDefinition } from "../../src/cluster/definition.js";
 import { verifyLock } from "../../src/cluster/lock.js";
@@ -11,6 +10,7 @@ import { DKG_PROTOCOL_VERSION, STEP } from "../../src/dkg/steps.js";
 import { resolveNetwork } from "../../src/eth2/networks.js";
 import { toHex } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
+import { freePort } from "../../src/lib/ports.js";
 import type { ShareIndex } from "../../src/lib/types.js";
 import { generateIdentity, type Identity, verifyIdentitySignature } from "../../src/p2p/identity.js";
 import { netTransport } from "../dkg/netHelpers.js";

@@ -230,7 +230,17 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
     const pk = key();
     const body = attestation();
     const replies = await signAt(pk, [1, 2], body);
-    for (const r of replies) expect(r.status, JSON.stringify(r.json)).toBe(503);
+    const peer = (i: number) => cluster.lock.definition.operators[i - 1]!.peerId;
+    for (const [k, r] of replies.entries()) {
+      expect(r.status, JSON.stringify(r.json)).toBe(503);
+      expect(r.json.duty, JSON.stringify(r.json)).toMatch(/^attester\//);
+      expect(r.json.round, JSON.stringify(r.json)).toBeGreaterThanOrEqual(1);
+      // nodes 3 and 4 are connected, but their clients never asked: they sent nothing for the duty
+      const silent = (r.json.silent as string[]).join(" ");
+      expect(silent, JSON.stringify(r.json)).toContain(peer(3));
+      expect(silent, JSON.stringify(r.json)).toContain(peer(4));
+      expect(silent, JSON.stringify(r.json)).not.toContain(peer(k === 0 ? 2 : 1));
+    }
   }, 60_000);
 
   it("a peer with a valid identity and modified code cannot get a partial signature for anything", async () => {

@@ -1,6 +1,5 @@
 /** Test helpers for the p2p layer: identities in temp dirs, free loopback ports. */
 import { mkdtemp, rm } from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import type { ShareIndex } from "../../src/lib/types.js";
@@ -19,18 +18,7 @@ export async function cleanupIdentities(): Promise<void> {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
 }
 
-/** A loopback TCP port that was free a moment ago. */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      if (addr === null || typeof addr === "string") return reject(new Error("no port"));
-      srv.close(() => resolve(addr.port));
-    });
-  });
-}
+export { freePort } from "../../src/lib/ports.js";
 
 export const tcpAddr = (port: number): string => `/ip4/127.0.0.1/tcp/${port}`;
 

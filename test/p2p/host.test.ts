@@ -144,6 +144,24 @@ describe("host", () => {
     expect(hb.isConnected(a.peerId)).toBe(false);
   });
 
+  it("a taken listen port: start throws one line naming the address and the cause, no stack", async () => {
+    const addr = `/ip4/127.0.0.1/tcp/${await freePort()}`;
+    const a = await host({ identity: await newIdentity(), peers: [], listenAddresses: [addr] });
+    expect(a.listenAddresses()[0]).toMatch(new RegExp(`^${addr}/p2p/`));
+    const b = await createHost({ identity: await newIdentity(), peers: [], listenAddresses: [addr] });
+    hosts.push(b);
+    const err = await b.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).type.field).toBe("listen_address");
+    expect((err as Error).message).toMatch(
+      new RegExp(`^cannot listen on ${addr}: listen EADDRINUSE: address already in use`),
+    );
+    expect((err as Error).message).not.toContain("\n");
+  });
+
   it("stop is idempotent", async () => {
     const a = await newIdentity();
     const h = await host({ identity: a, peers: [] });
