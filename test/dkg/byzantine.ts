@@ -83,15 +83,18 @@ export function frameBadShareWithDeal(signer: IdentitySigner, victim: ShareIndex
 }
 
 /**
- * Frames `victim` for EQUIVOCATION: echoes the digest of the victim's private SHARES envelope instead
- * of its deal's, then offers that SHARES envelope as the "second deal".
+ * Frames `victim` for EQUIVOCATION: echoes the digest of `second(seen)`, an envelope the victim
+ * signed that is not its deal, then offers it as the "second deal" against the honest echoes.
  */
-export function frameEquivocationWithShares(signer: IdentitySigner, victim: ShareIndex): Rewrite {
+function frameEquivocationWith(
+  signer: IdentitySigner,
+  victim: ShareIndex,
+  second: (seen: Seen) => Uint8Array,
+): Rewrite {
   return async (step, out, seen) => {
-    const shares = () => seen.received.get(STEP.DEAL)!.get(victim)!.direct!;
     if (step === STEP.ECHO) {
       const echo = Echo.decode(Envelope.decode(out.broadcast).payload);
-      echo.dealDigests[victim - 1] = envelopeDigest(shares()) as Uint8Array<ArrayBuffer>;
+      echo.dealDigests[victim - 1] = envelopeDigest(second(seen)) as Uint8Array<ArrayBuffer>;
       return { ...out, broadcast: await reseal(signer, out.broadcast, Echo.encode(echo)) };
     }
     if (step !== STEP.COMPLAIN) return undefined;
@@ -103,10 +106,66 @@ export function frameEquivocationWithShares(signer: IdentitySigner, victim: Shar
         accused: victim,
         validators: [],
         reason: "equivocation",
-        envelope: shares() as Uint8Array<ArrayBuffer>,
+        envelope: second(seen) as Uint8Array<ArrayBuffer>,
         echoes: [honestEcho as Uint8Array<ArrayBuffer>],
       },
     ]);
+  };
+}
+
+/** EQUIVOCATION framed with the victim's private SHARES envelope to this node as the second deal. */
+export function frameEquivocationWithShares(signer: IdentitySigner, victim: ShareIndex): Rewrite {
+  return frameEquivocationWith(signer, victim, (seen) => seen.received.get(STEP.DEAL)!.get(victim)!.direct!);
+}
+
+/** EQUIVOCATION framed by replay: `oldDeal`, the victim's deal from an earlier attempt of the same definition. */
+export function frameEquivocationWithOldDeal(signer: IdentitySigner, victim: ShareIndex, oldDeal: Uint8Array): Rewrite {
+  return frameEquivocationWith(signer, victim, () => oldDeal);
+}
+
+/**
+ * Frames `victim` for BAD_SHARE with misaddressed evidence: Shares the victim sent another receiver
+ * (leaked to the attacker by collusion), returned by `leaked` when the complaint is due.
+ */
+export function frameBadShareWithOthersShares(
+  signer: IdentitySigner,
+  victim: ShareIndex,
+  leaked: () => Uint8Array,
+): Rewrite {
+  return async (step, out) => {
+    if (step !== STEP.COMPLAIN) return undefined;
+    return complain(signer, out, [
+      {
+        kind: AccusationKind.BAD_SHARE,
+        accused: victim,
+        validators: [0],
+        reason: "bad share",
+        envelope: leaked() as Uint8Array<ArrayBuffer>,
+        echoes: [],
+      },
+    ]);
+  };
+}
+
+/**
+ * An honest node's transport that hands each step's received messages to `onReceived` (a leak to a
+ * colluding attacker, or a recording across attempts); what the node sends is unchanged.
+ */
+export function observed(
+  inner: CeremonyTransport,
+  onReceived: (step: number, got: Map<ShareIndex, Inbound>) => void,
+): CeremonyTransport {
+  return {
+    self: inner.self,
+    n: inner.n,
+    connect: (opts) => inner.connect(opts),
+    async exchange(step, out, opts) {
+      const got = await inner.exchange(step, out, opts);
+      onReceived(step, got);
+      return got;
+    },
+    abort: (envelope, opts) => inner.abort(envelope, opts),
+    close: (opts) => inner.close(opts),
   };
 }
 

@@ -12,7 +12,15 @@ import type { Inbound } from "../../src/dkg/transport.js";
 import { fromHex, toHex } from "../../src/lib/bytes.js";
 import type { ShareIndex } from "../../src/lib/types.js";
 import { AccusationKind, Complaints, Deal, Echo, Envelope, MessageKind, Shares } from "../../src/pb/bcast.js";
-import { byzantine, frameBadShareWithDeal, frameEquivocationWithShares, type Rewrite, reseal } from "./byzantine.js";
+import {
+  byzantine,
+  frameBadShareWithDeal,
+  frameBadShareWithOthersShares,
+  frameEquivocationWithOldDeal,
+  frameEquivocationWithShares,
+  type Rewrite,
+  reseal,
+} from "./byzantine.js";
 import { identities, type NodeRun, runAll, verifierFor } from "./harness.js";
 import type { MemHub } from "./memTransport.js";
 
@@ -106,11 +114,7 @@ describe("framing attempts by a Byzantine accuser (n=4, t=3, V=2, in memory)", (
         i === 3
           ? byzantine(
               t,
-              complaint(ids[2]!.signer, () => ({
-                kind: AccusationKind.BAD_SHARE,
-                accused: 2,
-                envelope: toFour!,
-              })),
+              frameBadShareWithOthersShares(ids[2]!.signer, idx(2), () => toFour!),
             )
           : t,
     });
@@ -200,31 +204,7 @@ describe("replays from an earlier attempt of the same definition (n=4, t=3, V=2,
     const runs = await runAll({
       ...base,
       session: definitionHash,
-      wrap: (i, t) =>
-        i === 3
-          ? byzantine(t, async (step, out, seen) => {
-              if (step === STEP.ECHO) {
-                const echo = Echo.decode(Envelope.decode(out.broadcast).payload);
-                echo.dealDigests[1] = envelopeDigest(old.deal) as Uint8Array<ArrayBuffer>;
-                return { ...out, broadcast: await reseal(ids[2]!.signer, out.broadcast, Echo.encode(echo)) };
-              }
-              if (step !== STEP.COMPLAIN) return undefined;
-              const accusations = [
-                {
-                  kind: AccusationKind.ECHO_MISMATCH,
-                  accused: 2,
-                  validators: [],
-                  reason: "equivocation",
-                  envelope: old.deal as Uint8Array<ArrayBuffer>,
-                  echoes: [[...seen.received.get(STEP.ECHO)!.values()][0]!.broadcast as Uint8Array<ArrayBuffer>],
-                },
-              ];
-              return {
-                ...out,
-                broadcast: await reseal(ids[2]!.signer, out.broadcast, Complaints.encode({ accusations })),
-              };
-            })
-          : t,
+      wrap: (i, t) => (i === 3 ? byzantine(t, frameEquivocationWithOldDeal(ids[2]!.signer, idx(2), old.deal)) : t),
     });
     expectConvicted(runs, "FALSE_COMPLAINT", [3], [1, 2, 4]);
     expect(runs[0]!.error!.message).toMatch(/another session or attempt/);

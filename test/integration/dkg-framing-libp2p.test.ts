@@ -8,7 +8,7 @@ import { runCeremony } from "../../src/dkg/ceremony.js";
 import { sealEnvelope } from "../../src/dkg/envelope.js";
 import { DkgError } from "../../src/dkg/errors.js";
 import { DKG_PROTOCOL_VERSION, STEP } from "../../src/dkg/steps.js";
-import type { CeremonyTransport } from "../../src/dkg/transport.js";
+import type { CeremonyTransport, Inbound } from "../../src/dkg/transport.js";
 import { resolveNetwork } from "../../src/eth2/networks.js";
 import { silentLogger } from "../../src/lib/logger.js";
 import { freePort } from "../../src/lib/ports.js";
@@ -19,7 +19,10 @@ import {
   byzantine,
   falseAbort,
   frameBadShareWithDeal,
+  frameBadShareWithOthersShares,
+  frameEquivocationWithOldDeal,
   frameEquivocationWithShares,
+  observed,
   type Rewrite,
 } from "../dkg/byzantine.js";
 import { netTransport } from "../dkg/netHelpers.js";
@@ -28,6 +31,8 @@ const N = 4;
 const ATTACKER = 3;
 let def: ClusterDefinition;
 let ids: Identity[];
+/** The listen addresses of the last run's definition. */
+let lastAddrs: string[] = [];
 
 beforeAll(async () => {
   ids = [];
@@ -49,12 +54,26 @@ async function definition(): Promise<string[]> {
   return addrs;
 }
 
+interface RunOpts {
+  /** Set to true at a node's index when it writes; without it, a write fails the node. */
+  persisted?: boolean[];
+  /** Run the current definition again (a rerun: same definition hash, fresh hello nonces). */
+  rerun?: string[];
+  /** Sees what each honest node received, step by step (a leak to the attacker, or a recording). */
+  observe?: (node: number, step: number, got: Map<ShareIndex, Inbound>) => void;
+}
+
 /**
- * Runs the ceremony on all four nodes, operator ATTACKER playing `attack`; returns each node's error.
- * @param persisted set to true at a node's index when it writes; without it, a write fails the node
+ * Runs the ceremony on all four nodes, operator ATTACKER playing `attack` (all honest without it);
+ * returns each node's error.
  */
-async function run(attack: (signer: Identity) => Rewrite, persisted?: boolean[]): Promise<(Error | undefined)[]> {
-  const addrs = await definition();
+async function run(
+  attack: ((signer: Identity) => Rewrite) | undefined,
+  opts: RunOpts = {},
+): Promise<(Error | undefined)[]> {
+  const { persisted, observe } = opts;
+  const addrs = opts.rerun ?? (await definition());
+  lastAddrs = addrs;
   return Promise.all(
     ids.map(async (identity, i) => {
       const real = await netTransport({
@@ -66,7 +85,12 @@ async function run(attack: (signer: Identity) => Rewrite, persisted?: boolean[])
         listenAddress: addrs[i],
         logger: silentLogger(),
       });
-      const transport: CeremonyTransport = i + 1 === ATTACKER ? byzantine(real, attack(identity)) : real;
+      const transport: CeremonyTransport =
+        i + 1 === ATTACKER && attack !== undefined
+          ? byzantine(real, attack(identity))
+          : observe === undefined
+            ? real
+            : observed(real, (step, got) => observe(i + 1, step, got));
       try {
         await runCeremony({
           params: {
@@ -119,6 +143,37 @@ describe("framing attacks over libp2p, 4 nodes on loopback", () => {
     expectAccuserNamed(await run((id) => frameEquivocationWithShares(id, 2 as ShareIndex)));
   }, 180_000);
 
+  it("BAD_SHARE with Shares the dealer sent another receiver (leaked by collusion) names the accuser", async () => {
+    let toFour: Uint8Array | undefined;
+    const errors = await run((id) => frameBadShareWithOthersShares(id, 2 as ShareIndex, () => toFour!), {
+      // honest node 4 behaves honestly; what it received from dealer 2 reaches the attacker
+      observe: (node, step, got) => {
+        if (node === 4 && step === STEP.DEAL) toFour = got.get(2 as ShareIndex)!.direct;
+      },
+    });
+    expectAccuserNamed(errors);
+    expect(errors[0]!.message, outcomes(errors)).toMatch(/addressed to 4, expected 3/);
+  }, 180_000);
+
+  it("EQUIVOCATION with the dealer's deal from an earlier attempt of the same definition names the accuser", async () => {
+    // attempt 1: all honest, the attacker keeps dealer 2's deal
+    let oldDeal: Uint8Array | undefined;
+    const persisted: boolean[] = [];
+    const first = await run(undefined, {
+      persisted,
+      observe: (node, step, got) => {
+        if (node === ATTACKER && step === STEP.DEAL) oldDeal = got.get(2 as ShareIndex)!.broadcast;
+      },
+    });
+    expect(first, outcomes(first)).toEqual([undefined, undefined, undefined, undefined]);
+    // attempt 2 of the same definition (same hash, fresh nonces): the old deal is offered as the second one
+    const errors = await run((id) => frameEquivocationWithOldDeal(id, 2 as ShareIndex, oldDeal!), {
+      rerun: lastAddrs,
+    });
+    expectAccuserNamed(errors);
+    expect(errors[0]!.message, outcomes(errors)).toMatch(/another session or attempt/);
+  }, 180_000);
+
   it("a signed abort whose evidence is the victim's genuine complaints names the aborter (FALSE_ABORT)", async () => {
     const errors = await run((id) => falseAbort(id, 2 as ShareIndex));
     for (const i of [1, 2, 4]) {
@@ -168,7 +223,7 @@ describe("mutations over libp2p, 4 nodes on loopback", () => {
             for (const [j, d] of out.direct!) direct.set(j, await reseal(d));
             return { ...out, direct };
           },
-          persisted,
+          { persisted },
         );
         const honest = [1, 2, 4];
         for (const i of honest) {
