@@ -2,7 +2,13 @@
 // in-memory network, and a Byzantine peer that runs its own code with a valid identity.
 import { sha256 } from "@noble/hashes/sha2.js";
 import { afterEach, describe, expect, it } from "vitest";
-import { AGREEMENT_MAX_PENDING_PER_PEER, type AgreementValue, DutyAgreement } from "../../src/consensus/engine.js";
+import {
+  AGREEMENT_MAX_LEAVES_PER_PEER,
+  AGREEMENT_MAX_PENDING_PER_PEER,
+  AGREEMENT_MAX_PROOFS_PER_PEER,
+  type AgreementValue,
+  DutyAgreement,
+} from "../../src/consensus/engine.js";
 import {
   batchTree,
   evidenceValid,
@@ -38,7 +44,26 @@ afterEach(() => {
   engines = [];
 });
 
-async function network(byzantine: number | undefined) {
+/** Counts each node's dropped agreement messages by reason (the engine's metrics hook). */
+function dropCounter() {
+  const drops = new Map<number, Map<string, number>>();
+  const metricsFor = (self: number) => ({
+    agreementDecided: () => {},
+    agreementTimeout: () => {},
+    agreementInstances: () => {},
+    agreementDropped: (reason: string) => {
+      const by = drops.get(self) ?? new Map<string, number>();
+      by.set(reason, (by.get(reason) ?? 0) + 1);
+      drops.set(self, by);
+    },
+  });
+  return { metricsFor, dropped: (self: number, reason: string) => drops.get(self)?.get(reason) ?? 0 };
+}
+
+async function network(
+  byzantine: number | undefined,
+  metricsFor?: (self: number) => ReturnType<ReturnType<typeof dropCounter>["metricsFor"]>,
+) {
   const ids: Identity[] = [];
   for (let i = 0; i < N; i++) ids.push(await generateIdentity());
   const verify = identityVerifier(ids.map((x) => x.peerId));
@@ -64,6 +89,7 @@ async function network(byzantine: number | undefined) {
         rootOf: (_pk, _duty, json) => rootOf(json),
         raiseParticipationSlot: () => {},
         logger: silentLogger(),
+        metrics: metricsFor?.(self),
       },
     );
     engines.push(e);
@@ -263,4 +289,42 @@ describe("duty agreement engine", () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(nodes[0]!.size).toBe(AGREEMENT_MAX_PENDING_PER_PEER);
   }, 30_000);
+
+  it(`one peer's evidence is capped at ${AGREEMENT_MAX_PROOFS_PER_PEER} messages; the honest nodes still decide`, async () => {
+    const counter = dropCounter();
+    const { nodes, sendAs } = await network(4, counter.metricsFor);
+    // 9 distinct messages for each of 4096 duties node 1 was not asked for: 36864 > the cap
+    const perDuty = (duty: string): Entry[] => [
+      ...[1, 2, 3, 4].flatMap((r) => [entry("PREPARE", duty, r, 4, "A"), entry("COMMIT", duty, r, 4, "A")]),
+      entry("ROUND_CHANGE", duty, 2, 4),
+    ];
+    const all = Array.from({ length: AGREEMENT_MAX_PENDING_PER_PEER }, (_, k) => perDuty(`attester/${k}`)).flat();
+    for (let start = 0; start < all.length; start += 4_000) sendAs(4, all.slice(start, start + 4_000), [1]);
+    await expect
+      .poll(() => counter.dropped(1, "evidence_cap"), { timeout: 10_000 })
+      .toBe(all.length - AGREEMENT_MAX_PROOFS_PER_PEER);
+    expect(counter.dropped(1, "instance_cap")).toBe(0);
+    // the cap is node 4's alone: nodes 1–3 agree on a new duty with their own evidence
+    const duty = `attester/${slotLedBy(1)}`;
+    const decided = await Promise.all(nodes.slice(0, 3).map((e) => propose(e!, duty, "B", ["B"])));
+    for (const d of decided) expect(toHex(d.root)).toBe(toHex(rootOf(enc("B"))));
+  }, 60_000);
+
+  it(`a peer cannot pin more than ${AGREEMENT_MAX_LEAVES_PER_PEER} batch leaves with one kept message per batch`, async () => {
+    const counter = dropCounter();
+    const { sendAs } = await network(4, counter.metricsFor);
+    // each batch: one new message, and 4095 copies of one already held (kept once, ignored after)
+    const filler = entry("PREPARE", "attester/0", 1, 4, "A");
+    sendAs(4, [filler], [1]);
+    const batches = AGREEMENT_MAX_LEAVES_PER_PEER / 4_096 + 3;
+    for (let b = 0; b < batches; b++) {
+      sendAs(
+        4,
+        [entry("PREPARE", `attester/${b + 1}`, 1, 4, "A"), ...Array.from({ length: 4_095 }, () => filler)],
+        [1],
+      );
+    }
+    // the first batch pinned 1 leaf, so 15 full ones fit: the rest each lose their one new message
+    await expect.poll(() => counter.dropped(1, "evidence_cap"), { timeout: 10_000 }).toBe(batches - 15);
+  }, 60_000);
 });

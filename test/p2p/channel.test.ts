@@ -257,14 +257,23 @@ describe("channel frames", () => {
 });
 
 describe("OneWaySender / serveOneWay", () => {
-  async function oneWayPair() {
+  async function oneWayPair(opts: { rate?: { perSecond: number; burst: number }; cost?: number } = {}) {
     const a = await generateIdentity();
     const b = await generateIdentity();
     const addr = tcpAddr(await freePort());
     const ha = await createHost({ identity: a, peers: [{ peerId: b.peerId, addresses: [addr] }] });
     const hb = await createHost({ identity: b, peers: [{ peerId: a.peerId }], listenAddresses: [addr] });
-    const got: { peer: string; bytes: number[] }[] = [];
-    await serveOneWay(hb, CONSENSUS_PROTOCOL, (peer, bytes) => got.push({ peer, bytes: [...bytes] }), silentLogger());
+    const got: { peer: string; bytes: number[]; at: number }[] = [];
+    await serveOneWay(
+      hb,
+      CONSENSUS_PROTOCOL,
+      (peer, bytes) => {
+        got.push({ peer, bytes: [...bytes], at: performance.now() });
+        return opts.cost;
+      },
+      silentLogger(),
+      { rate: opts.rate },
+    );
     await hb.start();
     await ha.start();
     hosts.push(ha, hb);
@@ -278,6 +287,23 @@ describe("OneWaySender / serveOneWay", () => {
     for (let k = 0; k < 100 && got.length < 50; k++) await new Promise((r) => setTimeout(r, 20));
     expect(got.map((g) => g.bytes[0])).toEqual(Array.from({ length: 50 }, (_, i) => i));
     expect(new Set(got.map((g) => g.peer))).toEqual(new Set([sender]));
+  });
+
+  it("a peer over its rate budget is read no faster than the budget refills, across its streams, and loses nothing", async () => {
+    // each message costs 5 units; 20 units at once, then 200 per second
+    const { ha, got, peer } = await oneWayPair({ rate: { perSecond: 200, burst: 20 }, cost: 5 });
+    // two senders: two streams of the same peer, drawing on one budget
+    const outs = [new OneWaySender(ha, peer, CONSENSUS_PROTOCOL), new OneWaySender(ha, peer, CONSENSUS_PROTOCOL)];
+    for (let i = 0; i < 10; i++) for (const [k, out] of outs.entries()) out.send(Uint8Array.from([k, i]));
+    await expect.poll(() => got.length, { timeout: 20_000 }).toBe(20);
+    // the 20th message is read only once 19 × 5 − 20 = 75 units refilled: at least 375 ms after the first
+    // (a budget per stream would let both streams' tenth in after 125 ms)
+    expect(got[19]!.at - got[0]!.at).toBeGreaterThanOrEqual(350);
+    for (const k of [0, 1]) {
+      expect(got.filter((g) => g.bytes[0] === k).map((g) => g.bytes[1])).toEqual(
+        Array.from({ length: 10 }, (_, i) => i),
+      );
+    }
   });
 
   it("a message over the protocol's cap is dropped and reported; later ones go out on a new stream", async () => {
