@@ -1,5 +1,6 @@
 /** Builds the commander program: one register function per command group. */
 import { Command } from "commander";
+import { registerCombine } from "./combine.js";
 import { registerConsent } from "./consent.js";
 import { registerDefinition } from "./definition.js";
 import { registerDevnet } from "./devnet.js";
@@ -27,5 +28,6 @@ export function buildProgram(): Command {
   registerRun(program);
   registerSlashing(program);
   registerConsent(program);
+  registerCombine(program);
   return program;
 }
