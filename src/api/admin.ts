@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { DistributedValidator } from "../cluster/lock.js";
 import { buildDepositDatum, toDepositCliEntry } from "../eth2/deposit.js";
 import type { Network } from "../eth2/networks.js";
-import { parseSignRequest, type SignRequest } from "../eth2/requests.js";
+import { parseSignRequest, type SignedVoluntaryExitJson, type SignRequest } from "../eth2/requests.js";
 import { fromHex, toHex } from "../lib/bytes.js";
 import { DATA_DIR_FILES } from "../lib/datadir.js";
 import { errorMessage, InputError } from "../lib/errors.js";
@@ -47,7 +47,12 @@ const DEPOSIT = z.object({ public_key: hex(48), withdrawal_credentials: hex(32),
  */
 export async function startAdminServer(
   opts: { dataDir: string; network: Network; validators: readonly DistributedValidator[] },
-  modules: { signer: AdminSigner; logger: Logger },
+  modules: {
+    signer: AdminSigner;
+    logger: Logger;
+    /** Keeps a voluntary exit the cluster signed (the data dir's `exits/`); a failure fails the request. */
+    onExitSigned?: (publicKeyHex: string, signed: SignedVoluntaryExitJson) => Promise<void>;
+  },
 ): Promise<{ socketPath: string; stop: () => Promise<void> }> {
   const socketPath = path.join(opts.dataDir, ADMIN_SOCKET_FILE);
   const byKey = new Map(opts.validators.map((dv) => [toHex(dv.publicKey), dv]));
@@ -57,7 +62,7 @@ export async function startAdminServer(
     body: unknown,
     schema: z.ZodType,
     build: (b: Record<string, string>) => { pk: BlsPublicKey; req: SignRequest },
-    done: (sig: BlsSignature, req: SignRequest) => unknown,
+    done: (sig: BlsSignature, req: SignRequest, publicKeyHex: string) => unknown,
   ) => {
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
@@ -79,7 +84,7 @@ export async function startAdminServer(
       const sig = await modules.signer.sign(built.pk, built.req, {
         signal: AbortSignal.timeout(ADMIN_SIGN_TIMEOUT_MS),
       });
-      return { status: 200, body: done(sig, built.req) };
+      return { status: 200, body: await done(sig, built.req, b.public_key!.toLowerCase()) };
     } catch (err) {
       const out = errorReply(err);
       if (out.status >= 500) modules.logger.error({ err: errorMessage(err) }, "admin request failed");
@@ -109,15 +114,17 @@ export async function startAdminServer(
         });
         return { pk: fromHex(b.public_key!, "public_key", 48) as BlsPublicKey, req };
       },
-      (sig, req) => {
+      async (sig, req, publicKeyHex) => {
         if (req.type !== "VOLUNTARY_EXIT") throw new TypeError(req.type);
-        return {
+        const signed: SignedVoluntaryExitJson = {
           message: {
             epoch: String(req.voluntaryExit.epoch),
             validator_index: String(req.voluntaryExit.validatorIndex),
           },
           signature: toHex(sig),
         };
+        await modules.onExitSigned?.(publicKeyHex, signed);
+        return signed;
       },
     );
     return reply.code(out.status).send(out.body);

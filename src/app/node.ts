@@ -39,6 +39,7 @@ import type { RemoteSigner } from "../signing/types.js";
 import { VerifyQueue } from "../signing/verifyQueue.js";
 import { GroupCommit } from "../slashing/groupCommit.js";
 import { SlashingProtectionDb } from "../slashing/store.js";
+import { storeSignedExit } from "./exits.js";
 import { FILES } from "./files.js";
 
 /**
@@ -270,7 +271,14 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         network,
         validators: lock.distributedValidators,
       },
-      { signer, logger: log },
+      {
+        signer,
+        logger: log,
+        onExitSigned: async (pk, signed) => {
+          const file = await storeSignedExit(opts.dataDir, pk, signed);
+          log.info({ validator: pk.slice(0, 12), file }, "signed voluntary exit stored");
+        },
+      },
     );
     cleanup.push(() => admin.stop());
     await host.start();

@@ -52,7 +52,7 @@ async function report(res: { status: number; json: Record<string, unknown> }, wh
   );
 }
 
-/** Registers `exit sign` and `deposit sign`. */
+/** Registers `exit sign|export|broadcast` and `deposit sign`. */
 export function registerConsent(program: Command): void {
   const exit = program.command("exit").description("Voluntary exits of the cluster's validators").exitOverride();
   exit
@@ -89,6 +89,69 @@ export function registerConsent(program: Command): void {
         epoch,
       });
       await report(res, "exit");
+    });
+
+  exit
+    .command("export")
+    .description(
+      "Write every voluntary exit the cluster signed through this node (kept in DATA_DIR/exits/) as " +
+        "OUT_DIR/exit-<pubkey>.json, the beacon API's SignedVoluntaryExit JSON (0600), for pool protocols",
+    )
+    .option("--data-dir <dir>", "data directory of this operator's node (running or not)", DEFAULT_DATA_DIR)
+    .requiredOption("--out-dir <dir>", "directory to write the exits into (created 0700)")
+    .action(async (flags: { dataDir: string; outDir: string }) => {
+      const lock = await lockOf(flags.dataDir);
+      const { readSignedExit, storedExits, verifySignedExit } = await import("../app/exits.js");
+      const { ensureDir, writeFileAtomic } = await import("../lib/fs.js");
+      const keys = await storedExits(flags.dataDir, lock);
+      if (keys.length === 0) {
+        throw new ExitError(EXIT.FAILURE, `no signed exits in ${flags.dataDir}: run cohort exit sign first`);
+      }
+      await ensureDir(flags.outDir);
+      for (const pk of keys) {
+        const signed = await readSignedExit(flags.dataDir, pk);
+        if (!verifySignedExit(lock, pk, signed)) {
+          throw new ExitError(
+            EXIT.FAILURE,
+            `the stored exit of ${pk} does not verify under its key; nothing more exported`,
+          );
+        }
+        const file = path.join(flags.outDir, `exit-${pk}.json`);
+        await writeFileAtomic(file, `${JSON.stringify(signed, null, 2)}\n`);
+        console.log(`${pk}  validator ${signed.message.validator_index}, epoch ${signed.message.epoch}  ${file}`);
+      }
+    });
+
+  exit
+    .command("broadcast")
+    .description(
+      "Submit the voluntary exit stored for a validator to a beacon node (POST /eth/v1/beacon/pool/voluntary_exits), " +
+        "after checking its signature under the validator key",
+    )
+    .option("--data-dir <dir>", "data directory of this operator's node (running or not)", DEFAULT_DATA_DIR)
+    .requiredOption("--validator <pubkey>", "the validator's public key (0x, 48 bytes)")
+    .requiredOption("--beacon-node <url>", "the beacon node's REST API, e.g. http://127.0.0.1:5052")
+    .action(async (flags: { dataDir: string; validator: string; beaconNode: string }) => {
+      const lock = await lockOf(flags.dataDir);
+      const { toHex } = await import("../lib/bytes.js");
+      const pk = checkValidator(
+        flags.validator,
+        lock.distributedValidators.map((dv) => toHex(dv.publicKey)),
+      );
+      const { broadcastExit, readSignedExit, verifySignedExit } = await import("../app/exits.js");
+      const signed = await readSignedExit(flags.dataDir, pk);
+      if (!verifySignedExit(lock, pk, signed)) {
+        throw new ExitError(EXIT.FAILURE, `the stored exit of ${pk} does not verify under its key; not submitted`);
+      }
+      try {
+        await broadcastExit(flags.beaconNode, signed);
+      } catch (err) {
+        if (err instanceof InputError) throw err;
+        throw new ExitError(EXIT.FAILURE, (err as Error).message);
+      }
+      console.log(
+        `submitted the exit of validator ${signed.message.validator_index} (epoch ${signed.message.epoch}) to ${new URL(flags.beaconNode).origin}`,
+      );
     });
 
   const deposit = program.command("deposit").description("Deposits of the cluster's validators").exitOverride();

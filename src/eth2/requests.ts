@@ -185,6 +185,12 @@ export interface RandaoRevealRequest extends SignRequestBase {
   readonly randaoReveal: { readonly epoch: number };
 }
 
+/** The beacon API's `SignedVoluntaryExit` JSON (uint64s as decimal strings, signature 96 bytes 0x-hex). */
+export interface SignedVoluntaryExitJson {
+  message: { epoch: string; validator_index: string };
+  signature: string;
+}
+
 /** `VOLUNTARY_EXIT`: `voluntary_exit: {epoch, validator_index}`. */
 export interface VoluntaryExitRequest extends SignRequestBase {
   readonly type: "VOLUNTARY_EXIT";

@@ -24,7 +24,14 @@ export const DATA_DIR_FILES = {
   dirLock: "cohort.lock",
   /** While `cohort run` runs: the local admin endpoint (Unix socket, 0600). */
   adminSocket: "admin.sock",
+  /** Voluntary exits the cluster signed through this node, one beacon-API JSON file per validator. */
+  exits: "exits",
 } as const;
+
+/** `exits/<validator public key, 0x-hex>.json`: the SignedVoluntaryExit stored for a validator. */
+export function exitFile(publicKeyHex: string): string {
+  return `${DATA_DIR_FILES.exits}/${publicKeyHex.toLowerCase()}.json`;
+}
 
 /** `validator_keys/keystore-<v>.json` for the 0-based validator index `v`, relative to the data dir. */
 export function keystoreFile(v: number): string {

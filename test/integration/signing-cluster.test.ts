@@ -2,6 +2,7 @@
 // node: every request goes to every node, as n operators' clients send it (DESIGN.md § Signing
 // protocol, "The deployment this serves"). Duties are at mainnet's wall-clock slot.
 import { promises as fsp } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -41,6 +42,40 @@ type Reply = { status: number; json: Record<string, unknown> };
 /** Sends `bodies[i]` to node `nodes[i]` at once: one validator client per node. */
 function signAt(pk: string, nodes: number[], bodies: unknown[] | unknown): Promise<Reply[]> {
   return Promise.all(nodes.map((n, i) => sign(cluster.apiUrl(n), pk, Array.isArray(bodies) ? bodies[i] : bodies)));
+}
+
+/**
+ * A local HTTP server in a beacon node's place: records each POST to its pool, answers 200, or
+ * `refuse` with a beacon-API error body.
+ */
+async function beaconStandIn() {
+  const received: { path: string; body: unknown }[] = [];
+  const state: { refuse?: { status: number; message: string } } = {};
+  const server = http.createServer((req, res) => {
+    let text = "";
+    req.on("data", (c: Buffer) => {
+      text += c.toString();
+    });
+    req.on("end", () => {
+      if (state.refuse !== undefined) {
+        res.writeHead(state.refuse.status, { "content-type": "application/json" });
+        res.end(JSON.stringify({ code: state.refuse.status, message: state.refuse.message }));
+        return;
+      }
+      received.push({ path: req.url ?? "", body: JSON.parse(text) });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    set refuse(r: { status: number; message: string }) {
+      state.refuse = r;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 function valid(pk: string, r: Reply, body: unknown): boolean {
@@ -161,7 +196,37 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
     const bad = await runCli(["exit", "sign", "--data-dir", dir(1), "--validator", "0x12", "--validator-index", "1"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--validator/);
-  }, 90_000);
+
+    // node 3 combined the exit: it is kept in its data dir, exported, and submitted to a beacon node
+    const stored = path.join(dir(3), "exits", `${pk}.json`);
+    expect((await fsp.stat(stored)).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(await fsp.readFile(stored, "utf8"))).toEqual(signed);
+    const outDir = path.join(tmp, "exported-exits");
+    const exp = await runCli(["exit", "export", "--data-dir", dir(3), "--out-dir", outDir]);
+    expect(exp.code, exp.stderr).toBe(0);
+    expect(JSON.parse(await fsp.readFile(path.join(outDir, `exit-${pk}.json`), "utf8"))).toEqual(signed);
+    // node 1 never got the signature back: nothing to export there
+    expect((await runCli(["exit", "export", "--data-dir", dir(1), "--out-dir", outDir])).code).toBe(1);
+    const beacon = await beaconStandIn();
+    try {
+      const cast = ["exit", "broadcast", "--data-dir", dir(3), "--validator", pk, "--beacon-node", beacon.url];
+      const ok = await runCli(cast);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(beacon.received).toEqual([{ path: "/eth/v1/beacon/pool/voluntary_exits", body: signed }]);
+      beacon.refuse = { status: 400, message: "Invalid voluntary exit: validator is not active" };
+      const refused = await runCli(cast);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/refused the exit \(400\): Invalid voluntary exit: validator is not active/);
+      const none = await runCli([...cast.slice(0, 3), dir(1), ...cast.slice(4)]);
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch(/--validator.*no signed exit stored|no signed exit stored/);
+      const badUrl = await runCli([...cast.slice(0, -1), "ftp://x"]);
+      expect(badUrl.code).toBe(2);
+      expect(badUrl.stderr).toMatch(/--beacon-node must be an http\(s\) URL/);
+    } finally {
+      await beacon.close();
+    }
+  }, 120_000);
 
   it("one operator's own node refuses what its operator did not consent to, and records nothing", async () => {
     const v = nextValidator;
