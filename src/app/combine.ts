@@ -4,7 +4,7 @@
  * merged EIP-3076 history of those operators for whoever signs with the whole key. The one command
  * that puts a whole validator key on one machine: for emergencies only.
  */
-import { promises as fsp } from "node:fs";
+import { promises as fsp, rmSync, type Stats } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
@@ -29,6 +29,11 @@ export interface CombineOpts {
   out: string;
   /** KDF of the written keystores; default scrypt (staking-deposit-cli's). */
   kdf?: KdfName;
+  /**
+   * Combine even when fewer than n − t + 1 of the data dirs have a slashing database: the merged
+   * history may then miss what the other operators signed together. Default false.
+   */
+  allowMissingHistory?: boolean;
 }
 
 export interface CombineResult {
@@ -68,17 +73,29 @@ export async function combine(
   onProgress: (line: string) => void = () => {},
 ): Promise<CombineResult> {
   if (opts.dataDirs.length === 0) throw new InputError("data-dir", "give the data dirs of at least t operators");
-  const out = path.resolve(opts.out);
-  if (await exists(out)) {
-    if ((await fsp.readdir(out)).length > 0) throw new InputError("out", `--out ${opts.out} exists and is not empty`);
+  const out = await checkOut(opts.out);
+  const dirs: string[] = [];
+  for (const d of opts.dataDirs) {
+    let real: string;
+    try {
+      real = await fsp.realpath(d);
+    } catch (err) {
+      throw new InputError("data-dir", `--data-dir ${d} cannot be read (${(err as NodeJS.ErrnoException).code})`, {
+        cause: err,
+      });
+    }
+    if (dirs.includes(real)) throw new InputError("data-dir", `--data-dir ${d} is given twice`);
+    dirs.push(real);
   }
-  const dirs = opts.dataDirs.map((d) => path.resolve(d));
-  if (new Set(dirs).size !== dirs.length) throw new InputError("data-dir", "a data dir is given twice");
 
   const locks: { dir: string; lock: ClusterLock }[] = [];
   for (const dir of dirs) {
-    const lock = await readLockFile(path.join(dir, FILES.lock), "data-dir");
-    locks.push({ dir, lock });
+    try {
+      locks.push({ dir, lock: await readLockFile(path.join(dir, FILES.lock), "data-dir") });
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      throw new InputError("data-dir", `${dir}: ${err.message}`, { cause: err });
+    }
   }
   const lock = locks[0]!.lock;
   for (const l of locks.slice(1)) {
@@ -90,7 +107,9 @@ export async function combine(
     }
   }
   const verdict = await verifyLock(lock);
-  if (!verdict.ok) throw new InputError("data-dir", `${FILES.lock} does not verify: ${verdict.errors.join("; ")}`);
+  if (!verdict.ok) {
+    throw new InputError("data-dir", `${locks[0]!.dir}: ${FILES.lock} does not verify: ${verdict.errors.join("; ")}`);
+  }
   const t = lock.definition.threshold;
   if (dirs.length < t) {
     throw new InputError("data-dir", `${dirs.length} data dir(s) given; this lock needs ${t} operators' shares`);
@@ -124,7 +143,19 @@ export async function combine(
     });
 
     onProgress("merging the operators' slashing protection histories");
-    const { text: interchangeText, history } = await mergedHistory(dirs, lock);
+    const { text: interchangeText, history, without } = await mergedHistory(dirs, lock);
+    // any t signers include one of these operators only if at least n − t + 1 of them have a history
+    const n = lock.definition.operators.length;
+    const covered = dirs.length - without.length;
+    for (const dir of without) onProgress(`${dir} has no slashing protection history`);
+    if (covered < n - t + 1 && opts.allowMissingHistory !== true) {
+      throw new InputError(
+        "data-dir",
+        `only ${covered} of the data dirs have a slashing protection history (missing in ${without.join(", ")}); ` +
+          `with fewer than n − t + 1 = ${n - t + 1}, what the other operators signed together may be missing from the ` +
+          `merged history. Give more operators' data dirs, or pass --allow-missing-history`,
+      );
+    }
 
     onProgress(`encrypting ${secrets.length} keystore(s) (${opts.kdf ?? "scrypt"})`);
     const password = randomPassword();
@@ -138,7 +169,14 @@ export async function combine(
       { kdf: opts.kdf ?? "scrypt" },
     );
 
-    const staging = await fsp.mkdtemp(path.join(path.dirname(out), `.${path.basename(out)}.combine-`));
+    const staging = await fsp.mkdtemp(path.join(path.dirname(out), `${stagingPrefix(out)}`));
+    // whole keys are in it: an interrupted combine removes it before the process ends
+    const onSignal = (signal: NodeJS.Signals) => {
+      rmSync(staging, { recursive: true, force: true });
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
     try {
       await fsp.chmod(staging, DIR_MODE);
       const write = (name: string, data: string) => fsp.writeFile(path.join(staging, name), data, { mode: FILE_MODE });
@@ -160,6 +198,7 @@ export async function combine(
         await fh.sync();
         await fh.close();
       }
+      await fsyncDir(staging);
       if (await exists(out)) await fsp.rmdir(out);
       await fsp.rename(staging, out);
       await fsyncDir(path.dirname(out));
@@ -174,10 +213,49 @@ export async function combine(
     } catch (err) {
       await fsp.rm(staging, { recursive: true, force: true });
       throw err;
+    } finally {
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
     }
   } finally {
     for (const h of held) await h.release();
   }
+}
+
+/** The staging directory's name prefix, next to `out`. */
+function stagingPrefix(out: string): string {
+  return `.${path.basename(out)}.combine-`;
+}
+
+/**
+ * Checks `--out` before any work: its parent exists, it is absent or an empty directory, and no
+ * earlier interrupted combine left whole keys beside it.
+ * @returns its absolute path
+ */
+async function checkOut(given: string): Promise<string> {
+  const out = path.resolve(given);
+  const parent = path.dirname(out);
+  let parentStat: Stats;
+  try {
+    parentStat = await fsp.stat(parent);
+  } catch {
+    throw new InputError("out", `--out ${given}: directory ${parent} does not exist`);
+  }
+  if (!parentStat.isDirectory()) throw new InputError("out", `--out ${given}: ${parent} is not a directory`);
+  if (await exists(out)) {
+    if (!(await fsp.stat(out)).isDirectory())
+      throw new InputError("out", `--out ${given} exists and is not a directory`);
+    if ((await fsp.readdir(out)).length > 0) throw new InputError("out", `--out ${given} exists and is not empty`);
+  }
+  const leftovers = (await fsp.readdir(parent)).filter((e) => e.startsWith(stagingPrefix(out)));
+  if (leftovers.length > 0) {
+    throw new InputError(
+      "out",
+      `${leftovers.map((e) => path.join(parent, e)).join(", ")} is left from an interrupted combine and may hold ` +
+        "whole validator keys: delete it first",
+    );
+  }
+  return out;
 }
 
 /** Decrypts a data dir's keystores and finds its share index from their public keys. */
@@ -189,7 +267,14 @@ async function readShares(dir: string, lock: ClusterLock): Promise<OperatorShare
       const password = (await fsp.readFile(path.join(dir, keystorePasswordFile(v)), "utf8")).replace(/\r?\n$/, "");
       files.push({ json, password, field: path.join(dir, keystoreFile(v)) });
     } catch (err) {
-      throw new InputError("data-dir", `${dir}: cannot read ${keystoreFile(v)} or its password file`, { cause: err });
+      const e = err as NodeJS.ErrnoException;
+      throw new InputError(
+        "data-dir",
+        `${dir}: cannot read ${path.relative(dir, e.path ?? keystoreFile(v))} (${e.code})`,
+        {
+          cause: err,
+        },
+      );
     }
   }
   let shares: SecretKey[];
@@ -215,29 +300,55 @@ async function readShares(dir: string, lock: ClusterLock): Promise<OperatorShare
 
 /**
  * Every operator's EIP-3076 records for the lock's validators, merged in a scratch database (the
- * importer's union and watermark rules), exported in complete format.
+ * importer's union and watermark rules), exported in complete format. Each operator's database is
+ * copied into the scratch directory first and opened there: the operators' own files are only read.
+ * @returns the merged interchange text, its counts, and the data dirs without a history
  */
 async function mergedHistory(
   dirs: readonly string[],
   lock: ClusterLock,
-): Promise<{ text: string; history: CombineResult["history"] }> {
+): Promise<{ text: string; history: CombineResult["history"]; without: string[] }> {
   const { SlashingProtectionDb } = await import("../slashing/store.js");
   const { exportInterchange, importInterchange, parseInterchange, serializeInterchange } = await import(
     "../slashing/interchange.js"
   );
   const gvr = lock.definition.network.genesisValidatorsRoot;
   const ours = new Set(lock.distributedValidators.map((dv) => toHex(dv.publicKey)));
+  const without: string[] = [];
   const scratch = await fsp.mkdtemp(path.join(os.tmpdir(), "cohort-combine-"));
   try {
-    const merged = new SlashingProtectionDb({ dataDir: scratch, genesisValidatorsRoot: gvr });
+    const merged = new SlashingProtectionDb({ dataDir: path.join(scratch, "merged"), genesisValidatorsRoot: gvr });
     try {
-      for (const dir of dirs) {
-        if (!(await exists(path.join(dir, FILES.slashingDb)))) continue;
-        const store = new SlashingProtectionDb({ dataDir: dir });
+      for (const [k, dir] of dirs.entries()) {
+        const db = path.join(dir, FILES.slashingDb);
+        if (!(await exists(db))) {
+          without.push(dir);
+          continue;
+        }
+        const copy = path.join(scratch, `operator-${k}`);
+        await fsp.mkdir(copy, { mode: DIR_MODE });
+        for (const suffix of ["", "-wal", "-shm"]) {
+          if (await exists(db + suffix)) await fsp.copyFile(db + suffix, path.join(copy, FILES.slashingDb + suffix));
+        }
+        let store: InstanceType<typeof SlashingProtectionDb>;
         try {
-          if (store.genesisValidatorsRoot === null) continue;
-          if (toHex(store.genesisValidatorsRoot) !== toHex(gvr)) {
-            throw new InputError("data-dir", `${dir}: its slashing database is for another network`);
+          store = new SlashingProtectionDb({ dataDir: copy });
+        } catch (err) {
+          throw new InputError("data-dir", `${dir}: ${FILES.slashingDb} cannot be opened: ${(err as Error).message}`, {
+            cause: err,
+          });
+        }
+        try {
+          const theirs = store.genesisValidatorsRoot;
+          if (theirs === null) {
+            without.push(dir);
+            continue;
+          }
+          if (toHex(theirs) !== toHex(gvr)) {
+            throw new InputError(
+              "data-dir",
+              `${dir}: its slashing database is for genesis_validators_root ${toHex(theirs)}, the lock's network for ${toHex(gvr)}`,
+            );
           }
           const pubkeys = store.listPubkeys().filter((pk) => ours.has(toHex(pk)));
           if (pubkeys.length === 0) continue;
@@ -252,7 +363,7 @@ async function mergedHistory(
         blocks: doc.data.reduce((n, d) => n + d.signed_blocks.length, 0),
         attestations: doc.data.reduce((n, d) => n + d.signed_attestations.length, 0),
       };
-      return { text: serializeInterchange(doc), history };
+      return { text: serializeInterchange(doc), history, without };
     } finally {
       merged.close();
     }

@@ -6,6 +6,7 @@ interface CombineFlags {
   dataDir: string[];
   out: string;
   kdf: KdfName;
+  allowMissingHistory?: boolean;
 }
 
 /** Registers `combine`. */
@@ -26,10 +27,15 @@ export function registerCombine(program: Command): void {
         .choices(["scrypt", "pbkdf2"])
         .default("scrypt"),
     )
+    .option(
+      "--allow-missing-history",
+      "combine even when fewer than n − t + 1 of the data dirs have a slashing database (the merged history may be incomplete)",
+    )
     .action(async (flags: CombineFlags) => {
       const { combine } = await import("../app/combine.js");
-      const result = await combine({ dataDirs: flags.dataDir, out: flags.out, kdf: flags.kdf }, (line) =>
-        console.error(`combine │ ${line}`),
+      const result = await combine(
+        { dataDirs: flags.dataDir, out: flags.out, kdf: flags.kdf, allowMissingHistory: flags.allowMissingHistory },
+        (line) => console.error(`combine │ ${line}`),
       );
       console.log(
         `combined ${result.validators.length} validator key(s) of lock ${result.lockHash} from shares ${result.shareIndices.join(", ")} (threshold ${result.threshold})`,

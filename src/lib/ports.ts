@@ -17,16 +17,25 @@ const ATTEMPTS = 64;
 /** Ports this process handed out: never handed out twice, even once closed again. */
 const handedOut = new Set<number>();
 
-/** First port of the kernel's ephemeral range (Linux `ip_local_port_range`), else 49152. */
-export function ephemeralRangeStart(): number {
+/** The kernel's ephemeral range (Linux `ip_local_port_range`), else IANA's 49152–65535. */
+export function ephemeralRange(): { low: number; high: number } {
   try {
-    const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/);
-    const n = Number(low);
-    if (Number.isInteger(n) && n > PORT_RANGE_LOW) return n;
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high) && low! <= high!) return { low: low!, high: high! };
   } catch {
     // not Linux: the IANA default
   }
-  return IANA_EPHEMERAL_START;
+  return { low: IANA_EPHEMERAL_START, high: 65_535 };
+}
+
+/**
+ * The ports to draw from, outside the ephemeral range: [10000, its start), or above its end when
+ * it starts lower (a tuned `1024 60999`); empty when the range covers everything.
+ */
+export function portRange(): { low: number; high: number } {
+  const eph = ephemeralRange();
+  if (eph.low > PORT_RANGE_LOW) return { low: PORT_RANGE_LOW, high: eph.low };
+  return { low: Math.max(eph.high + 1, PORT_RANGE_LOW), high: 65_536 };
 }
 
 /** Binds `port` on `host` and closes it; resolves whether the bind succeeded. */
@@ -51,9 +60,11 @@ function kernelPort(host: string): Promise<number> {
 }
 
 /**
- * A TCP port free on `host` a moment ago, in [{@link PORT_RANGE_LOW}, ephemeral range start), at random,
- * never one this process handed out before. Falls back to a kernel-chosen port when 64 candidates
- * are all taken.
+ * A TCP port free on `host` a moment ago, drawn at random from {@link portRange} (outside the
+ * ephemeral range), never one this process handed out before. Falls back to a kernel-chosen port
+ * when 64 candidates are all taken or the range is empty. Another process may still draw the same
+ * port before this one listens on it: the chance is about (ports chosen but not yet listened on,
+ * machine-wide) ÷ the range's size.
  * @param opts.host the address to check, default 127.0.0.1
  * @param opts.random the candidates' source, uniform in [0, 1) (default Math.random; tests)
  * @throws Error only when even the kernel has no port to give
@@ -61,9 +72,9 @@ function kernelPort(host: string): Promise<number> {
 export async function freePort(opts: { host?: string; random?: () => number } = {}): Promise<number> {
   const host = opts.host ?? "127.0.0.1";
   const random = opts.random ?? Math.random;
-  const high = ephemeralRangeStart();
-  for (let i = 0; i < ATTEMPTS; i++) {
-    const port = PORT_RANGE_LOW + Math.floor(random() * (high - PORT_RANGE_LOW));
+  const { low, high } = portRange();
+  for (let i = 0; i < (high > low ? ATTEMPTS : 0); i++) {
+    const port = low + Math.floor(random() * (high - low));
     if (handedOut.has(port)) continue;
     handedOut.add(port);
     if (await bindable(port, host)) return port;

@@ -534,10 +534,11 @@ export function keepConnected(host: Host, peers: PeerEntry[], opts: { signal: Ab
 
 /**
  * One line for a failed listen. libp2p's error lists every address with its cause's stack
- * ("/ip4/…: Error: listen EADDRINUSE: address already in use 127.0.0.1:9000\n    at …"): keep the causes.
+ * ("/ip4/…: Error: listen EADDRINUSE: address already in use 127.0.0.1:9000\n    at …"): keep the
+ * causes, whatever their error class.
  */
 function listenReason(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  const causes = [...message.matchAll(/^\s*\S+: Error: (.+)$/gm)].map((m) => m[1]!.trim());
+  const causes = [...message.matchAll(/^\s*\/\S+: (?:\w*Error: )?(.+)$/gm)].map((m) => m[1]!.trim());
   return causes.length > 0 ? [...new Set(causes)].join("; ") : (message.split("\n")[0] ?? message);
 }

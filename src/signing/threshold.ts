@@ -370,9 +370,11 @@ export class ThresholdSigner implements RemoteSigner {
       );
     } catch (err) {
       if (err instanceof AgreementError || signal.aborted) {
+        // no instance held (the engine stopped, or the duty expired): nothing to say about the peers
         const progress = this.#m.agreement.progress(pkHex, duty.key);
         const heard = new Set(progress?.heard ?? []);
-        const silent = this.#m.peers.filter((p) => !heard.has(p.index)).map((p) => p.label);
+        const silent =
+          progress === undefined ? [] : this.#m.peers.filter((p) => !heard.has(p.index)).map((p) => p.label);
         const round = progress?.round ?? 0;
         throw new SignerError(
           { code: "NO_AGREEMENT", duty: duty.key, round, silent },

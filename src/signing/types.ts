@@ -28,8 +28,10 @@ export type SignerErrorType =
   | { code: "NOT_ENOUGH_PARTIALS"; missing: string[]; refused: string[]; invalid: string[]; consentNeeded?: number }
   /**
    * 503: the cluster did not agree on the duty's value before the deadline. `round`: the QBFT round
-   * this node reached (1 = the first leader's; higher = round changes); `silent`: the peers, as
-   * "share_index (peer_id)", that sent nothing for this duty (not connected, or their clients did not ask).
+   * this node reached (1 = the first leader's; higher = round changes; 0 when it holds no state for
+   * the duty any more); `silent`: the peers, as "share_index (peer_id)", none of whose messages for
+   * this duty this node kept (not connected, their clients did not ask, or their messages were
+   * refused); empty when no state is held.
    */
   | { code: "NO_AGREEMENT"; duty: string; round: number; silent: string[] }
   /**

@@ -147,6 +147,7 @@ describe("cohort combine", () => {
     const cases: [string[], RegExp][] = [
       [[node(1), node(2)], /2 data dir\(s\) given; this lock needs 3/],
       [[node(1), twin, node(2)], /holds share 1, as .* does/],
+      [[node(1), node(2), node(1)], /--data-dir .*node-1 is given twice/],
       [[node(1), node(2), path.join(other, "node-3")], /shares of different locks never combine/],
       [[node(1), node(2), foreign], /keystore-0\.json is not a share of validator 0 of this lock/],
     ];
@@ -156,6 +157,39 @@ describe("cohort combine", () => {
       expect(res.stderr.trim().split("\n").at(-1), res.stderr).toMatch(why);
       expect(existsSync(out)).toBe(false);
     }
+    // node 2's slashing database lost: with node 3 never having run, only node 1's history is left,
+    // fewer than n − t + 1 = 2, so what 2, 3 and 4 signed together could be missing
+    const lost = path.join(dir, "node-2-lost-db");
+    await fsp.cp(node(2), lost, { recursive: true });
+    for (const f of await fsp.readdir(lost)) if (f.startsWith("slashing-protection")) await fsp.rm(path.join(lost, f));
+    const missing = await runCli(["combine", "--data-dir", node(1), lost, node(3), "--out", out, "--kdf", "pbkdf2"]);
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(missing.stderr).toMatch(/only 1 of the data dirs have a slashing protection history/);
+    expect(existsSync(out)).toBe(false);
+    const allowed = await runCli([
+      "combine",
+      "--data-dir",
+      node(1),
+      lost,
+      node(3),
+      "--out",
+      out,
+      "--kdf",
+      "pbkdf2",
+      "--allow-missing-history",
+    ]);
+    expect(allowed.code, allowed.stderr).toBe(0);
+    expect(allowed.stderr).toMatch(/node-2-lost-db has no slashing protection history/);
+    await fsp.rm(out, { recursive: true });
+
+    // an interrupted combine's staging dir may hold whole keys: refused until it is deleted
+    const leftover = path.join(dir, ".never.combine-abc123");
+    await fsp.mkdir(leftover);
+    const interrupted = await runCli(["combine", "--data-dir", node(1), node(2), node(4), "--out", out]);
+    expect(interrupted.code).toBe(2);
+    expect(interrupted.stderr).toMatch(/left from an interrupted combine and may hold whole validator keys/);
+    await fsp.rm(leftover, { recursive: true });
+
     const notEmpty = await runCli(["combine", "--data-dir", node(1), node(2), node(3), "--out", used]);
     expect(notEmpty.code).toBe(2);
     expect(notEmpty.stderr).toMatch(/--out .* exists and is not empty/);

@@ -1,7 +1,7 @@
 /** Local-cluster ports: below the ephemeral range, never handed out twice, never one already bound. */
 import { createServer, type Server } from "node:net";
 import { describe, expect, it } from "vitest";
-import { ephemeralRangeStart, freePort, PORT_RANGE_LOW } from "../../src/lib/ports.js";
+import { ephemeralRange, freePort, portRange } from "../../src/lib/ports.js";
 
 function listen(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -12,25 +12,27 @@ function listen(port: number): Promise<Server> {
 }
 
 describe("freePort", () => {
-  it("hands out distinct ports below the ephemeral range, each one bindable", async () => {
-    const high = ephemeralRangeStart();
-    expect(high).toBeGreaterThan(PORT_RANGE_LOW);
+  it("hands out distinct ports outside the ephemeral range, each one bindable", async () => {
+    const eph = ephemeralRange();
+    const { low, high } = portRange();
+    expect(high).toBeGreaterThan(low);
     const ports = await Promise.all(Array.from({ length: 200 }, () => freePort()));
     expect(new Set(ports).size).toBe(ports.length);
     for (const p of ports) {
-      expect(p).toBeGreaterThanOrEqual(PORT_RANGE_LOW);
+      expect(p).toBeGreaterThanOrEqual(low);
       expect(p).toBeLessThan(high);
+      expect(p >= eph.low && p <= eph.high).toBe(false);
     }
     const servers = await Promise.all(ports.slice(0, 20).map(listen));
     await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   });
 
   it("skips a candidate another socket is listening on, and one it handed out before", async () => {
-    const high = ephemeralRangeStart();
-    const fraction = (port: number) => (port - PORT_RANGE_LOW + 0.5) / (high - PORT_RANGE_LOW);
+    const { low, high } = portRange();
+    const fraction = (port: number) => (port - low + 0.5) / (high - low);
     // a port in the range that some other socket holds (bound here without freePort)
     let held: Server | undefined;
-    for (let p = PORT_RANGE_LOW + 7_919; held === undefined; p++) held = await listen(p).catch(() => undefined);
+    for (let p = low + 7_919; held === undefined; p++) held = await listen(p).catch(() => undefined);
     const heldPort = (held.address() as { port: number }).port;
     try {
       const first = await freePort();
