@@ -9,8 +9,11 @@
  * - a dealer's signed shares that fail their commitment check prove the dealer's fault (BAD_SHARE);
  * - evidence identical to the broadcasts this node received and accepted refutes the claim: the
  *   checks are the same on every node, so the aborter lied (FALSE_ABORT, naming it);
- * - a network failure (a timeout, a peer gone) carries no evidence: the aborter is then what it
- *   was before aborts existed, a peer this node still waits for that left (PEER_DISCONNECTED);
+ * - a network failure (a timeout, a peer gone) carries no evidence, and cannot: an operator that
+ *   withholds its message from one honest node alone makes that node time out while the others
+ *   got it. So this node names only the operators it is itself still waiting for at the claim's
+ *   step, as its own timeout would (TIMEOUT); when it has their messages, either the aborter or
+ *   they may be at fault, and the abort names no one (PEER_ABORTED, culprits empty);
  * - any other claim (evidence that does not authenticate, a step this node has not judged) proves
  *   nothing, and the abort names no one (PEER_ABORTED, culprits empty).
  * So nobody is named for leaving after a signed abort that shows a fault.
@@ -34,7 +37,7 @@ import type { IdentityVerifier } from "./transport.js";
 /** How long a stopping node spends delivering its abort to its peers, ms. */
 export const ABORT_DELIVERY_MS = 5_000;
 
-/** Codes of a network failure: an abort with one shows nothing but that its sender left. */
+/** Codes of a network failure: an abort with one proves nothing about anyone. */
 const NETWORK_CODES: ReadonlySet<string> = new Set<DkgNetworkCode>([
   "TIMEOUT",
   "PEER_DISCONNECTED",
@@ -68,6 +71,8 @@ export interface AbortContext extends DecodeContext {
   received: ReceivedBroadcasts;
   /** The state after this node verified the deals (step 4), once it got there: judges shares evidence. */
   verified?: Verified;
+  /** The step this node was exchanging when the abort came, and the peers it still waited for. */
+  waiting?: { step: number; missing: readonly ShareIndex[] };
 }
 
 /**
@@ -93,9 +98,24 @@ export async function judgeAbort(peer: ShareIndex, envelope: Uint8Array, ctx: Ab
   }
   const said = `operator ${peer} aborted: ${claim.detail}`;
   if (NETWORK_CODES.has(claim.code)) {
+    // what this node sees itself: the named operators it also still waits for at that step
+    const w = ctx.waiting;
+    const seen =
+      w !== undefined && w.step === claim.step
+        ? claim.culprits.filter((c) => c !== peer && w.missing.includes(c as ShareIndex)).map((c) => c as ShareIndex)
+        : [];
+    if (seen.length > 0) {
+      const code = claim.code === "PEER_DISCONNECTED" ? "PEER_DISCONNECTED" : "TIMEOUT";
+      return new DkgError(
+        { code, step: claim.step, culprits: seen, evidence: [], detail: said },
+        `step ${claim.step}: operator ${peer} aborted waiting for ${seen.join(", ")}, and this node has nothing from ` +
+          `${seen.length === 1 ? "it" : "them"} either`,
+      );
+    }
     return new DkgError(
-      { code: "PEER_DISCONNECTED", step: claim.step, culprits: [peer], evidence: [], detail: said },
-      `operator ${peer} left before sending this node its message (it reported ${claim.code}: ${claim.detail})`,
+      { code: "PEER_ABORTED", step: claim.step, culprits: [], evidence: [], detail: said },
+      `operator ${peer} aborted reporting ${claim.code} (${claim.detail}); unproven: it, or an operator it names, ` +
+        "may be at fault, so no one is named",
     );
   }
   const evidence: Extract<Evidence, { authentic: true }>[] = [];

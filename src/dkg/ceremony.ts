@@ -146,6 +146,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
           verifier: opts.verifier,
           received,
           verified: verifiedState,
+          waiting: { step, missing: t.missing },
         });
         log.warn({ step, peer: t.peer, code: judged.type.code, culprits: judged.type.culprits }, "peer aborted");
         throw judged;

@@ -924,7 +924,13 @@ export async function createCeremonyTransport(
               if (quit !== undefined) {
                 return finish(
                   transportError(
-                    { code: "PEER_ABORTED", step, peer: quit.index, envelope: quit.aborted! },
+                    {
+                      code: "PEER_ABORTED",
+                      step,
+                      peer: quit.index,
+                      envelope: quit.aborted!,
+                      missing: m.map((p) => p.index),
+                    },
                     `peer ${describe(quit.index)} aborted the ceremony at step ${step}`,
                   ),
                 );

@@ -38,7 +38,8 @@ export type TransportErrorType =
    * A peer this step still waits for sent its signed abort (see {@link CeremonyTransport.abort}) and
    * left; `envelope` is that ABORT envelope, for the runner to judge. Its session and sender are checked.
    */
-  | { code: "PEER_ABORTED"; step: number; peer: ShareIndex; envelope: Uint8Array };
+  /** `missing`: every peer this node still waited for at `step` when the abort came (`peer` among them). */
+  | { code: "PEER_ABORTED"; step: number; peer: ShareIndex; envelope: Uint8Array; missing: ShareIndex[] };
 
 /** What sync agreed on: every operator's hello nonce for this attempt. */
 export interface SyncResult {

@@ -75,7 +75,13 @@ export class MemHub {
           const quit = missing.find((m) => hub.aborts.has(m));
           if (quit !== undefined)
             return fail(
-              { code: "PEER_ABORTED", step, peer: quit as ShareIndex, envelope: hub.aborts.get(quit)! },
+              {
+                code: "PEER_ABORTED",
+                step,
+                peer: quit as ShareIndex,
+                envelope: hub.aborts.get(quit)!,
+                missing: missing as ShareIndex[],
+              },
               `peer ${quit} aborted`,
             );
           const gone = missing.find((m) => hub.closed.has(m));

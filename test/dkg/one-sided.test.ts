@@ -3,12 +3,14 @@
 // after the echo have no echo of their own, so without a relay of complaints and a signed abort
 // the node that saw the fault left, and every other honest node named it as the one that vanished.
 import { describe, expect, it } from "vitest";
+import { judgeAbort } from "../../src/dkg/abort.js";
 import { sealEnvelope } from "../../src/dkg/envelope.js";
+import { encodeAbort } from "../../src/dkg/messages.js";
 import { STEP } from "../../src/dkg/steps.js";
 import type { ShareIndex } from "../../src/lib/types.js";
-import { AccusationKind, Complaints, Envelope } from "../../src/pb/bcast.js";
+import { AccusationKind, Complaints, Envelope, MessageKind } from "../../src/pb/bcast.js";
 import { byzantine, falseAbort } from "./byzantine.js";
-import { identities, type NodeRun, runAll } from "./harness.js";
+import { identities, type NodeRun, runAll, verifierFor } from "./harness.js";
 
 /** No honest node names an honest operator, and none wrote a lock unless every node could. */
 function expectOnlyNamed(runs: NodeRun[], faulty: number) {
@@ -88,5 +90,71 @@ describe("a false signed abort (n=4, t=3)", () => {
       expect(r.error?.type.culprits).toEqual([]);
       expect(r.persisted).toBe(false);
     }
+  });
+});
+
+/**
+ * A network failure in an abort proves nothing: an operator that withholds its message from one
+ * honest node makes that node time out while the others got the message. A node names only the
+ * operators it is itself still waiting for at that step.
+ */
+describe("judging an abort that reports a timeout", () => {
+  const session = new Uint8Array(32).fill(5);
+  const all = [1, 2, 3, 4] as ShareIndex[];
+  const ctx = async (waiting: { step: number; missing: ShareIndex[] }) => ({
+    session,
+    verifier: verifierFor(await identities(4)),
+    received: new Map(),
+    n: 4,
+    numValidators: 2,
+    dealers: all,
+    receivers: all,
+    waiting,
+  });
+  /** Operator 2's signed abort: it timed out at `step` waiting for operator 1. */
+  const abortFrom2 = async (step: number) =>
+    sealEnvelope(
+      (await identities(4))[1]!.signer,
+      session,
+      2 as ShareIndex,
+      MessageKind.ABORT,
+      encodeAbort({ code: "TIMEOUT", step, culprits: [1], detail: "timed out waiting for 1", evidence: [] }),
+    );
+
+  it("this node has operator 1's message of that step (it is a step ahead): no one is named", async () => {
+    const judged = await judgeAbort(
+      2 as ShareIndex,
+      await abortFrom2(STEP.COMPLAIN),
+      await ctx({ step: STEP.JUSTIFY, missing: [2] as ShareIndex[] }),
+    );
+    expect(judged.type.code).toBe("PEER_ABORTED");
+    expect(judged.type.culprits).toEqual([]);
+    expect(judged.message).toMatch(/operator 2 aborted reporting TIMEOUT .*no one is named/);
+  });
+
+  it("this node waits for operator 1 at that step too: it names operator 1, as its own timeout would", async () => {
+    const judged = await judgeAbort(
+      2 as ShareIndex,
+      await abortFrom2(STEP.COMPLAIN),
+      await ctx({ step: STEP.COMPLAIN, missing: [1, 2] as ShareIndex[] }),
+    );
+    expect(judged.type.code).toBe("TIMEOUT");
+    expect(judged.type.culprits).toEqual([1]);
+  });
+
+  it("the aborter never names itself into a conviction, and a forged abort names no one", async () => {
+    const forged = await sealEnvelope(
+      (await identities(4))[2]!.signer,
+      session,
+      2 as ShareIndex,
+      MessageKind.ABORT,
+      encodeAbort({ code: "TIMEOUT", step: STEP.COMPLAIN, culprits: [1], detail: "x", evidence: [] }),
+    );
+    const judged = await judgeAbort(
+      2 as ShareIndex,
+      forged,
+      await ctx({ step: STEP.COMPLAIN, missing: [1, 2] as ShareIndex[] }),
+    );
+    expect(judged.type.culprits).not.toContain(1);
   });
 });
