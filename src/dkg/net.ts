@@ -39,6 +39,7 @@ import {
   DKG_BCAST_PROTOCOL,
   DKG_CHUNK_READ_TIMEOUT_MS,
   DKG_CHUNKED_LIMITS,
+  DKG_MAX_STREAMS_PER_PEER,
   DKG_MESSAGE_TIMEOUT_MS,
   DKG_PARSIG_PROTOCOL,
   DKG_SHARE_PROTOCOL,
@@ -126,6 +127,8 @@ interface PeerState {
   gone: boolean;
   /** The peer's signed ABORT envelope, once one arrived: it left the ceremony. */
   aborted?: Uint8Array;
+  /** Its inbound streams open now, by protocol (at most {@link DKG_MAX_STREAMS_PER_PEER} each). */
+  inbound: Map<string, number>;
 }
 
 interface ActiveExchange {
@@ -209,6 +212,7 @@ export async function createCeremonyTransport(
       receiving: new Map(),
       faults: 0,
       gone: false,
+      inbound: new Map(),
     };
     peers.set(index, st);
     byPeerId.set(peerId, st);
@@ -486,10 +490,10 @@ export async function createCeremonyTransport(
     };
   };
 
-  const envelopeHandler =
+  /** Reads one chunked envelope from `stream`, checks it, and acks or refuses it. */
+  const receiveEnvelopeFor =
     (kind: EnvelopeKind, protocol: string) =>
-    async (stream: P2pStream, { signal }: { signal: AbortSignal }): Promise<void> => {
-      const peer = byPeerId.get(stream.remotePeer);
+    async (peer: PeerState | undefined, stream: P2pStream, signal: AbortSignal): Promise<void> => {
       const first = await stream.read({ signal, timeoutMs: DKG_CHUNK_READ_TIMEOUT_MS });
       const answer = async (reason?: string) => {
         await stream.write(encodeAck(reason), { signal });
@@ -550,6 +554,28 @@ export async function createCeremonyTransport(
         verdict.commit?.();
       }
     };
+  /** Serves a chunked protocol: at most DKG_MAX_STREAMS_PER_PEER streams of one peer at once. */
+  const envelopeHandler = (kind: EnvelopeKind, protocol: string) => {
+    const receiveEnvelope = receiveEnvelopeFor(kind, protocol);
+    return async (stream: P2pStream, { signal }: { signal: AbortSignal }): Promise<void> => {
+      const peer = byPeerId.get(stream.remotePeer);
+      if (peer !== undefined) {
+        const open = peer.inbound.get(protocol) ?? 0;
+        if (open >= DKG_MAX_STREAMS_PER_PEER) {
+          fault(peer, `${protocol}: more than ${DKG_MAX_STREAMS_PER_PEER} streams at once`);
+          stream.abort(new Error(`more than ${DKG_MAX_STREAMS_PER_PEER} streams at once`));
+          return;
+        }
+        peer.inbound.set(protocol, open + 1);
+      }
+      try {
+        await receiveEnvelope(peer, stream, signal);
+      } finally {
+        if (peer !== undefined) peer.inbound.set(protocol, (peer.inbound.get(protocol) ?? 1) - 1);
+      }
+    };
+  };
+
   const chunked = hostLimitOpts(DKG_CHUNKED_LIMITS);
   await host.handle(DKG_BCAST_PROTOCOL, envelopeHandler("broadcast", DKG_BCAST_PROTOCOL), chunked);
   await host.handle(DKG_PARSIG_PROTOCOL, envelopeHandler("broadcast", DKG_PARSIG_PROTOCOL), chunked);

@@ -52,6 +52,13 @@ export const DKG_CHUNK_READ_TIMEOUT_MS = 30_000;
 export const DKG_MESSAGE_TIMEOUT_MS = 10 * 60_000;
 /** Envelopes in delivery at once on one connection per chunked protocol and direction. */
 export const DKG_MAX_STREAMS_PER_CONNECTION = 64;
+/**
+ * Inbound streams one peer may hold open at once per chunked protocol, across all its connections.
+ * An honest sender has one envelope per step and kind in delivery, and a retry replacing it; past
+ * the cap a stream is reset before anything is read, so a peer can make this node hold at most
+ * this many first frames of {@link DKG_MAX_FRAME_BYTES} per protocol.
+ */
+export const DKG_MAX_STREAMS_PER_PEER = 8;
 
 /** Limits of a chunked DKG protocol: frames of {@link DKG_MAX_FRAME_BYTES}. */
 export const DKG_CHUNKED_LIMITS: ProtocolLimits = {

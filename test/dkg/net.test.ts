@@ -12,6 +12,7 @@ import {
   DKG_BCAST_PROTOCOL,
   DKG_CHUNKED_LIMITS,
   DKG_MAX_FRAME_BYTES,
+  DKG_MAX_STREAMS_PER_PEER,
   DKG_SHARE_PROTOCOL,
   hostLimitOpts,
   SYNC_LIMITS,
@@ -606,6 +607,53 @@ describe("chunks from a hand-driven peer", () => {
       { signal: LONG() },
     );
     expect(got.get(idx(2))!.broadcast).toEqual(env);
+  });
+
+  it(`before sync ends, a peer holds at most ${DKG_MAX_STREAMS_PER_PEER} streams of a protocol; past that they are reset unread`, async () => {
+    // operator 3 never comes, so node 1's streams wait for the attempt session, each holding its first frame
+    const all = await ops(3);
+    const faults: [ShareIndex, string][] = [];
+    const a = await transport(all, 0, { onPeerFault: (p, r) => faults.push([p, r]), limits: LIMITS });
+    const m = await rawPeer({
+      identity: all[1]!.identity,
+      peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
+      session: S,
+      version: VERSION,
+      listen: all[1]!.address,
+    });
+    hosts.push(m.host);
+    const stop = new AbortController();
+    const connecting = a.connect({ signal: stop.signal }).catch(() => undefined);
+    const aId = all[0]!.identity.peerId;
+    await expect
+      .poll(async () =>
+        m.host.dial(aId, [all[0]!.address]).then(
+          () => true,
+          () => false,
+        ),
+      )
+      .toBe(true);
+    const opts = hostLimitOpts(DKG_CHUNKED_LIMITS);
+    const frame = new Uint8Array(1000).fill(7);
+    const held = [];
+    for (let k = 0; k < DKG_MAX_STREAMS_PER_PEER; k++) {
+      const st = await m.host.openStream(aId, DKG_BCAST_PROTOCOL, opts);
+      await st.write(frame);
+      held.push(st);
+    }
+    const extra = await m.host.openStream(aId, DKG_BCAST_PROTOCOL, opts);
+    await Promise.allSettled([extra.write(frame)]);
+    await expect(extra.read({ timeoutMs: 10_000 })).rejects.toThrow();
+    await expect.poll(() => faults.map(([, r]) => r).join("\n")).toMatch(/more than 8 streams at once/);
+    expect(faults.every(([p]) => p === 2)).toBe(true);
+    // another protocol has its own cap
+    const share = await m.host.openStream(aId, DKG_SHARE_PROTOCOL, opts);
+    await share.write(frame);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(faults).toHaveLength(1);
+    for (const st of [...held, share]) st.abort(new Error("test done"));
+    stop.abort();
+    await connecting;
   });
 
   it("refuses to send an envelope above its own step's bound", async () => {
