@@ -9,7 +9,13 @@ import os from "node:os";
 import path from "node:path";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import type { SecretKey } from "../crypto/bls.js";
-import { decryptKeystores, encryptKeystores, type KdfName, randomPassword } from "../crypto/keystore.js";
+import {
+  decryptKeystores,
+  encryptKeystores,
+  type KdfName,
+  type KeystoreFile,
+  randomPassword,
+} from "../crypto/keystore.js";
 import { recoverSecret } from "../crypto/tbls.js";
 import { toHex } from "../lib/bytes.js";
 import { keystoreFile, keystorePasswordFile } from "../lib/datadir.js";
@@ -17,7 +23,7 @@ import { InputError } from "../lib/errors.js";
 import { DIR_MODE, exists, FILE_MODE, fsyncDir } from "../lib/fs.js";
 import { acquireDataDirLock, type DataDirLock } from "../lib/lockfile.js";
 import type { ShareIndex } from "../lib/types.js";
-import { FILES } from "./files.js";
+import { FILES, readShareKeystores } from "./files.js";
 
 /** The merged history's file name inside `--out`. */
 export const COMBINED_INTERCHANGE_FILE = "slashing-protection-interchange.json";
@@ -260,23 +266,15 @@ async function checkOut(given: string): Promise<string> {
 
 /** Decrypts a data dir's keystores and finds its share index from their public keys. */
 async function readShares(dir: string, lock: ClusterLock): Promise<OperatorShares> {
-  const files = [];
-  for (let v = 0; v < lock.distributedValidators.length; v++) {
-    try {
-      const json = await fsp.readFile(path.join(dir, keystoreFile(v)), "utf8");
-      const password = (await fsp.readFile(path.join(dir, keystorePasswordFile(v)), "utf8")).replace(/\r?\n$/, "");
-      files.push({ json, password, field: path.join(dir, keystoreFile(v)) });
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new InputError(
-        "data-dir",
-        `${dir}: cannot read ${path.relative(dir, e.path ?? keystoreFile(v))} (${e.code})`,
-        {
-          cause: err,
-        },
-      );
-    }
+  let files: KeystoreFile[];
+  try {
+    files = await readShareKeystores(dir, lock.distributedValidators.length);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    throw new InputError("data-dir", `${dir}: ${err.message}`, { cause: err });
   }
+  // errors name the keystore with its data dir
+  for (const f of files) f.field = path.join(dir, f.field);
   let shares: SecretKey[];
   try {
     shares = await decryptKeystores(files);

@@ -40,7 +40,7 @@ import { VerifyQueue } from "../signing/verifyQueue.js";
 import { GroupCommit } from "../slashing/groupCommit.js";
 import { SlashingProtectionDb } from "../slashing/store.js";
 import { storeSignedExit } from "./exits.js";
-import { FILES } from "./files.js";
+import { FILES, readShareKeystores } from "./files.js";
 
 /**
  * Default signing deadline, ms: a request without a signature by then gets a 503. An attestation
@@ -82,19 +82,7 @@ export interface SigningNode {
 }
 
 async function loadShares(dataDir: string, lock: ClusterLock, self: ShareIndex): Promise<Map<string, SecretKey>> {
-  const files = [];
-  for (let v = 0; v < lock.distributedValidators.length; v++) {
-    const field = keystoreFile(v);
-    let json: string;
-    let password: string;
-    try {
-      json = await fsp.readFile(path.join(dataDir, keystoreFile(v)), "utf8");
-      password = (await fsp.readFile(path.join(dataDir, keystorePasswordFile(v)), "utf8")).replace(/\r?\n$/, "");
-    } catch (err) {
-      throw new InputError(field, `cannot read ${field} or its password file`, { cause: err });
-    }
-    files.push({ json, password, field });
-  }
+  const files = await readShareKeystores(dataDir, lock.distributedValidators.length);
   let secrets: SecretKey[];
   try {
     secrets = await decryptKeystores(files);

@@ -64,6 +64,19 @@ async function ops(n: number): Promise<Op[]> {
   return out;
 }
 
+/** Operator 2 as a raw peer of operator 1 (this suite's session and version), listening on its address. */
+async function rawSecond(all: Op[]): Promise<RawPeer> {
+  const m = await rawPeer({
+    identity: all[1]!.identity,
+    peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
+    session: S,
+    version: VERSION,
+    listen: all[1]!.address,
+  });
+  hosts.push(m.host);
+  return m;
+}
+
 async function transport(
   all: Op[],
   i: number,
@@ -285,14 +298,7 @@ describe("inbound envelopes from a hand-driven peer", () => {
     const all = await ops(2);
     const faults: [ShareIndex, string][] = [];
     const a = await transport(all, 0, { onPeerFault: (p, r) => faults.push([p, r]) });
-    const m = await rawPeer({
-      identity: all[1]!.identity,
-      peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
-      session: S,
-      version: VERSION,
-      listen: all[1]!.address,
-    });
-    hosts.push(m.host);
+    const m = await rawSecond(all);
     await a.connect({ signal: LONG() });
     return { a, m, aId: all[0]!.identity.peerId, faults };
   }
@@ -490,14 +496,7 @@ describe("chunks from a hand-driven peer", () => {
     const all = await ops(2);
     const faults: [ShareIndex, string][] = [];
     const a = await transport(all, 0, { onPeerFault: (p, r) => faults.push([p, r]), limits: LIMITS, chunkBytes });
-    const m = await rawPeer({
-      identity: all[1]!.identity,
-      peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
-      session: S,
-      version: VERSION,
-      listen: all[1]!.address,
-    });
-    hosts.push(m.host);
+    const m = await rawSecond(all);
     await a.connect({ signal: LONG() });
     return { a, m, aId: all[0]!.identity.peerId, faults };
   }
@@ -614,14 +613,7 @@ describe("chunks from a hand-driven peer", () => {
     const all = await ops(3);
     const faults: [ShareIndex, string][] = [];
     const a = await transport(all, 0, { onPeerFault: (p, r) => faults.push([p, r]), limits: LIMITS });
-    const m = await rawPeer({
-      identity: all[1]!.identity,
-      peers: [{ peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] }],
-      session: S,
-      version: VERSION,
-      listen: all[1]!.address,
-    });
-    hosts.push(m.host);
+    const m = await rawSecond(all);
     const stop = new AbortController();
     const connecting = a.connect({ signal: stop.signal }).catch(() => undefined);
     const aId = all[0]!.identity.peerId;
