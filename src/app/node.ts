@@ -4,7 +4,6 @@
  * signer (src/signing) and the admin endpoint together; ./run.ts adds the Web3Signer API and
  * metrics. The signing engine itself is src/signing/threshold.ts. DESIGN.md § Signing protocol.
  */
-import { promises as fsp } from "node:fs";
 import path from "node:path";
 import type { Registry } from "prom-client";
 import { startAdminServer } from "../api/admin.js";
@@ -15,7 +14,7 @@ import type { SecretKey } from "../crypto/bls.js";
 import { decryptKeystores } from "../crypto/keystore.js";
 import { genesisTimeOf, type NowMs, slotClock } from "../eth2/clock.js";
 import { toHex } from "../lib/bytes.js";
-import { keystoreFile, keystorePasswordFile } from "../lib/datadir.js";
+import { keystoreFile } from "../lib/datadir.js";
 import { InputError } from "../lib/errors.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";

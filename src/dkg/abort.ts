@@ -9,11 +9,12 @@
  * - a dealer's signed shares that fail their commitment check prove the dealer's fault (BAD_SHARE);
  * - evidence identical to the broadcasts this node received and accepted refutes the claim: the
  *   checks are the same on every node, so the aborter lied (FALSE_ABORT, naming it);
- * - a network failure (a timeout, a peer gone) carries no evidence, and cannot: an operator that
- *   withholds its message from one honest node alone makes that node time out while the others
- *   got it. So this node names only the operators it is itself still waiting for at the claim's
- *   step, as its own timeout would (TIMEOUT); when it has their messages, either the aborter or
- *   they may be at fault, and the abort names no one (PEER_ABORTED, culprits empty);
+ * - a network failure (a timeout, WITHHELD, a peer gone) carries no evidence, and cannot: an
+ *   operator that withholds its message from one honest node alone makes that node stop while the
+ *   others got it (src/dkg/relay.ts relays what can be relayed). So this node names only the
+ *   operators it is itself still waiting for at the claim's step, as its own timeout would
+ *   (TIMEOUT); when it has their messages, either the aborter or they may be at fault, and the
+ *   abort names no one (PEER_ABORTED, culprits empty);
  * - any other claim (evidence that does not authenticate, a step this node has not judged) proves
  *   nothing, and the abort names no one (PEER_ABORTED, culprits empty).
  * So nobody is named for leaving after a signed abort that shows a fault.
@@ -40,6 +41,7 @@ export const ABORT_DELIVERY_MS = 5_000;
 /** Codes of a network failure: an abort with one proves nothing about anyone. */
 const NETWORK_CODES: ReadonlySet<string> = new Set<DkgNetworkCode>([
   "TIMEOUT",
+  "WITHHELD",
   "PEER_DISCONNECTED",
   "PEER_RESTARTED",
   "VERSION_MISMATCH",

@@ -218,7 +218,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
   } catch (err) {
     if (err instanceof DkgError) {
       // a peer that aborted has not confirmed, whoever its abort proves at fault
-      const network = ["TIMEOUT", "PEER_DISCONNECTED", "ABORTED"].includes(err.type.code);
+      const network = ["TIMEOUT", "WITHHELD", "PEER_DISCONNECTED", "ABORTED"].includes(err.type.code);
       const unconfirmed =
         abortedPeer !== undefined
           ? [abortedPeer]
@@ -310,7 +310,8 @@ function networkError(err: unknown, step: number): unknown {
   if (err instanceof DkgError) return err;
   if (err instanceof CodedError) {
     const t = err.type as TransportErrorType;
-    const culprits: ShareIndex[] = t.code === "TIMEOUT" ? t.missing : "peer" in t ? [t.peer] : [];
+    const culprits: ShareIndex[] =
+      t.code === "TIMEOUT" || t.code === "WITHHELD" ? t.missing : "peer" in t ? [t.peer] : [];
     const code = t.code as DkgNetworkCode;
     return new DkgError({ code, step, culprits, evidence: [], detail: err.message }, err.message, { cause: err });
   }

@@ -32,6 +32,8 @@ export type DkgNetworkCode =
   | "PEER_RESTARTED"
   | "VERSION_MISMATCH"
   | "SESSION_MISMATCH"
+  /** Every other peer moved on, and the named ones still had not delivered their messages here. */
+  | "WITHHELD"
   /** A peer left with a signed abort that proves no fault to this node: nobody is named. */
   | "PEER_ABORTED"
   | "ABORTED";

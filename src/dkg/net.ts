@@ -5,7 +5,9 @@
  * (src/dkg/chunks.ts), its announced total bounded per step (src/dkg/limits.ts), and is acknowledged
  * once all its chunks arrived. Envelope signatures are left to the DKG core, which keeps them as
  * evidence; this layer routes on the envelope header and the Noise-authenticated peer. Each run draws
- * a fresh hello nonce; after sync only envelopes of the attempt session are accepted.
+ * a fresh hello nonce; after sync only envelopes of the attempt session are accepted. A step still
+ * waiting for a peer's broadcast asks the peers that moved on for a signed copy on
+ * `DKG_RELAY_PROTOCOL` (src/dkg/relay.ts), and serves its own copies of the last finished step.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { Backoff } from "../lib/backoff.js";
@@ -15,7 +17,7 @@ import type { Logger } from "../lib/logger.js";
 import { silentLogger } from "../lib/logger.js";
 import type { ShareIndex } from "../lib/types.js";
 import type { Host } from "../p2p/host.js";
-import { type Identity, parsePeerId } from "../p2p/identity.js";
+import { type Identity, parsePeerId, verifyIdentitySignature } from "../p2p/identity.js";
 import { RETRY_MAX_DELAY_MS, RETRY_MIN_DELAY_MS } from "../p2p/protocols.js";
 import { deadline, P2pError, type P2pStream } from "../p2p/stream.js";
 import { Envelope, MessageKind } from "../pb/bcast.js";
@@ -42,15 +44,28 @@ import {
   DKG_MAX_STREAMS_PER_PEER,
   DKG_MESSAGE_TIMEOUT_MS,
   DKG_PARSIG_PROTOCOL,
+  DKG_RELAY_AFTER_MS,
+  DKG_RELAY_INTERVAL_MS,
+  DKG_RELAY_MAX_SERVES,
+  DKG_RELAY_PROTOCOL,
   DKG_SHARE_PROTOCOL,
+  DKG_WITHHELD_AFTER_MS,
   hostLimitOpts,
   PEER_RECONNECT_GRACE_MS,
   SYNC_LIMITS,
   SYNC_PROTOCOL,
   WAITING_REPORT_INTERVAL_MS,
 } from "./protocols.js";
+import { checkRelayed, decodeRelayRequest, encodeRelayRequest, relayKey } from "./relay.js";
 import { signHello, verifyHello } from "./sync.js";
-import type { CeremonyTransport, Inbound, TransportError, TransportErrorType, WaitingCallback } from "./transport.js";
+import type {
+  CeremonyTransport,
+  IdentityVerifier,
+  Inbound,
+  TransportError,
+  TransportErrorType,
+  WaitingCallback,
+} from "./transport.js";
 
 /** One operator of the session, in definition order (share index = position + 1). */
 export interface CeremonyOperator {
@@ -77,6 +92,8 @@ export interface CeremonyTransportOpts {
   limits: EnvelopeLimits;
   /** Data bytes per chunk this node sends, 1 … `MAX_CHUNK_DATA_BYTES` (the default). */
   chunkBytes?: number;
+  /** WITHHELD after this many ms of every other peer having moved on; default `DKG_WITHHELD_AFTER_MS`. */
+  withheldAfterMs?: number;
   /** Logger; `modules.logger` takes precedence. */
   logger?: Logger;
   /** Called when a peer misbehaves: malformed, oversized or mis-addressed message, bad hello signature. */
@@ -129,6 +146,8 @@ interface PeerState {
   aborted?: Uint8Array;
   /** Its inbound streams open now, by protocol (at most {@link DKG_MAX_STREAMS_PER_PEER} each). */
   inbound: Map<string, number>;
+  /** Relayed copies served to this peer, by {@link relayKey} (at most {@link DKG_RELAY_MAX_SERVES} each). */
+  served: Map<string, number>;
 }
 
 interface ActiveExchange {
@@ -213,6 +232,7 @@ export async function createCeremonyTransport(
       faults: 0,
       gone: false,
       inbound: new Map(),
+      served: new Map(),
     };
     peers.set(index, st);
     byPeerId.set(peerId, st);
@@ -221,6 +241,17 @@ export async function createCeremonyTransport(
     throw new InputError("operators", `this node's peer ID ${opts.identity.peerId} is not one of the operators`);
   }
   const selfIndex: ShareIndex = self;
+  const withheldAfterMs = opts.withheldAfterMs ?? DKG_WITHHELD_AFTER_MS;
+  /** Checks relayed copies: the operators' identity keys, by share index. */
+  const relayVerifier: IdentityVerifier = {
+    verify: (sender, msg, sig) => {
+      const op = opts.operators[sender - 1];
+      if (op === undefined) throw new RangeError(`unknown operator ${sender}`);
+      return verifyIdentitySignature(op.peerId, msg, sig);
+    },
+  };
+  /** Every peer's broadcast of the last finished step, by sender: what this node relays to a peer behind. */
+  let relayable: { step: number; bytes: Map<ShareIndex, Uint8Array> } | undefined;
 
   let state: "new" | "connecting" | "connected" | "closed" = "new";
   /** The last step's send loops, still delivering after it completed ({@link CeremonyTransport.close} waits). */
@@ -555,8 +586,10 @@ export async function createCeremonyTransport(
       }
     };
   /** Serves a chunked protocol: at most DKG_MAX_STREAMS_PER_PEER streams of one peer at once. */
-  const envelopeHandler = (kind: EnvelopeKind, protocol: string) => {
-    const receiveEnvelope = receiveEnvelopeFor(kind, protocol);
+  const capped = (
+    protocol: string,
+    serve: (peer: PeerState | undefined, stream: P2pStream, signal: AbortSignal) => Promise<void>,
+  ) => {
     return async (stream: P2pStream, { signal }: { signal: AbortSignal }): Promise<void> => {
       const peer = byPeerId.get(stream.remotePeer);
       if (peer !== undefined) {
@@ -569,14 +602,62 @@ export async function createCeremonyTransport(
         peer.inbound.set(protocol, open + 1);
       }
       try {
-        await receiveEnvelope(peer, stream, signal);
+        await serve(peer, stream, signal);
       } finally {
         if (peer !== undefined) peer.inbound.set(protocol, (peer.inbound.get(protocol) ?? 1) - 1);
       }
     };
   };
 
+  const envelopeHandler = (kind: EnvelopeKind, protocol: string) =>
+    capped(protocol, receiveEnvelopeFor(kind, protocol));
+
+  /** A peer's broadcast for `step` held here: of the last finished step, or of the running one. */
+  const heldBroadcast = (step: number, sender: ShareIndex): Uint8Array | undefined => {
+    if (relayable?.step === step) return relayable.bytes.get(sender);
+    return peers.get(sender)?.slots.get(step)?.broadcast?.bytes;
+  };
+
+  /** Answers one relay request: an ack, then the held copy as chunks naming its original sender. */
+  const serveRelay = async (peer: PeerState | undefined, stream: P2pStream, signal: AbortSignal): Promise<void> => {
+    const frame = await stream.read({ signal, timeoutMs: DKG_CHUNK_READ_TIMEOUT_MS });
+    const answer = async (reason: string) => {
+      await stream.write(encodeAck(reason), { signal });
+      await stream.close({ signal });
+    };
+    if (peer === undefined) return await answer("not an operator of this session");
+    if (attempt === undefined) return await answer("this node has not finished sync");
+    let req: ReturnType<typeof decodeRelayRequest>;
+    try {
+      req = decodeRelayRequest(frame);
+    } catch (err) {
+      fault(peer, `${DKG_RELAY_PROTOCOL}: ${(err as Error).message}`);
+      return await answer((err as Error).message);
+    }
+    if (!bytesEqual(req.session, attempt)) {
+      fault(peer, `${DKG_RELAY_PROTOCOL}: request for another session or attempt`);
+      return await answer("request for another session or attempt");
+    }
+    const sender = req.sender as ShareIndex;
+    if (req.step < 1 || !peers.has(sender) || sender === peer.index) {
+      return await answer(`no copy of step ${req.step} by ${req.sender} to relay to ${peer.index}`);
+    }
+    const key = relayKey(req.step, sender);
+    const times = peer.served.get(key) ?? 0;
+    if (times >= DKG_RELAY_MAX_SERVES) return await answer(`copy of step ${req.step} by ${sender} sent ${times} times`);
+    const bytes = heldBroadcast(req.step, sender);
+    if (bytes === undefined) return await answer(`no copy of step ${req.step} by ${sender} held`);
+    peer.served.set(key, times + 1);
+    log.info({ peer: peer.index, step: req.step, sender }, "relaying a broadcast to a peer that lacks it");
+    await stream.write(encodeAck(), { signal });
+    for (const f of chunkFrames({ session: attempt, sender, step: req.step }, bytes, chunkBytes)) {
+      await stream.write(f, { signal });
+    }
+    await stream.close({ signal });
+  };
+
   const chunked = hostLimitOpts(DKG_CHUNKED_LIMITS);
+  await host.handle(DKG_RELAY_PROTOCOL, capped(DKG_RELAY_PROTOCOL, serveRelay), chunked);
   await host.handle(DKG_BCAST_PROTOCOL, envelopeHandler("broadcast", DKG_BCAST_PROTOCOL), chunked);
   await host.handle(DKG_PARSIG_PROTOCOL, envelopeHandler("broadcast", DKG_PARSIG_PROTOCOL), chunked);
   await host.handle(DKG_SHARE_PROTOCOL, envelopeHandler("direct", DKG_SHARE_PROTOCOL), chunked);
@@ -651,11 +732,86 @@ export async function createCeremonyTransport(
   function isDone(peer: PeerState, ex: ActiveExchange): boolean {
     const sl = peer.slots.get(ex.step);
     if (ex.final) return sl?.broadcast !== undefined && (!ex.expectDirect || sl.direct !== undefined);
+    // its signed message of the next step proves it finished this one, holding this node's: no ack needed
+    const finished = peer.slots.get(ex.step + 1)?.broadcast !== undefined;
     const acked = ex.acked.get(peer.index);
-    if (sl?.broadcast === undefined || acked?.has("broadcast") !== true) return false;
-    if (ex.expectDirect && (sl.direct === undefined || !acked.has("direct"))) return false;
+    if (sl?.broadcast === undefined || (acked?.has("broadcast") !== true && !finished)) return false;
+    if (ex.expectDirect && (sl.direct === undefined || (acked?.has("direct") !== true && !finished))) return false;
     return true;
   }
+
+  /**
+   * Asks `via` for `sender`'s broadcast of `step` (src/dkg/relay.ts) and keeps a copy that checks out,
+   * as if `sender` had sent it. A copy that fails its checks is `via`'s fault. Never rejects.
+   */
+  const fetchRelayed = async (via: PeerState, sender: PeerState, step: number, signal: AbortSignal): Promise<void> => {
+    const dl = deadline(DKG_MESSAGE_TIMEOUT_MS, signal);
+    try {
+      const stream = await host.openStream(via.peerId, DKG_RELAY_PROTOCOL, { ...chunked, signal: dl.signal });
+      await stream.write(encodeRelayRequest({ session: attempt!, step, sender: sender.index }), { signal: dl.signal });
+      const read = () => stream.read({ signal: dl.signal, timeoutMs: DKG_CHUNK_READ_TIMEOUT_MS });
+      let ack: ReturnType<typeof decodeAck>;
+      try {
+        ack = decodeAck(await read());
+      } catch (err) {
+        if (err instanceof RangeError) return fault(via, `${DKG_RELAY_PROTOCOL}: ${err.message}`);
+        throw err;
+      }
+      if (!ack.ok) {
+        log.debug({ via: via.index, sender: sender.index, step, reason: ack.reason }, "peer holds no copy");
+        return;
+      }
+      const limit = opts.limits(step, "broadcast");
+      let bytes: Uint8Array | undefined;
+      try {
+        const first = decodeChunk(await read());
+        const h = first.header;
+        if (!bytesEqual(h.session, attempt!) || h.sender !== sender.index || h.step !== step || limit === undefined) {
+          return fault(via, `${DKG_RELAY_PROTOCOL}: relayed chunks are of another envelope than asked for`);
+        }
+        const reassembly = new Reassembly(h, limit);
+        bytes = reassembly.add(first);
+        while (bytes === undefined) bytes = reassembly.add(decodeChunk(await read()));
+      } catch (err) {
+        if (err instanceof RangeError) return fault(via, `${DKG_RELAY_PROTOCOL}: ${err.message}`);
+        throw err;
+      }
+      const checked = await checkRelayed(bytes, {
+        session: attempt!,
+        step,
+        sender: sender.index,
+        n: opts.operators.length,
+        verifier: relayVerifier,
+      });
+      if ("reason" in checked) return fault(via, `${DKG_RELAY_PROTOCOL}: ${checked.reason}`);
+      keepRelayed(sender, step, bytes, via);
+    } catch (err) {
+      log.debug({ via: via.index, sender: sender.index, step, err: (err as Error).message }, "relay request failed");
+    } finally {
+      dl.clear();
+    }
+  };
+
+  /** Files a checked relayed copy in `sender`'s slot for `step`, unless this node has finished that step. */
+  const keepRelayed = (sender: PeerState, step: number, bytes: Uint8Array, via: PeerState): void => {
+    if (step < current || step > current + 1 || (step === current && active === undefined)) return;
+    const entry = sender.slots.get(step) ?? {};
+    const digest = digestOf(bytes);
+    if (entry.broadcast !== undefined) {
+      if (entry.broadcast.digest !== digest) {
+        log.warn(
+          { peer: sender.index, via: via.index, step },
+          "relayed copy differs from the message held; keeping the first",
+        );
+      }
+      return;
+    }
+    log.info({ peer: sender.index, via: via.index, step }, "kept a relayed copy of a peer's broadcast");
+    entry.broadcast = { bytes, digest };
+    sender.slots.set(step, entry);
+    advance(sender, step);
+    active?.check();
+  };
 
   /**
    * Delivers one envelope to `peer` on one stream: its chunks, then the peer's ack, read all along so
@@ -915,13 +1071,16 @@ export async function createCeremonyTransport(
       try {
         return await new Promise<Map<ShareIndex, Inbound>>((resolve, reject) => {
           let settled = false;
+          let relayTimer: NodeJS.Timeout | undefined;
           const finish = (err?: TransportError) => {
             if (settled) return;
             settled = true;
             active = undefined;
+            clearTimeout(relayTimer);
             signal.removeEventListener("abort", onAbort);
             if (err !== undefined) return reject(err);
             const result = new Map<ShareIndex, Inbound>();
+            relayable = { step, bytes: new Map() };
             for (const p of peers.values()) {
               const sl = p.slots.get(step);
               const inbound: Inbound = { broadcast: sl?.broadcast?.bytes ?? new Uint8Array(0) };
@@ -930,6 +1089,7 @@ export async function createCeremonyTransport(
                 log.warn({ peer: p.index, step }, "unexpected direct message in a broadcast-only step; ignored");
               }
               result.set(p.index, inbound);
+              if (sl?.broadcast?.bytes !== undefined) relayable.bytes.set(p.index, sl.broadcast.bytes);
               // keep digests only, so late duplicates are still recognised
               if (sl?.broadcast !== undefined) sl.broadcast.bytes = undefined;
               if (sl?.direct !== undefined) sl.direct.bytes = undefined;
@@ -977,6 +1137,56 @@ export async function createCeremonyTransport(
               ),
             );
           };
+          // relay (src/dkg/relay.ts): copies of what the peers that moved on hold and this node lacks
+          const inFlight = new Set<string>();
+          let nextVia = 0;
+          let withheldSince: number | undefined;
+          const relayTick = () => {
+            if (settled) return;
+            const missing = [...peers.values()].filter((p) => !isDone(p, ex));
+            const movedOn = (q: PeerState) => q.maxStep > step;
+            for (const s of missing) {
+              const sl = s.slots.get(step);
+              let want: number | undefined;
+              if (sl?.broadcast === undefined) {
+                if (s.receiving.get(step)?.broadcast === undefined) want = step;
+              } else if (!final && s.slots.get(step + 1)?.broadcast === undefined) {
+                want = step + 1; // its next message, in place of an ack it does not send
+              }
+              if (want === undefined || inFlight.has(relayKey(want, s.index))) continue;
+              const vias = [...peers.values()].filter(
+                (q) => q !== s && !q.gone && host.isConnected(q.peerId) && (movedOn(q) || isDone(q, ex)),
+              );
+              if (vias.length === 0) continue;
+              const via = vias[nextVia++ % vias.length]!;
+              const key = relayKey(want, s.index);
+              inFlight.add(key);
+              void fetchRelayed(via, s, want, sends.signal).finally(() => inFlight.delete(key));
+            }
+            // only this node still lacks their messages, and nothing of theirs is arriving
+            const others = [...peers.values()].filter((p) => !missing.includes(p));
+            const stuck =
+              !final &&
+              missing.length > 0 &&
+              others.length > 0 &&
+              others.every(movedOn) &&
+              missing.every((p) => p.receiving.get(step) === undefined);
+            if (!stuck) withheldSince = undefined;
+            else if (withheldSince === undefined) withheldSince = Date.now();
+            else if (Date.now() - withheldSince >= withheldAfterMs) {
+              const m = missing.map((p) => p.index);
+              return finish(
+                transportError(
+                  { code: "WITHHELD", step, missing: m },
+                  `step ${step}: every other peer moved on, but peers ${m.map(describe).join(", ")} withheld their messages from this node`,
+                ),
+              );
+            }
+            relayTimer = setTimeout(relayTick, DKG_RELAY_INTERVAL_MS);
+            relayTimer.unref();
+          };
+          relayTimer = setTimeout(relayTick, DKG_RELAY_AFTER_MS);
+          relayTimer.unref();
           active = ex;
           if (signal.aborted) return onAbort();
           signal.addEventListener("abort", onAbort, { once: true });

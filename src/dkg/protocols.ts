@@ -24,6 +24,12 @@ export const DKG_PARSIG_PROTOCOL = "/cohort/dkg/parsig/2.0.0";
  */
 export const DKG_ABORT_PROTOCOL = "/cohort/dkg/abort/2.0.0";
 
+/**
+ * Relay of signed broadcasts (src/dkg/relay.ts): a 40-byte request for one (step, sender), answered
+ * by an ack frame and, when held, the envelope as chunks. Served to operators of the session only.
+ */
+export const DKG_RELAY_PROTOCOL = "/cohort/dkg/relay/2.0.0";
+
 /** The protocol of each step channel's broadcast. */
 export const CHANNEL_PROTOCOL: Readonly<Record<Channel, string>> = {
   bcast: DKG_BCAST_PROTOCOL,
@@ -60,6 +66,20 @@ export const DKG_MAX_STREAMS_PER_CONNECTION = 64;
  */
 export const DKG_MAX_STREAMS_PER_PEER = 8;
 
+/** How long a step waits for a peer's message before asking the peers that moved on for a copy, ms. */
+export const DKG_RELAY_AFTER_MS = 2_000;
+/** Interval between rounds of relay requests while a step still waits, ms. */
+export const DKG_RELAY_INTERVAL_MS = 2_000;
+/** Copies of one (step, sender) this node serves one peer: a failed transfer may be asked again. */
+export const DKG_RELAY_MAX_SERVES = 4;
+/**
+ * How long a step goes on once every other peer has moved past it, while messages of the rest
+ * (private shares, which cannot be relayed, or a broadcast no one relays) are still missing and none
+ * is being received, before it fails with WITHHELD naming them, ms. Well below any ceremony
+ * timeout: the peers that moved on would otherwise time out waiting for this node, and name it.
+ */
+export const DKG_WITHHELD_AFTER_MS = 30_000;
+
 /** Limits of a chunked DKG protocol: frames of {@link DKG_MAX_FRAME_BYTES}. */
 export const DKG_CHUNKED_LIMITS: ProtocolLimits = {
   maxMessageBytes: DKG_MAX_FRAME_BYTES,
@@ -81,6 +101,7 @@ export const DKG_PROTOCOL_LIMITS: Readonly<Record<string, ProtocolLimits>> = {
   [DKG_SHARE_PROTOCOL]: DKG_CHUNKED_LIMITS,
   [DKG_PARSIG_PROTOCOL]: DKG_CHUNKED_LIMITS,
   [DKG_ABORT_PROTOCOL]: DKG_CHUNKED_LIMITS,
+  [DKG_RELAY_PROTOCOL]: DKG_CHUNKED_LIMITS,
 };
 
 /** The limits as `Host.handle` / `openStream` / `request` options. */

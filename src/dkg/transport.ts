@@ -35,6 +35,12 @@ export type TransportErrorType =
   | { code: "SESSION_MISMATCH"; peer: ShareIndex }
   | { code: "ABORTED"; step: number }
   /**
+   * Every other peer moved past `step` (each sent this node a message of a later step), yet `missing`
+   * still had not delivered theirs here, none could be relayed (private shares cannot be), and none
+   * was being received for the withheld period: they withheld them from this node alone.
+   */
+  | { code: "WITHHELD"; step: number; missing: ShareIndex[] }
+  /**
    * A peer this step still waits for sent its signed abort (see {@link CeremonyTransport.abort}) and
    * left; `envelope` is that ABORT envelope, for the runner to judge. Its session and sender are checked.
    */
@@ -78,7 +84,10 @@ export interface CeremonyTransport {
    *   here, whether or not this node's were acked yet; a peer whose message is here and that then
    *   disconnects has finished, not failed. The sends go on until acked, and {@link close} waits
    *   for them (bounded), so a peer still waiting for this node's message gets it.
-   * @throws CodedError<TransportErrorType> TIMEOUT, PEER_DISCONNECTED, PEER_RESTARTED, PEER_ABORTED, ABORTED
+   * While it waits, a transport may fetch a peer's signed broadcast for `step` from the peers that
+   * moved on (src/dkg/relay.ts), and fail with WITHHELD when only this node lacks it.
+   * @throws CodedError<TransportErrorType> TIMEOUT, PEER_DISCONNECTED, PEER_RESTARTED, PEER_ABORTED,
+   *   WITHHELD, ABORTED
    */
   exchange(
     step: number,

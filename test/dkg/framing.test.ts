@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { SecretKey } from "../../src/crypto/bls.js";
 import { verifyShare } from "../../src/crypto/tbls.js";
-import { envelopeDigest, openEnvelope } from "../../src/dkg/envelope.js";
+import { openEnvelope } from "../../src/dkg/envelope.js";
 import { decodeSharesPayload, encodeDeal } from "../../src/dkg/messages.js";
 import { parseShares, verifyDeals } from "../../src/dkg/rounds.js";
 import { STEP } from "../../src/dkg/steps.js";

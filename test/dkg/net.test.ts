@@ -4,8 +4,8 @@
  * buffered and de-duplicated, and how their chunks are bounded and refused.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { chunkFrames, decodeChunk, encodeChunk } from "../../src/dkg/chunks.js";
-import { attemptSession } from "../../src/dkg/envelope.js";
+import { chunkFrames, decodeAck, decodeChunk, encodeAck, encodeChunk } from "../../src/dkg/chunks.js";
+import { attemptSession, sealEnvelope } from "../../src/dkg/envelope.js";
 import type { EnvelopeLimits } from "../../src/dkg/limits.js";
 import type { NetworkCeremonyTransport } from "../../src/dkg/net.js";
 import {
@@ -13,12 +13,14 @@ import {
   DKG_CHUNKED_LIMITS,
   DKG_MAX_FRAME_BYTES,
   DKG_MAX_STREAMS_PER_PEER,
+  DKG_RELAY_PROTOCOL,
   DKG_SHARE_PROTOCOL,
   hostLimitOpts,
   SYNC_LIMITS,
   SYNC_PROTOCOL,
 } from "../../src/dkg/protocols.js";
-import { DKG_PROTOCOL_VERSION } from "../../src/dkg/steps.js";
+import { decodeRelayRequest, encodeRelayRequest } from "../../src/dkg/relay.js";
+import { DKG_PROTOCOL_VERSION, STEP } from "../../src/dkg/steps.js";
 import type { CodedError } from "../../src/lib/errors.js";
 import { InputError } from "../../src/lib/errors.js";
 import type { ShareIndex } from "../../src/lib/types.js";
@@ -664,6 +666,79 @@ describe("chunks from a hand-driven peer", () => {
         { signal: LONG() },
       ),
     ).rejects.toThrow(RangeError);
+  });
+});
+
+describe("relay of withheld broadcasts", () => {
+  it("a copy from a peer that moved on is kept only once it checks out; a forged one is the relayer's fault", async () => {
+    const all = await ops(3);
+    const a = await transport(all, 0);
+    const opA = { peerId: all[0]!.identity.peerId, addresses: [all[0]!.address] };
+    const raw = async (k: number) => {
+      const m = await rawPeer({
+        identity: all[k]!.identity,
+        peers: [opA],
+        session: S,
+        version: VERSION,
+        listen: all[k]!.address,
+      });
+      hosts.push(m.host);
+      return m;
+    };
+    const [b, c] = [await raw(1), await raw(2)];
+    await a.connect({ signal: LONG() });
+    const session = a.session()!;
+    // operator 3's genuine deal, which it sends operator 2 but withholds from operator 1
+    const genuine = await sealEnvelope(c.identity, session, idx(3), MessageKind.DEAL, new TextEncoder().encode("c1"));
+    const forged = envelope(session, 3, STEP.DEAL, "c1 forged"); // unsigned
+    const asked: string[] = [];
+    await b.host.handle(
+      DKG_RELAY_PROTOCOL,
+      async (stream, { signal }) => {
+        const req = decodeRelayRequest(await stream.read({ signal }));
+        asked.push(`${req.step}:${req.sender}`);
+        await stream.write(encodeAck(), { signal });
+        const copy = asked.length === 1 ? forged : genuine;
+        for (const f of chunkFrames({ session, sender: 3, step: STEP.DEAL }, copy, 1024))
+          await stream.write(f, { signal });
+        await stream.close({ signal });
+      },
+      hostLimitOpts(DKG_CHUNKED_LIMITS),
+    );
+    const faults = () => [...a.faults().keys()];
+    const pa = a.exchange(
+      STEP.DEAL,
+      { channel: "bcast", broadcast: envelope(session, 1, STEP.DEAL, "a1") },
+      { signal: LONG() },
+    );
+    // operator 2 sends its deal and moves on to the echo
+    expect((await sendEnvelope(b.host, opA.peerId, DKG_BCAST_PROTOCOL, envelope(session, 2, STEP.DEAL, "b1"))).ok).toBe(
+      true,
+    );
+    expect((await sendEnvelope(b.host, opA.peerId, DKG_BCAST_PROTOCOL, envelope(session, 2, STEP.ECHO, "b2"))).ok).toBe(
+      true,
+    );
+    const got = await pa;
+    expect(asked).toEqual(["1:3", "1:3"]);
+    expect(Buffer.from(got.get(idx(3))!.broadcast).equals(Buffer.from(genuine))).toBe(true);
+    expect(payloadOf(got.get(idx(2))!.broadcast)).toBe("b1");
+    // the forged copy counted against operator 2, who relayed it, never against operator 3
+    expect(faults()).toEqual([2]);
+
+    // operator 1 relays what it holds of the finished step, once per asker and copy up to a budget
+    const ask = async (step: number, sender: number) => {
+      const stream = await b.host.openStream(opA.peerId, DKG_RELAY_PROTOCOL, hostLimitOpts(DKG_CHUNKED_LIMITS));
+      await stream.write(encodeRelayRequest({ session, step, sender }));
+      const ack = decodeAck(await stream.read());
+      // a copy this small travels as one chunk
+      return { ack, chunk: ack.ok ? decodeChunk(await stream.read()) : undefined };
+    };
+    const held = await ask(STEP.DEAL, 3);
+    expect(held.ack.ok).toBe(true);
+    expect(held.chunk!.header).toMatchObject({ sender: 3, step: STEP.DEAL, totalBytes: genuine.length, count: 1 });
+    expect(Buffer.from(held.chunk!.data).equals(Buffer.from(genuine))).toBe(true);
+    expect((await ask(STEP.ECHO, 3)).ack).toMatchObject({ ok: false });
+    expect((await ask(STEP.DEAL, 2)).ack).toMatchObject({ ok: false, reason: expect.stringMatching(/to relay to 2/) });
   });
 });
 

@@ -34,6 +34,8 @@ export type NetTransportOpts = Omit<CeremonyTransportOpts, "identity" | "limits"
   limits?: EnvelopeLimits;
   /** Multiaddr to listen on; default loopback, OS-chosen port. */
   listenAddress?: string;
+  /** Replaces the host the transport runs on (a Byzantine node's network edge, see {@link withholdingHost}). */
+  wrapHost?: (host: Host) => Host;
 };
 
 /** A host gated to the operators, and the ceremony transport on it (which owns the host). */
@@ -43,7 +45,54 @@ export async function netTransport(opts: NetTransportOpts): Promise<NetworkCerem
     peers: opts.operators,
     listenAddresses: opts.listenAddress === undefined ? undefined : [opts.listenAddress],
   });
-  return await createCeremonyTransport({ ...opts, limits: opts.limits ?? TEST_LIMITS }, { host, logger: opts.logger });
+  return await createCeremonyTransport(
+    { ...opts, limits: opts.limits ?? TEST_LIMITS },
+    { host: opts.wrapHost?.(host) ?? host, logger: opts.logger },
+  );
+}
+
+/** What a withholding node keeps from one peer: its own messages on a protocol, or its acks of the peer's. */
+export interface Withhold {
+  /** Do not open a stream to `peer` on `protocol` (the send fails and is retried, as on a lost link). */
+  send?: (peer: string, protocol: string) => boolean;
+  /** Accept `peer`'s message on `protocol` but never write the ack back. */
+  ack?: (peer: string, protocol: string) => boolean;
+}
+
+/**
+ * A host that withholds, per {@link Withhold}, what a Byzantine node sends one peer; everything else
+ * passes through unchanged. The transport on top is the real one.
+ */
+export function withholdingHost(host: Host, rule: Withhold): Host {
+  const withheld = new Error("withheld by a Byzantine node");
+  return new Proxy(host, {
+    get(target, prop, receiver) {
+      if (prop === "openStream") {
+        return (peer: string, protocol: string, o?: Parameters<Host["openStream"]>[2]) =>
+          rule.send?.(peer, protocol) === true ? Promise.reject(withheld) : target.openStream(peer, protocol, o);
+      }
+      if (prop === "handle") {
+        return (protocol: string, handler: Parameters<Host["handle"]>[1], o?: Parameters<Host["handle"]>[2]) =>
+          target.handle(
+            protocol,
+            (stream, ctx) => {
+              if (rule.ack?.(stream.remotePeer, protocol) !== true) return handler(stream, ctx);
+              const mute = new Proxy(stream, {
+                get(st, p, r) {
+                  if (p === "write") return () => Promise.reject(withheld);
+                  const v = Reflect.get(st, p, r);
+                  return typeof v === "function" ? v.bind(st) : v;
+                },
+              });
+              return handler(mute, ctx);
+            },
+            o,
+          );
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }
 
 /** An unsigned envelope (the transport does not check signatures). */

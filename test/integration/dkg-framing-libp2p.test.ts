@@ -7,6 +7,7 @@ import { type ClusterDefinition, createDefinition, signDefinition } from "../../
 import { runCeremony } from "../../src/dkg/ceremony.js";
 import { sealEnvelope } from "../../src/dkg/envelope.js";
 import { DkgError } from "../../src/dkg/errors.js";
+import { DKG_BCAST_PROTOCOL, DKG_PARSIG_PROTOCOL, DKG_SHARE_PROTOCOL } from "../../src/dkg/protocols.js";
 import { DKG_PROTOCOL_VERSION, STEP } from "../../src/dkg/steps.js";
 import type { CeremonyTransport, Inbound } from "../../src/dkg/transport.js";
 import { resolveNetwork } from "../../src/eth2/networks.js";
@@ -25,7 +26,7 @@ import {
   observed,
   type Rewrite,
 } from "../dkg/byzantine.js";
-import { netTransport } from "../dkg/netHelpers.js";
+import { netTransport, type Withhold, withholdingHost } from "../dkg/netHelpers.js";
 
 const N = 4;
 const ATTACKER = 3;
@@ -61,6 +62,13 @@ interface RunOpts {
   rerun?: string[];
   /** Sees what each honest node received, step by step (a leak to the attacker, or a recording). */
   observe?: (node: number, step: number, got: Map<ShareIndex, Inbound>) => void;
+  /** What the attacker's network edge withholds from node 1, given the attacker's current step. */
+  withhold?: (step: () => number, victim: string) => Withhold;
+  /**
+   * The honest nodes' WITHHELD delay, ms (the transport's default without it, and always for the
+   * attacker: its own real transport, whose sends to node 1 fail, would otherwise stop first).
+   */
+  withheldAfterMs?: number;
 }
 
 /**
@@ -71,12 +79,24 @@ async function run(
   attack: ((signer: Identity) => Rewrite) | undefined,
   opts: RunOpts = {},
 ): Promise<(Error | undefined)[]> {
-  const { persisted, observe } = opts;
+  const { persisted, observe, withhold } = opts;
   const addrs = opts.rerun ?? (await definition());
   lastAddrs = addrs;
+  let attackerStep = 0;
   return Promise.all(
     ids.map(async (identity, i) => {
+      const attacker = i + 1 === ATTACKER;
+      const rewrite = attacker ? attack?.(identity) : undefined;
       const real = await netTransport({
+        withheldAfterMs: attacker ? undefined : opts.withheldAfterMs,
+        wrapHost:
+          attacker && withhold !== undefined
+            ? (h) =>
+                withholdingHost(
+                  h,
+                  withhold(() => attackerStep, def.operators[0]!.peerId),
+                )
+            : undefined,
         identity,
         operators: def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses })),
         limits: ceremonyEnvelopeLimits(def),
@@ -86,8 +106,11 @@ async function run(
         logger: silentLogger(),
       });
       const transport: CeremonyTransport =
-        i + 1 === ATTACKER && attack !== undefined
-          ? byzantine(real, attack(identity))
+        attacker && (rewrite !== undefined || withhold !== undefined)
+          ? byzantine(real, async (step, out, seen) => {
+              attackerStep = step;
+              return rewrite?.(step, out, seen);
+            })
           : observe === undefined
             ? real
             : observed(real, (step, got) => observe(i + 1, step, got));
@@ -180,6 +203,71 @@ describe("framing attacks over libp2p, 4 nodes on loopback", () => {
       const e = errors[i - 1] as DkgError | undefined;
       expect(e?.type.code, outcomes(errors)).toBe("FALSE_ABORT");
       expect(e?.type.culprits, outcomes(errors)).toEqual([ATTACKER]);
+    }
+  }, 180_000);
+});
+
+/**
+ * Withholding over real libp2p: operator 3 sends node 1 less than the others (its network edge,
+ * test/dkg/netHelpers.ts withholdingHost, drops it). Node 1 must neither fall behind for good nor be
+ * named: a broadcast it lacks is relayed by the peers that moved on (src/dkg/relay.ts), a withheld ack
+ * is replaced by the sender's next-step message, and shares, which cannot be relayed, end node 1's
+ * ceremony with WITHHELD naming operator 3 before the others time out waiting for node 1.
+ */
+describe("withholding from one node over libp2p, 4 nodes on loopback", () => {
+  it("an echo withheld from node 1 reaches it relayed, and every node writes the lock", async () => {
+    const persisted: boolean[] = [];
+    const errors = await run(undefined, {
+      persisted,
+      withhold: (step, victim) => ({
+        send: (peer, protocol) => peer === victim && protocol === DKG_BCAST_PROTOCOL && step() === STEP.ECHO,
+      }),
+    });
+    expect(errors, outcomes(errors)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(persisted).toEqual([true, true, true, true]);
+  }, 180_000);
+
+  it("every broadcast from the echo to the lock withheld from node 1: relayed each step, every node writes", async () => {
+    const persisted: boolean[] = [];
+    const errors = await run(undefined, {
+      persisted,
+      withhold: (step, victim) => ({
+        send: (peer, protocol) =>
+          peer === victim &&
+          [DKG_BCAST_PROTOCOL, DKG_PARSIG_PROTOCOL].includes(protocol) &&
+          step() >= STEP.ECHO &&
+          step() <= STEP.LOCK_SIGNATURES,
+      }),
+    });
+    expect(errors, outcomes(errors)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(persisted).toEqual([true, true, true, true]);
+  }, 180_000);
+
+  it("acks withheld from node 1 at the echo: its next-step message stands in, and every node writes", async () => {
+    const persisted: boolean[] = [];
+    const errors = await run(undefined, {
+      persisted,
+      withhold: (step, victim) => ({
+        ack: (peer, protocol) => peer === victim && protocol === DKG_BCAST_PROTOCOL && step() === STEP.ECHO,
+      }),
+    });
+    expect(errors, outcomes(errors)).toEqual([undefined, undefined, undefined, undefined]);
+    expect(persisted).toEqual([true, true, true, true]);
+  }, 180_000);
+
+  it("shares withheld from node 1: it stops with WITHHELD naming operator 3, and no node names an honest one", async () => {
+    const errors = await run(undefined, {
+      withheldAfterMs: 5_000,
+      withhold: (_step, victim) => ({ send: (peer, protocol) => peer === victim && protocol === DKG_SHARE_PROTOCOL }),
+    });
+    const victim = errors[0] as DkgError | undefined;
+    expect(victim, outcomes(errors)).toBeInstanceOf(DkgError);
+    expect(victim!.type.code, outcomes(errors)).toBe("WITHHELD");
+    expect(victim!.type.culprits, outcomes(errors)).toEqual([ATTACKER]);
+    for (const i of [2, 4]) {
+      const e = errors[i - 1];
+      expect(e, outcomes(errors)).toBeInstanceOf(DkgError);
+      for (const c of (e as DkgError).type.culprits) expect(c, outcomes(errors)).toBe(ATTACKER);
     }
   }, 180_000);
 });
