@@ -186,6 +186,8 @@ export class SlashingProtectionDb implements SlashingProtection {
   private readonly db: Database.Database;
   private readonly log: Logger;
   private readonly validatorIds = new Map<string, bigint>();
+  /** The participation slot as this process last raised it (no other process writes while it runs). */
+  private participationRaised: number | undefined;
   private gvr: Root | null;
   private readonly stmt: ReturnType<typeof prepareStatements>;
   /** Check-and-record transactions; they return the validator's row id, cached once the transaction committed. */
@@ -394,8 +396,12 @@ export class SlashingProtectionDb implements SlashingProtection {
     return row === undefined ? 0 : Number(Buffer.from(row.value as Uint8Array).readBigUInt64BE());
   }
 
-  /** Raises the persisted participation slot to `slot` (durable before it returns); never lowers it. */
+  /**
+   * Raises the persisted participation slot to `slot` (durable before it returns); never lowers it.
+   * A slot at or below the one this process last raised to writes nothing (agreement calls this per duty).
+   */
   raiseParticipationSlot(slot: number): void {
+    if (this.participationRaised !== undefined && slot <= this.participationRaised) return;
     const b = Buffer.alloc(8);
     b.writeBigUInt64BE(BigInt(slot));
     this.db
@@ -404,6 +410,8 @@ export class SlashingProtectionDb implements SlashingProtection {
         this.stmt.upsertMeta.run(PARTICIPATION_KEY, b);
       })
       .immediate();
+    // the persisted slot only rises, so a value read after the commit stays a lower bound
+    this.participationRaised = Math.max(slot, this.participationSlot());
   }
 
   /**
@@ -619,8 +627,13 @@ export class SlashingProtectionDb implements SlashingProtection {
   }
 
   private existingValidatorId(pubkey: BlsPublicKey): bigint | null {
+    const cached = this.validatorIds.get(toHex(pubkey));
+    if (cached !== undefined) return cached;
     const row = this.stmt.getValidator.get(blob(pubkey)) as Row | undefined;
-    return row === undefined ? null : (row.id as bigint);
+    if (row === undefined) return null;
+    // outside a transaction the row is committed, and rows are never deleted: its id can be cached
+    if (!this.db.inTransaction) this.cacheValidatorId(pubkey, row.id as bigint);
+    return row.id as bigint;
   }
 
   private blockHistory(vid: bigint): BlockHistory {
