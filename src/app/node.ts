@@ -10,6 +10,7 @@ import { startAdminServer } from "../api/admin.js";
 import { definitionNetwork } from "../cluster/definition.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import { DutyAgreement } from "../consensus/engine.js";
+import { agreementKeyVerifier, createAgreementKey } from "../consensus/keys.js";
 import type { SecretKey } from "../crypto/bls.js";
 import { decryptKeystores } from "../crypto/keystore.js";
 import { genesisTimeOf, type NowMs, slotClock } from "../eth2/clock.js";
@@ -172,8 +173,8 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         broadcast: (bytes) => {
           for (const { p, out } of consensusSenders) if (host.isConnected(p.peerId)) out.send(bytes);
         },
-        signBatch: (bytes) => identity.signSync(bytes),
-        verifyIdentity: identityVerifier(operators.map((o) => o.peerId)),
+        batchKey: createAgreementKey(lock.lockHash, self, (bytes) => identity.signSync(bytes)),
+        verifyBatch: agreementKeyVerifier(lock.lockHash, identityVerifier(operators.map((o) => o.peerId))),
         // the signer is made below, with this agreement among its modules
         rootOf: (_pkHex, dutyKey, json): Root | undefined => signer.rootOfValue(dutyKey, json),
         raiseParticipationSlot: (slot) => slashing.raiseParticipationSlot(slot),

@@ -1,6 +1,6 @@
 /**
  * Duty agreement at runtime: one QBFT instance (src/consensus/qbft.ts) per validator and duty,
- * run over `/cohort/consensus/1.0.0` with every message of one event-loop turn in one signed batch
+ * run over `/cohort/consensus/2.0.0` with every message of one event-loop turn in one signed batch
  * (src/consensus/wire.ts). A node takes part in a duty only once its own validator client asked
  * for it (`propose`); messages for a duty it has not been asked for yet are held for a bounded
  * time, in bounded memory. DESIGN.md § Signing protocol step 2.
@@ -9,7 +9,8 @@ import { toHex } from "../lib/bytes.js";
 import type { Logger } from "../lib/logger.js";
 import type { Root, ShareIndex } from "../lib/types.js";
 import { CONSENSUS_MAX_ENTRIES, CONSENSUS_MAX_JUSTIFICATION } from "../p2p/protocols.js";
-import { Batch, type Entry, type QbftMsg, type SignedQbftMsg } from "../pb/consensus.js";
+import { type AgreementKey, Batch, type Entry, type QbftMsg, type SignedQbftMsg } from "../pb/consensus.js";
+import type { BatchKey, BatchVerifier } from "./keys.js";
 import { QBFT_MAX_MESSAGES_PER_INSTANCE, QbftInstance, type QbftMessage, type QbftOutput, quorumSize } from "./qbft.js";
 import { roundTimeoutMs } from "./timers.js";
 import { batchSigningBytes, batchTree, evidenceValid, leafOf, QBFT_TYPE_CODES, qbftTypeOf, sealBatch } from "./wire.js";
@@ -87,10 +88,10 @@ export interface DutyAgreementOpts {
 export interface DutyAgreementModules {
   /** Sends an encoded batch to every peer; errors are the transport's to log. */
   broadcast(bytes: Uint8Array): void;
-  /** Signs with this node's identity key (synchronous). */
-  signBatch(bytes: Uint8Array): Uint8Array;
-  /** Verifies an identity signature by the operator with this 1-based index. */
-  verifyIdentity(index: number, bytes: Uint8Array, signature: Uint8Array): boolean;
+  /** This node's certified agreement key (src/consensus/keys.ts createAgreementKey): signs its batches. */
+  batchKey: BatchKey;
+  /** Verifies a batch signature under a peer's agreement key (keys.ts agreementKeyVerifier). */
+  verifyBatch: BatchVerifier;
   /**
    * The signing root of a value's request JSON, when it is a request of validator `publicKeyHex`
    * for the duty `dutyKey`; undefined otherwise. Binds a value id to its bytes.
@@ -114,6 +115,7 @@ interface BatchRef {
   readonly sender: number;
   readonly leaves: Uint8Array[];
   readonly signature: Uint8Array;
+  readonly key: AgreementKey | undefined;
   verified?: boolean;
   tree?: ReturnType<typeof batchTree>;
   /** Evidence entries held that point at this batch; its leaves count against its sender while any does. */
@@ -276,6 +278,7 @@ export class DutyAgreement {
       sender: from,
       leaves: batch.entries.map((e) => leafOf(e.msg ?? ({} as QbftMsg))),
       signature: batch.signature,
+      key: batch.key,
       uses: 0,
     };
     // prepares and round changes end up in certificates this node relays: their batch signature
@@ -338,7 +341,7 @@ export class DutyAgreement {
       if (m === undefined || toHex(m.validator) !== pkHex || m.duty !== msg.duty) {
         throw new RangeError("justification for another duty");
       }
-      if (!evidenceValid(this.#o.lockHash, ev, this.#m.verifyIdentity, this.#verified)) {
+      if (!evidenceValid(this.#o.lockHash, ev, this.#m.verifyBatch, this.#verified)) {
         throw new RangeError(`justification message from ${m.sender} is not signed by it`);
       }
       const j = this.#toCore(m, new Uint8Array(0));
@@ -533,7 +536,7 @@ export class DutyAgreement {
     const p = inst.proofs.get(key);
     if (p === undefined) return undefined;
     if ("unchecked" in p) {
-      if (!evidenceValid(this.#o.lockHash, p.unchecked, this.#m.verifyIdentity, this.#verified)) {
+      if (!evidenceValid(this.#o.lockHash, p.unchecked, this.#m.verifyBatch, this.#verified)) {
         inst.proofs.delete(key);
         return undefined;
       }
@@ -549,8 +552,9 @@ export class DutyAgreement {
   #verifyRef(ref: BatchRef): boolean {
     if (ref.verified === undefined) {
       ref.tree ??= batchTree(ref.leaves);
-      ref.verified = this.#m.verifyIdentity(
+      ref.verified = this.#m.verifyBatch(
         ref.sender,
+        ref.key,
         batchSigningBytes(this.#o.lockHash, ref.sender, ref.leaves.length, ref.tree.root),
         ref.signature,
       );
@@ -593,7 +597,7 @@ export class DutyAgreement {
       valueJson: (msg.valueBytes ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
       justification: [],
     }));
-    const bytes = sealBatch(this.#o.lockHash, this.#o.self, entries, this.#m.signBatch, (evidence) => {
+    const bytes = sealBatch(this.#o.lockHash, this.#o.self, entries, this.#m.batchKey, (evidence) => {
       queue.forEach(({ inst, msg }, i) => {
         const k = proofKey(msg);
         if (!inst.proofs.has(k)) inst.proofs.set(k, evidence[i]!);
@@ -645,6 +649,7 @@ function pathOf(p: { ref: BatchRef; index: number; msg: QbftMsg }): SignedQbftMs
     leafCount: ref.leaves.length,
     path: ref.tree.path(index) as Uint8Array<ArrayBuffer>[],
     signature: ref.signature as Uint8Array<ArrayBuffer>,
+    key: ref.key,
   };
 }
 

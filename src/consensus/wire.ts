@@ -1,16 +1,18 @@
 /**
  * The agreement wire format (proto/consensus.proto): one signed `Batch` per sender per event-loop
- * turn. The signature covers a Merkle root over sha256 of every message in the batch, so a single
- * message can be relayed later as evidence (in a round change or a decision certificate) with its
- * Merkle path, without the rest of the batch. DESIGN.md § Signing protocol step 2.
+ * turn. The signature, by the sender's agreement key (src/consensus/keys.ts), covers a Merkle root
+ * over sha256 of every message in the batch, so a single message can be relayed later as evidence
+ * (in a round change or a decision certificate) with its Merkle path and that key, without the rest
+ * of the batch. DESIGN.md § Signing protocol step 2.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes } from "../lib/bytes.js";
 import { CONSENSUS_MAX_ENTRIES } from "../p2p/protocols.js";
 import { Batch, type Entry, QbftMsg, type SignedQbftMsg } from "../pb/consensus.js";
+import type { BatchKey, BatchVerifier } from "./keys.js";
 import type { QbftType } from "./qbft.js";
 
-const DOMAIN = new TextEncoder().encode("cohort/consensus/v1");
+const DOMAIN = new TextEncoder().encode("cohort/consensus/v2");
 const ZERO = new Uint8Array(32);
 /** Most leaves a batch tree has: a batch's entry cap. */
 const MAX_LEAVES = CONSENSUS_MAX_ENTRIES;
@@ -111,20 +113,24 @@ export function batchSigningBytes(
 }
 
 /**
- * Builds and signs a batch. `entries[i].justification` may be filled in by `justify` once the
- * batch's own evidence is known (a message may justify itself with others in the same batch).
- * @returns the encoded batch and the evidence for each of its messages
+ * Builds and signs a batch with this node's agreement key. `entries[i].justification` may be
+ * filled in by `justify` once the batch's own evidence is known (a message may justify itself with
+ * others in the same batch).
+ * @returns the encoded batch; `justify` gets the evidence for each of its messages
  */
 export function sealBatch(
   session: Uint8Array,
   sender: number,
   entries: Entry[],
-  sign: (bytes: Uint8Array) => Uint8Array,
+  signer: BatchKey,
   justify: (evidence: SignedQbftMsg[]) => void,
 ): Uint8Array {
   const leaves = entries.map((e) => leafOf(e.msg!));
   const tree = batchTree(leaves);
-  const signature = sign(batchSigningBytes(session, sender, leaves.length, tree.root)) as Uint8Array<ArrayBuffer>;
+  const signature = signer.sign(
+    batchSigningBytes(session, sender, leaves.length, tree.root),
+  ) as Uint8Array<ArrayBuffer>;
+  const key = signer.key;
   justify(
     entries.map((e, i) => ({
       msg: e.msg,
@@ -132,19 +138,21 @@ export function sealBatch(
       leafCount: leaves.length,
       path: tree.path(i) as Uint8Array<ArrayBuffer>[],
       signature,
+      key,
     })),
   );
-  return Batch.encode({ session: session as Uint8Array<ArrayBuffer>, sender, entries, signature });
+  return Batch.encode({ session: session as Uint8Array<ArrayBuffer>, sender, entries, signature, key });
 }
 
 /**
- * Checks that relayed evidence was signed by its message's sender, given a verifier of identity
- * signatures. `cache` remembers (sender, root) pairs already verified.
+ * Checks that relayed evidence was signed by its message's sender, under an agreement key that
+ * sender certified (`verify`, from keys.ts agreementKeyVerifier). `cache` remembers (sender, root)
+ * pairs already verified.
  */
 export function evidenceValid(
   session: Uint8Array,
   ev: SignedQbftMsg,
-  verify: (index: number, bytes: Uint8Array, sig: Uint8Array) => boolean,
+  verify: BatchVerifier,
   cache: Set<string>,
 ): boolean {
   if (ev.msg === undefined) return false;
@@ -152,7 +160,9 @@ export function evidenceValid(
   if (root === undefined) return false;
   const key = `${ev.msg.sender}:${ev.leafCount}:${Buffer.from(root).toString("hex")}`;
   if (cache.has(key)) return true;
-  if (!verify(ev.msg.sender, batchSigningBytes(session, ev.msg.sender, ev.leafCount, root), ev.signature)) return false;
+  if (!verify(ev.msg.sender, ev.key, batchSigningBytes(session, ev.msg.sender, ev.leafCount, root), ev.signature)) {
+    return false;
+  }
   if (cache.size >= 16_384) cache.clear();
   cache.add(key);
   return true;

@@ -253,12 +253,125 @@ export namespace QbftMsg {
   }
 }
 
+export interface AgreementKey {
+  publicKey: Uint8Array<ArrayBuffer>
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace AgreementKey {
+  let _codec: Codec<AgreementKey>
+
+  export const codec = (): Codec<AgreementKey> => {
+    if (_codec == null) {
+      _codec = message<AgreementKey>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.publicKey != null && obj.publicKey.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.publicKey)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          publicKey: uint8ArrayAlloc(0),
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.publicKey = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.publicKey`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface AgreementKeyPublicKeyFieldEvent {
+    field: '$.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface AgreementKeySignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<AgreementKey>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, AgreementKey.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgreementKey>): AgreementKey {
+    return decodeMessage(buf, AgreementKey.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<AgreementKey>): Generator<AgreementKeyPublicKeyFieldEvent | AgreementKeySignatureFieldEvent> {
+    return streamMessage(buf, AgreementKey.codec(), opts)
+  }
+}
+
 export interface SignedQbftMsg {
   msg?: QbftMsg
   leafIndex: number
   leafCount: number
   path: Uint8Array<ArrayBuffer>[]
   signature: Uint8Array<ArrayBuffer>
+  key?: AgreementKey
 }
 
 export namespace SignedQbftMsg {
@@ -296,6 +409,11 @@ export namespace SignedQbftMsg {
         if ((obj.signature != null && obj.signature.byteLength > 0)) {
           w.uint32(42)
           w.bytes(obj.signature)
+        }
+
+        if (obj.key != null) {
+          w.uint32(50)
+          AgreementKey.codec().encode(obj.key, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -339,6 +457,12 @@ export namespace SignedQbftMsg {
             }
             case 5: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.key = AgreementKey.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.key
+              })
               break
             }
             default: {
@@ -401,6 +525,13 @@ export namespace SignedQbftMsg {
                 field: `${prefix}.signature`,
                 value: reader.bytes()
               }
+              break
+            }
+            case 6: {
+              yield * AgreementKey.codec().stream(reader, reader.uint32(), `${prefix}.key`, {
+                limits: opts.limits?.key
+              })
+
               break
             }
             default: {
@@ -476,6 +607,16 @@ export namespace SignedQbftMsg {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SignedQbftMsgKeyPublicKeyFieldEvent {
+    field: '$.key.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface SignedQbftMsgKeySignatureFieldEvent {
+    field: '$.key.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<SignedQbftMsg>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SignedQbftMsg.codec())
   }
@@ -484,7 +625,7 @@ export namespace SignedQbftMsg {
     return decodeMessage(buf, SignedQbftMsg.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedQbftMsg>): Generator<SignedQbftMsgMsgTypeFieldEvent | SignedQbftMsgMsgValidatorFieldEvent | SignedQbftMsgMsgDutyFieldEvent | SignedQbftMsgMsgRoundFieldEvent | SignedQbftMsgMsgSenderFieldEvent | SignedQbftMsgMsgValueFieldEvent | SignedQbftMsgMsgPreparedRoundFieldEvent | SignedQbftMsgMsgPreparedValueFieldEvent | SignedQbftMsgLeafIndexFieldEvent | SignedQbftMsgLeafCountFieldEvent | SignedQbftMsgPathFieldEvent | SignedQbftMsgSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SignedQbftMsg>): Generator<SignedQbftMsgMsgTypeFieldEvent | SignedQbftMsgMsgValidatorFieldEvent | SignedQbftMsgMsgDutyFieldEvent | SignedQbftMsgMsgRoundFieldEvent | SignedQbftMsgMsgSenderFieldEvent | SignedQbftMsgMsgValueFieldEvent | SignedQbftMsgMsgPreparedRoundFieldEvent | SignedQbftMsgMsgPreparedValueFieldEvent | SignedQbftMsgLeafIndexFieldEvent | SignedQbftMsgLeafCountFieldEvent | SignedQbftMsgPathFieldEvent | SignedQbftMsgSignatureFieldEvent | SignedQbftMsgKeyPublicKeyFieldEvent | SignedQbftMsgKeySignatureFieldEvent> {
     return streamMessage(buf, SignedQbftMsg.codec(), opts)
   }
 }
@@ -737,6 +878,18 @@ export namespace Entry {
     index: number
   }
 
+  export interface EntryJustificationKeyPublicKeyFieldEvent {
+    field: '$.justification[].key.publicKey'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface EntryJustificationKeySignatureFieldEvent {
+    field: '$.justification[].key.signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export function encode (obj: Partial<Entry>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Entry.codec())
   }
@@ -745,7 +898,7 @@ export namespace Entry {
     return decodeMessage(buf, Entry.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Entry>): Generator<EntryMsgTypeFieldEvent | EntryMsgValidatorFieldEvent | EntryMsgDutyFieldEvent | EntryMsgRoundFieldEvent | EntryMsgSenderFieldEvent | EntryMsgValueFieldEvent | EntryMsgPreparedRoundFieldEvent | EntryMsgPreparedValueFieldEvent | EntryValueJsonFieldEvent | EntryJustificationMsgTypeFieldEvent | EntryJustificationMsgValidatorFieldEvent | EntryJustificationMsgDutyFieldEvent | EntryJustificationMsgRoundFieldEvent | EntryJustificationMsgSenderFieldEvent | EntryJustificationMsgValueFieldEvent | EntryJustificationMsgPreparedRoundFieldEvent | EntryJustificationMsgPreparedValueFieldEvent | EntryJustificationLeafIndexFieldEvent | EntryJustificationLeafCountFieldEvent | EntryJustificationPathFieldEvent | EntryJustificationSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Entry>): Generator<EntryMsgTypeFieldEvent | EntryMsgValidatorFieldEvent | EntryMsgDutyFieldEvent | EntryMsgRoundFieldEvent | EntryMsgSenderFieldEvent | EntryMsgValueFieldEvent | EntryMsgPreparedRoundFieldEvent | EntryMsgPreparedValueFieldEvent | EntryValueJsonFieldEvent | EntryJustificationMsgTypeFieldEvent | EntryJustificationMsgValidatorFieldEvent | EntryJustificationMsgDutyFieldEvent | EntryJustificationMsgRoundFieldEvent | EntryJustificationMsgSenderFieldEvent | EntryJustificationMsgValueFieldEvent | EntryJustificationMsgPreparedRoundFieldEvent | EntryJustificationMsgPreparedValueFieldEvent | EntryJustificationLeafIndexFieldEvent | EntryJustificationLeafCountFieldEvent | EntryJustificationPathFieldEvent | EntryJustificationSignatureFieldEvent | EntryJustificationKeyPublicKeyFieldEvent | EntryJustificationKeySignatureFieldEvent> {
     return streamMessage(buf, Entry.codec(), opts)
   }
 }
@@ -755,6 +908,7 @@ export interface Batch {
   sender: number
   entries: Entry[]
   signature: Uint8Array<ArrayBuffer>
+  key?: AgreementKey
 }
 
 export namespace Batch {
@@ -787,6 +941,11 @@ export namespace Batch {
         if ((obj.signature != null && obj.signature.byteLength > 0)) {
           w.uint32(34)
           w.bytes(obj.signature)
+        }
+
+        if (obj.key != null) {
+          w.uint32(42)
+          AgreementKey.codec().encode(obj.key, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -826,6 +985,12 @@ export namespace Batch {
             }
             case 4: {
               obj.signature = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.key = AgreementKey.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.key
+              })
               break
             }
             default: {
@@ -884,6 +1049,13 @@ export namespace Batch {
                 field: `${prefix}.signature`,
                 value: reader.bytes()
               }
+              break
+            }
+            case 5: {
+              yield * AgreementKey.codec().stream(reader, reader.uint32(), `${prefix}.key`, {
+                limits: opts.limits?.key
+              })
+
               break
             }
             default: {
@@ -1034,8 +1206,30 @@ export namespace Batch {
     index: number
   }
 
+  export interface BatchEntriesJustificationKeyPublicKeyFieldEvent {
+    field: '$.entries[].justification[].key.publicKey'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface BatchEntriesJustificationKeySignatureFieldEvent {
+    field: '$.entries[].justification[].key.signature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export interface BatchSignatureFieldEvent {
     field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BatchKeyPublicKeyFieldEvent {
+    field: '$.key.publicKey'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface BatchKeySignatureFieldEvent {
+    field: '$.key.signature'
     value: Uint8Array<ArrayBuffer>
   }
 
@@ -1047,7 +1241,7 @@ export namespace Batch {
     return decodeMessage(buf, Batch.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Batch>): Generator<BatchSessionFieldEvent | BatchSenderFieldEvent | BatchEntriesMsgTypeFieldEvent | BatchEntriesMsgValidatorFieldEvent | BatchEntriesMsgDutyFieldEvent | BatchEntriesMsgRoundFieldEvent | BatchEntriesMsgSenderFieldEvent | BatchEntriesMsgValueFieldEvent | BatchEntriesMsgPreparedRoundFieldEvent | BatchEntriesMsgPreparedValueFieldEvent | BatchEntriesValueJsonFieldEvent | BatchEntriesJustificationMsgTypeFieldEvent | BatchEntriesJustificationMsgValidatorFieldEvent | BatchEntriesJustificationMsgDutyFieldEvent | BatchEntriesJustificationMsgRoundFieldEvent | BatchEntriesJustificationMsgSenderFieldEvent | BatchEntriesJustificationMsgValueFieldEvent | BatchEntriesJustificationMsgPreparedRoundFieldEvent | BatchEntriesJustificationMsgPreparedValueFieldEvent | BatchEntriesJustificationLeafIndexFieldEvent | BatchEntriesJustificationLeafCountFieldEvent | BatchEntriesJustificationPathFieldEvent | BatchEntriesJustificationSignatureFieldEvent | BatchSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Batch>): Generator<BatchSessionFieldEvent | BatchSenderFieldEvent | BatchEntriesMsgTypeFieldEvent | BatchEntriesMsgValidatorFieldEvent | BatchEntriesMsgDutyFieldEvent | BatchEntriesMsgRoundFieldEvent | BatchEntriesMsgSenderFieldEvent | BatchEntriesMsgValueFieldEvent | BatchEntriesMsgPreparedRoundFieldEvent | BatchEntriesMsgPreparedValueFieldEvent | BatchEntriesValueJsonFieldEvent | BatchEntriesJustificationMsgTypeFieldEvent | BatchEntriesJustificationMsgValidatorFieldEvent | BatchEntriesJustificationMsgDutyFieldEvent | BatchEntriesJustificationMsgRoundFieldEvent | BatchEntriesJustificationMsgSenderFieldEvent | BatchEntriesJustificationMsgValueFieldEvent | BatchEntriesJustificationMsgPreparedRoundFieldEvent | BatchEntriesJustificationMsgPreparedValueFieldEvent | BatchEntriesJustificationLeafIndexFieldEvent | BatchEntriesJustificationLeafCountFieldEvent | BatchEntriesJustificationPathFieldEvent | BatchEntriesJustificationSignatureFieldEvent | BatchEntriesJustificationKeyPublicKeyFieldEvent | BatchEntriesJustificationKeySignatureFieldEvent | BatchSignatureFieldEvent | BatchKeyPublicKeyFieldEvent | BatchKeySignatureFieldEvent> {
     return streamMessage(buf, Batch.codec(), opts)
   }
 }

@@ -9,6 +9,7 @@ import {
   type AgreementValue,
   DutyAgreement,
 } from "../../src/consensus/engine.js";
+import { AGREEMENT_KEYS_KEPT_PER_SENDER, agreementKeyVerifier, createAgreementKey } from "../../src/consensus/keys.js";
 import {
   batchTree,
   evidenceValid,
@@ -66,10 +67,12 @@ async function network(
 ) {
   const ids: Identity[] = [];
   for (let i = 0; i < N; i++) ids.push(await generateIdentity());
-  const verify = identityVerifier(ids.map((x) => x.peerId));
+  const verifyIdentity = identityVerifier(ids.map((x) => x.peerId));
+  const verify = agreementKeyVerifier(LOCK, verifyIdentity);
+  const keys = ids.map((id, k) => createAgreementKey(LOCK, k + 1, (b) => id.signSync(b)));
   const inboxes: ((from: number, bytes: Uint8Array) => void)[] = [];
   const delivered: { from: number; to: number; bytes: Uint8Array }[] = [];
-  const nodes = ids.map((id, k) => {
+  const nodes = ids.map((_id, k) => {
     const self = k + 1;
     if (self === byzantine) return undefined;
     const e = new DutyAgreement(
@@ -84,8 +87,8 @@ async function network(
             });
           }
         },
-        signBatch: (b) => id.signSync(b),
-        verifyIdentity: verify,
+        batchKey: keys[k]!,
+        verifyBatch: agreementKeyVerifier(LOCK, verifyIdentity),
         rootOf: (_pk, _duty, json) => rootOf(json),
         raiseParticipationSlot: () => {},
         logger: silentLogger(),
@@ -98,9 +101,10 @@ async function network(
   });
   /** Sends a batch from the Byzantine node, signed with its real identity, to some nodes. */
   const sendAs = (from: number, entries: Entry[], to: number[], badSignature = false) => {
-    // a bad signature: the sender's key over other bytes
-    const sign = (b: Uint8Array) => ids[from - 1]!.signSync(badSignature ? new Uint8Array(1) : b);
-    const bytes = sealBatch(LOCK, from, entries, sign, () => {});
+    // a bad signature: the sender's agreement key over other bytes
+    const own = keys[from - 1]!;
+    const signer = { key: own.key, sign: (b: Uint8Array) => own.sign(badSignature ? new Uint8Array(1) : b) };
+    const bytes = sealBatch(LOCK, from, entries, signer, () => {});
     for (const t of to) setImmediate(() => inboxes[t - 1]?.(from, bytes));
   };
   return { ids, nodes, sendAs, verify, delivered };
@@ -154,35 +158,70 @@ describe("batch Merkle evidence", () => {
     expect(rootFromPath(new Uint8Array(32), -1, 4, [])).toBeUndefined();
   });
 
-  it("relayed evidence verifies under its sender's key only", async () => {
+  it("relayed evidence verifies under an agreement key its sender certified, for this cluster only", async () => {
     const ids = [await generateIdentity(), await generateIdentity()];
-    const verify = identityVerifier(ids.map((x) => x.peerId));
+    const verifyIdentity = identityVerifier(ids.map((x) => x.peerId));
+    const verify = agreementKeyVerifier(LOCK, verifyIdentity);
     const entries = [entry("PREPARE", "attester/1", 1, 1, "A"), entry("COMMIT", "attester/1", 1, 1, "A")];
-    let evidence: Parameters<typeof evidenceValid>[1][] = [];
-    sealBatch(
-      LOCK,
-      1,
-      entries,
-      (b) => ids[0]!.signSync(b),
-      (ev) => {
+    const sealed = (signer: Parameters<typeof sealBatch>[3]) => {
+      let evidence: Parameters<typeof evidenceValid>[1][] = [];
+      const bytes = sealBatch(LOCK, 1, entries, signer, (ev) => {
         evidence = ev;
-      },
-    );
-    expect(evidence.every((ev) => evidenceValid(LOCK, ev, verify, new Set()))).toBe(true);
-    // signed by operator 2 but claiming operator 1: refused
-    sealBatch(
-      LOCK,
-      1,
-      entries,
-      (b) => ids[1]!.signSync(b),
-      (ev) => {
-        evidence = ev;
-      },
-    );
-    expect(evidenceValid(LOCK, evidence[0]!, verify, new Set())).toBe(false);
+      });
+      return { evidence, batch: Batch.decode(bytes) };
+    };
+    const key1 = createAgreementKey(LOCK, 1, (b) => ids[0]!.signSync(b));
+    const good = sealed(key1);
+    expect(good.evidence.every((ev) => evidenceValid(LOCK, ev, verify, new Set()))).toBe(true);
+    expect(good.batch.key?.publicKey).toHaveLength(32);
+    expect(good.batch.signature).toHaveLength(64);
+    // a fresh verifier (no cached certificate) agrees
+    expect(evidenceValid(LOCK, good.evidence[0]!, agreementKeyVerifier(LOCK, verifyIdentity), new Set())).toBe(true);
+    // a key operator 2 certified, claiming operator 1: refused
+    const byOther = sealed(createAgreementKey(LOCK, 1, (b) => ids[1]!.signSync(b)));
+    expect(evidenceValid(LOCK, byOther.evidence[0]!, verify, new Set())).toBe(false);
+    // a key operator 1 certified as operator 2 (another share index): refused as operator 1's
+    const asOther = sealed(createAgreementKey(LOCK, 2, (b) => ids[0]!.signSync(b)));
+    expect(evidenceValid(LOCK, asOther.evidence[0]!, verify, new Set())).toBe(false);
+    // a key certified for another cluster: refused
+    const otherCluster = sealed(createAgreementKey(new Uint8Array(32), 1, (b) => ids[0]!.signSync(b)));
+    expect(evidenceValid(LOCK, otherCluster.evidence[0]!, verify, new Set())).toBe(false);
+    // operator 1's certified key, but the batch signed by another Ed25519 key
+    const other = createAgreementKey(LOCK, 1, (b) => ids[0]!.signSync(b));
+    const swapped = sealed({ key: key1.key, sign: other.sign });
+    expect(evidenceValid(LOCK, swapped.evidence[0]!, verify, new Set())).toBe(false);
+    // no key, or a malformed one: refused, nothing thrown
+    const { key: _drop, ...keyless } = good.evidence[0]!;
+    expect(evidenceValid(LOCK, keyless, verify, new Set())).toBe(false);
+    const shortKey = { ...good.evidence[0]!, key: { ...key1.key, publicKey: key1.key.publicKey.slice(1) } };
+    expect(evidenceValid(LOCK, shortKey, verify, new Set())).toBe(false);
     // another session
-    expect(evidenceValid(new Uint8Array(32), evidence[0]!, verify, new Set())).toBe(false);
+    expect(evidenceValid(new Uint8Array(32), good.evidence[0]!, verify, new Set())).toBe(false);
     expect(leafOf(entries[0]!.msg!)).toHaveLength(32);
+  });
+
+  it("a verifier keeps a few certified agreement keys per sender: a restarted peer's new key still verifies", async () => {
+    const id = await generateIdentity();
+    let identityChecks = 0;
+    const verifyIdentity = identityVerifier([id.peerId]);
+    const verify = agreementKeyVerifier(LOCK, (i, b, s) => {
+      identityChecks += 1;
+      return verifyIdentity(i, b, s);
+    });
+    const bytes = new Uint8Array([1, 2, 3]);
+    const keys = Array.from({ length: AGREEMENT_KEYS_KEPT_PER_SENDER + 1 }, () =>
+      createAgreementKey(LOCK, 1, (b) => id.signSync(b)),
+    );
+    for (const k of keys) expect(verify(1, k.key, bytes, k.sign(bytes))).toBe(true);
+    expect(identityChecks).toBe(keys.length);
+    // the most recent keys are kept: their certificates are not checked again
+    for (const k of keys.slice(1)) expect(verify(1, k.key, bytes, k.sign(bytes))).toBe(true);
+    expect(identityChecks).toBe(keys.length);
+    // the oldest was dropped: checked again, and still valid
+    expect(verify(1, keys[0]!.key, bytes, keys[0]!.sign(bytes))).toBe(true);
+    expect(identityChecks).toBe(keys.length + 1);
+    // a wrong-length signature is refused before any check
+    expect(verify(1, keys[1]!.key, bytes, new Uint8Array(63))).toBe(false);
   });
 });
 

@@ -20,6 +20,7 @@ const { readLockFile } = await import(path.join(dist, "src/cluster/lock.js"));
 const { PARSIG_PROTOCOL, CONSENSUS_PROTOCOL } = await import(path.join(dist, "src/p2p/protocols.js"));
 const { ParSigRequest } = await import(path.join(dist, "src/pb/parsig.js"));
 const { sealBatch } = await import(path.join(dist, "src/consensus/wire.js"));
+const { createAgreementKey } = await import(path.join(dist, "src/consensus/keys.js"));
 
 const identity = await loadIdentity(cfg.dataDir);
 const lock = await readLockFile(path.join(cfg.dataDir, "cluster-lock.json"));
@@ -118,6 +119,8 @@ async function floodStreams(frame, perHost, maxBytes) {
 /** Signed agreement batches of 4,096 prepares, each for a distinct value, over every instance it may open. */
 async function floodConsensus() {
   const validators = lock.distributedValidators.map((dv) => dv.publicKey);
+  // a valid agreement key: the attacker's batches verify, so the victim pays for every entry
+  const batchKey = createAgreementKey(lock.lockHash, self, (b) => identity.signSync(b));
   let counter = 0;
   const batch = () => {
     const entries = [];
@@ -138,13 +141,7 @@ async function floodConsensus() {
         justification: [],
       });
     }
-    return sealBatch(
-      lock.lockHash,
-      self,
-      entries,
-      (b) => identity.signSync(b),
-      () => {},
-    );
+    return sealBatch(lock.lockHash, self, entries, batchKey, () => {});
   };
   const loops = hosts.map(async (h) => {
     while (running()) {
