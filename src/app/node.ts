@@ -193,6 +193,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         decodeParSigResponse(
           await parsigChannels.get(p.index)!.request(encodeParSigRequest(lock.lockHash, req), { signal }),
           p.index,
+          req.kind,
         ),
     }));
     const signer: ThresholdSigner = new ThresholdSigner(

@@ -68,6 +68,11 @@ export interface AgreementValue {
   readonly root: Root;
   /** The request JSON, UTF-8 (what peers re-parse). */
   readonly json: Uint8Array;
+  /**
+   * Set on a decision: the 1-based share index of the leader of the round that decided it, which
+   * proposed this value and so took part. The signer asks it for the combined signature first.
+   */
+  readonly leader?: ShareIndex;
 }
 
 export interface DutyAgreementOpts {
@@ -141,6 +146,8 @@ interface Instance {
   readonly duty: string;
   readonly slot: number;
   readonly qbft: QbftInstance;
+  /** The leader of a round, 1-based. */
+  readonly leader: (round: number) => ShareIndex;
   /** Who opened it: 0 for this node (its client asked), else the peer whose message came first. */
   readonly openedBy: number;
   validate?: (root: string, json: Uint8Array) => boolean;
@@ -444,8 +451,10 @@ export class DutyAgreement {
     const slot = Number(parsed[2]);
     const offset = (this.#o.validatorIndex.get(pkHex) ?? 0) + slot + [...kind].reduce((a, c) => a + c.charCodeAt(0), 0);
     const n = this.#o.n;
+    const leader = (round: number) => (((offset + round) % n) + 1) as ShareIndex;
     const inst: Instance = {
       key,
+      leader,
       publicKey: pk,
       publicKeyHex: pkHex,
       duty,
@@ -454,7 +463,7 @@ export class DutyAgreement {
       qbft: new QbftInstance({
         n,
         self: this.#o.self,
-        leader: (round) => ((offset + round) % n) + 1,
+        leader,
         validate: (v, b) => inst.validate?.(v, b) ?? false,
         bindsValue: (v, b) => {
           // a duty this node was not asked for keeps the bytes of one value at most
@@ -481,7 +490,11 @@ export class DutyAgreement {
     for (const msg of out.broadcast) this.#enqueue(inst, msg);
     if (out.decided && !inst.decided) {
       const root = Buffer.from(out.decided.value.slice(2), "hex") as unknown as Root;
-      inst.decided = { root: new Uint8Array(root) as Root, json: out.decided.valueBytes };
+      inst.decided = {
+        root: new Uint8Array(root) as Root,
+        json: out.decided.valueBytes,
+        leader: inst.leader(out.decided.round),
+      };
       inst.expiresAt = this.#now() + AGREEMENT_DECIDED_TTL_MS;
       if (inst.timer) clearTimeout(inst.timer);
       this.#release(inst);

@@ -4,7 +4,7 @@
  */
 
 /** Runtime partial-signature exchange (`ParSigRequest` / `ParSigResponse`, proto/parsig.proto), bound to the lock. */
-export const PARSIG_PROTOCOL = "/cohort/parsig/1.0.0";
+export const PARSIG_PROTOCOL = "/cohort/parsig/2.0.0";
 /** Runtime duty agreement: signed QBFT batches (`Batch`, proto/consensus.proto), bound to the lock. */
 export const CONSENSUS_PROTOCOL = "/cohort/consensus/2.0.0";
 

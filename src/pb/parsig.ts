@@ -269,6 +269,7 @@ export interface ParSigRequest {
   requestJson: Uint8Array<ArrayBuffer>
   duty: string
   signingRoot: Uint8Array<ArrayBuffer>
+  group: boolean
 }
 
 export namespace ParSigRequest {
@@ -306,6 +307,11 @@ export namespace ParSigRequest {
           w.bytes(obj.signingRoot)
         }
 
+        if ((obj.group != null && obj.group !== false)) {
+          w.uint32(48)
+          w.bool(obj.group)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -315,7 +321,8 @@ export namespace ParSigRequest {
           publicKey: uint8ArrayAlloc(0),
           requestJson: uint8ArrayAlloc(0),
           duty: '',
-          signingRoot: uint8ArrayAlloc(0)
+          signingRoot: uint8ArrayAlloc(0),
+          group: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -342,6 +349,10 @@ export namespace ParSigRequest {
             }
             case 5: {
               obj.signingRoot = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.group = reader.bool()
               break
             }
             default: {
@@ -394,6 +405,13 @@ export namespace ParSigRequest {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.group`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -431,6 +449,11 @@ export namespace ParSigRequest {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ParSigRequestGroupFieldEvent {
+    field: '$.group'
+    value: boolean
+  }
+
   export function encode (obj: Partial<ParSigRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ParSigRequest.codec())
   }
@@ -439,7 +462,7 @@ export namespace ParSigRequest {
     return decodeMessage(buf, ParSigRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigRequest>): Generator<ParSigRequestSessionFieldEvent | ParSigRequestPublicKeyFieldEvent | ParSigRequestRequestJsonFieldEvent | ParSigRequestDutyFieldEvent | ParSigRequestSigningRootFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigRequest>): Generator<ParSigRequestSessionFieldEvent | ParSigRequestPublicKeyFieldEvent | ParSigRequestRequestJsonFieldEvent | ParSigRequestDutyFieldEvent | ParSigRequestSigningRootFieldEvent | ParSigRequestGroupFieldEvent> {
     return streamMessage(buf, ParSigRequest.codec(), opts)
   }
 }
@@ -450,6 +473,7 @@ export interface ParSigResponse {
   refusalCode: string
   refusalMessage: string
   decidedRoot: Uint8Array<ArrayBuffer>
+  groupSignature: Uint8Array<ArrayBuffer>
 }
 
 export namespace ParSigResponse {
@@ -487,6 +511,11 @@ export namespace ParSigResponse {
           w.bytes(obj.decidedRoot)
         }
 
+        if ((obj.groupSignature != null && obj.groupSignature.byteLength > 0)) {
+          w.uint32(50)
+          w.bytes(obj.groupSignature)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -496,7 +525,8 @@ export namespace ParSigResponse {
           partialSignature: uint8ArrayAlloc(0),
           refusalCode: '',
           refusalMessage: '',
-          decidedRoot: uint8ArrayAlloc(0)
+          decidedRoot: uint8ArrayAlloc(0),
+          groupSignature: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -523,6 +553,10 @@ export namespace ParSigResponse {
             }
             case 5: {
               obj.decidedRoot = reader.bytes()
+              break
+            }
+            case 6: {
+              obj.groupSignature = reader.bytes()
               break
             }
             default: {
@@ -575,6 +609,13 @@ export namespace ParSigResponse {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.groupSignature`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -612,6 +653,11 @@ export namespace ParSigResponse {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface ParSigResponseGroupSignatureFieldEvent {
+    field: '$.groupSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<ParSigResponse>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, ParSigResponse.codec())
   }
@@ -620,7 +666,7 @@ export namespace ParSigResponse {
     return decodeMessage(buf, ParSigResponse.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigResponse>): Generator<ParSigResponseShareIndexFieldEvent | ParSigResponsePartialSignatureFieldEvent | ParSigResponseRefusalCodeFieldEvent | ParSigResponseRefusalMessageFieldEvent | ParSigResponseDecidedRootFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParSigResponse>): Generator<ParSigResponseShareIndexFieldEvent | ParSigResponsePartialSignatureFieldEvent | ParSigResponseRefusalCodeFieldEvent | ParSigResponseRefusalMessageFieldEvent | ParSigResponseDecidedRootFieldEvent | ParSigResponseGroupSignatureFieldEvent> {
     return streamMessage(buf, ParSigResponse.codec(), opts)
   }
 }

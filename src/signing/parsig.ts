@@ -1,5 +1,5 @@
 /**
- * `/cohort/parsig/1.0.0` at runtime: a node asks its peers for their partial signatures. For a
+ * `/cohort/parsig/2.0.0` at runtime: a node asks its peers for their partial signatures. For a
  * duty the cluster agreed on, the request names the duty and the decided signing root, and the
  * peer answers once it decided and signed that value itself; for a fixed-value or consented
  * message, the request carries the Web3Signer body and the peer applies its own window, consent
@@ -30,40 +30,48 @@ export function encodeParSigRequest(lockHash: Uint8Array, req: PeerPartialReques
     session: lockHash as Uint8Array<ArrayBuffer>,
     publicKey: req.publicKey as Uint8Array<ArrayBuffer>,
     requestJson: req.kind === "request" ? (encodeSignRequest(req.request) as Uint8Array<ArrayBuffer>) : empty,
-    duty: req.kind === "decided" ? req.duty : "",
-    signingRoot: req.kind === "decided" ? (req.root as Uint8Array<ArrayBuffer>) : empty,
+    duty: req.kind === "request" ? "" : req.duty,
+    signingRoot: req.kind === "request" ? empty : (req.root as Uint8Array<ArrayBuffer>),
+    group: req.kind === "group",
   });
 }
 
 /**
- * Decodes a peer's answer. A partial must come from the share index the peer holds and be 96
- * bytes; whether it verifies is the combiner's business.
- * @throws RangeError/TypeError on malformed bytes (the combiner counts the peer as missing)
+ * Decodes a peer's answer to a request of `kind`. A partial must come from the share index the
+ * peer holds and be 96 bytes; a `group` answer carries a 96-byte group signature instead. Whether
+ * either verifies is the caller's business.
+ * @throws RangeError/TypeError on malformed bytes (the caller counts the peer as missing)
  */
-export function decodeParSigResponse(bytes: Uint8Array, expectedIndex: number): PeerAnswer {
+export function decodeParSigResponse(
+  bytes: Uint8Array,
+  expectedIndex: number,
+  kind: PeerPartialRequest["kind"] = "decided",
+): PeerAnswer {
   const res = ParSigResponse.decode(bytes);
   if (res.refusalCode !== "") return { refusal: { code: res.refusalCode, message: res.refusalMessage.slice(0, 512) } };
   if (res.shareIndex !== expectedIndex) {
-    throw new RangeError(`partial from share index ${res.shareIndex}, expected ${expectedIndex}`);
+    throw new RangeError(`answer from share index ${res.shareIndex}, expected ${expectedIndex}`);
   }
-  if (res.partialSignature.length !== 96) {
-    throw new RangeError(`"partial_signature" must be 96 bytes, got ${res.partialSignature.length}`);
-  }
-  return { signature: res.partialSignature };
+  const [field, sig] =
+    kind === "group" ? ["group_signature", res.groupSignature] : ["partial_signature", res.partialSignature];
+  if (sig.length !== 96) throw new RangeError(`"${field}" must be 96 bytes, got ${sig.length}`);
+  return { signature: sig };
 }
 
-function encodeAnswer(shareIndex: number, a: PartialAnswer): { bytes: Uint8Array; result: string } {
+function encodeAnswer(shareIndex: number, a: PartialAnswer, group: boolean): { bytes: Uint8Array; result: string } {
   const empty = new Uint8Array(0) as Uint8Array<ArrayBuffer>;
   if ("signature" in a) {
+    const sig = a.signature as Uint8Array<ArrayBuffer>;
     return {
       bytes: ParSigResponse.encode({
         shareIndex,
-        partialSignature: a.signature as Uint8Array<ArrayBuffer>,
+        partialSignature: group ? empty : sig,
         refusalCode: "",
         refusalMessage: "",
         decidedRoot: empty,
+        groupSignature: group ? sig : empty,
       }),
-      result: "signed",
+      result: group ? "combined" : "signed",
     };
   }
   return {
@@ -73,6 +81,7 @@ function encodeAnswer(shareIndex: number, a: PartialAnswer): { bytes: Uint8Array
       refusalCode: a.refusal.code,
       refusalMessage: a.refusal.message,
       decidedRoot: (a.decidedRoot ?? empty) as Uint8Array<ArrayBuffer>,
+      groupSignature: empty,
     }),
     result: a.refusal.code,
   };
@@ -95,6 +104,7 @@ export function createParSigHandler(
   const signer = modules.signer;
   const refuse = (code: string, message: string): PartialAnswer => ({ refusal: { code, message } });
   return async (bytes, peer, signal) => {
+    let group = false;
     const answer = await (async (): Promise<PartialAnswer> => {
       let req: ParSigRequest;
       try {
@@ -102,6 +112,7 @@ export function createParSigHandler(
       } catch (err) {
         return refuse(REFUSAL.MALFORMED, `undecodable request: ${(err as Error).message}`);
       }
+      group = req.group;
       if (!bytesEqual(req.session, opts.lockHash))
         return refuse(REFUSAL.WRONG_SESSION, "request for another cluster lock");
       const pkHex = toHex(req.publicKey);
@@ -109,8 +120,11 @@ export function createParSigHandler(
       try {
         if (req.duty !== "") {
           if (req.signingRoot.length !== 32) return refuse(REFUSAL.MALFORMED, `"signing_root" must be 32 bytes`);
-          return await signer.serveDecided(pkHex, req.duty, req.signingRoot as unknown as Root, signal);
+          const root = req.signingRoot as unknown as Root;
+          if (group) return await signer.serveGroup(pkHex, req.duty, root, signal);
+          return await signer.serveDecided(pkHex, req.duty, root, signal);
         }
+        if (group) return refuse(REFUSAL.MALFORMED, `"group" needs "duty" and "signing_root"`);
         return await signer.servePeerRequest(pkHex, decodeSignRequest(req.requestJson));
       } catch (err) {
         if (err instanceof InputError) return refuse(REFUSAL.INVALID_REQUEST, err.message);
@@ -118,7 +132,7 @@ export function createParSigHandler(
         return refuse(REFUSAL.INTERNAL, "internal error");
       }
     })();
-    const out = encodeAnswer(signer.shareIndex, answer);
+    const out = encodeAnswer(signer.shareIndex, answer, group);
     modules.onRequest?.(out.result);
     return out.bytes;
   };

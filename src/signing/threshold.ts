@@ -45,13 +45,17 @@ export interface SignerPeer {
   /** "share_index (peer_id)". */
   readonly label: string;
   isConnected(): boolean;
-  /** Sends a `ParSigRequest` and resolves with the peer's `ParSigResponse` (decoded). */
+  /**
+   * Sends a `ParSigRequest` and resolves with the peer's `ParSigResponse` (decoded): its partial,
+   * or for a `group` request the group signature it combined (96 bytes, not verified yet).
+   */
   requestPartial(req: PeerPartialRequest, signal: AbortSignal): Promise<PeerAnswer>;
 }
 
 /** What a node asks a peer for. */
 export type PeerPartialRequest =
   | { kind: "decided"; publicKey: Uint8Array; duty: string; root: Root }
+  | { kind: "group"; publicKey: Uint8Array; duty: string; root: Root }
   | { kind: "request"; publicKey: Uint8Array; request: SignRequest };
 
 /** What a peer's request for this node's partial gets. */
@@ -109,6 +113,8 @@ export class ThresholdSigner implements RemoteSigner {
   readonly #m: ThresholdSignerModules;
   readonly #byKey: Map<string, { dv: DistributedValidator; index: number }>;
   readonly #decided = new Map<string, DecidedPartial>();
+  /** Group signatures this node combines for decided duties, per (validator, duty), for its client and its peers. */
+  readonly #combined = new Map<string, Promise<BlsSignature>>();
   readonly #decidedWaiters = new Map<string, Set<() => void>>();
   readonly #settled = new DOMException("signature request settled", "AbortError");
   readonly #parsed = new Map<string, { req: SignRequest; root: Root } | undefined>();
@@ -213,8 +219,49 @@ export class ThresholdSigner implements RemoteSigner {
    */
   async serveDecided(publicKeyHex: string, duty: string, root: Root, signal: AbortSignal): Promise<PartialAnswer> {
     if (!this.#byKey.has(publicKeyHex)) return refusal("UNKNOWN_KEY", `unknown validator ${publicKeyHex}`);
+    const d = await this.#decidedFor(publicKeyHex, duty, signal);
+    if (d === undefined) return refusal("NOT_DECIDED", `this node has not decided duty ${duty}`);
+    if (!bytesEqual(d.root, root)) {
+      return {
+        ...refusal("DIFFERENT_DECISION", `this node decided ${toHex(d.root)} for duty ${duty}`),
+        decidedRoot: d.root,
+      };
+    }
+    try {
+      return { signature: await d.partial };
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  /**
+   * Answers a peer's request for the group signature over the decided value of an agreed duty
+   * (96 bytes, verified under the validator's key): waits as {@link serveDecided} does, then
+   * combines it from t partials, its own among them, once per duty for every asker and for this
+   * node's own client.
+   */
+  async serveGroup(publicKeyHex: string, duty: string, root: Root, signal: AbortSignal): Promise<PartialAnswer> {
+    const entry = this.#byKey.get(publicKeyHex);
+    if (entry === undefined) return refusal("UNKNOWN_KEY", `unknown validator ${publicKeyHex}`);
+    const d = await this.#decidedFor(publicKeyHex, duty, signal);
+    if (d === undefined) return refusal("NOT_DECIDED", `this node has not decided duty ${duty}`);
+    if (!bytesEqual(d.root, root)) {
+      return {
+        ...refusal("DIFFERENT_DECISION", `this node decided ${toHex(d.root)} for duty ${duty}`),
+        decidedRoot: d.root,
+      };
+    }
+    try {
+      return { signature: await untilAborted(this.#combine(entry.dv, duty, d), signal) };
+    } catch (err) {
+      return refusalOf(err);
+    }
+  }
+
+  /** This node's decision for a duty, waiting up to {@link DECIDED_PARTIAL_WAIT_MS} or `signal` for it. */
+  async #decidedFor(publicKeyHex: string, duty: string, signal: AbortSignal): Promise<DecidedPartial | undefined> {
     const key = `${publicKeyHex}/${duty}`;
-    let d = this.#decided.get(key);
+    const d = this.#decided.get(key);
     if (d === undefined) {
       await new Promise<void>((resolve) => {
         const waiters = this.#decidedWaiters.get(key) ?? new Set();
@@ -230,20 +277,9 @@ export class ThresholdSigner implements RemoteSigner {
         const off = onAbort(signal, done);
         waiters.add(done);
       });
-      d = this.#decided.get(key);
-      if (d === undefined) return refusal("NOT_DECIDED", `this node has not decided duty ${duty}`);
+      return this.#decided.get(key);
     }
-    if (!bytesEqual(d.root, root)) {
-      return {
-        ...refusal("DIFFERENT_DECISION", `this node decided ${toHex(d.root)} for duty ${duty}`),
-        decidedRoot: d.root,
-      };
-    }
-    try {
-      return { signature: await d.partial };
-    } catch (err) {
-      return refusalOf(err);
-    }
+    return d;
   }
 
   /**
@@ -399,14 +435,124 @@ export class ThresholdSigner implements RemoteSigner {
         `the cluster agreed on ${toHex(d.root)} for duty ${duty.key}`,
       );
     }
-    return await this.#gather(
+    return await this.#groupSignature(dv, duty.key, d, decided.leader, signal);
+  }
+
+  /**
+   * The group signature over a decided value, for this node's own client. The leader of the round
+   * that decided the duty combines it once and the others fetch it from there (one combination per
+   * duty instead of n). This node combines it itself when it is that leader, the leader is not
+   * connected, or the leader fails, refuses, sends a signature that does not verify, or takes
+   * longer than its hedge delay; whichever valid signature comes first is returned.
+   * @throws SignerError NOT_ENOUGH_PARTIALS (from this node's own combination); the signal's reason
+   */
+  async #groupSignature(
+    dv: DistributedValidator,
+    duty: string,
+    d: DecidedPartial,
+    leader: ShareIndex | undefined,
+    signal: AbortSignal,
+  ): Promise<BlsSignature> {
+    const combiner =
+      leader === undefined || leader === this.#o.shareIndex
+        ? undefined
+        : this.#m.peers.find((p) => p.index === leader && p.isConnected());
+    if (combiner === undefined) return await untilAborted(this.#combine(dv, duty, d), signal);
+    if (signal.aborted) throw signal.reason;
+    const latency = this.#m.latency;
+    const ask = new AbortController();
+    return await new Promise<BlsSignature>((resolve, reject) => {
+      let settled = false;
+      let localFailure: unknown;
+      let remoteFailed = false;
+      let local = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let off = () => {};
+      const finish = (err: unknown, sig?: BlsSignature) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        off();
+        ask.abort(this.#settled);
+        if (sig !== undefined) resolve(sig);
+        else reject(err);
+      };
+      off = onAbort(signal, () => finish(signal.reason));
+      const combineHere = (reason: "timer" | "failure") => {
+        if (local || settled) return;
+        local = true;
+        this.#m.metrics?.hedged(reason);
+        this.#combine(dv, duty, d).then(
+          (sig) => finish(undefined, sig),
+          (err) => {
+            localFailure = err;
+            if (remoteFailed) finish(err);
+          },
+        );
+      };
+      const remoteFails = () => {
+        remoteFailed = true;
+        if (local && localFailure !== undefined) finish(localFailure);
+        else combineHere("failure");
+      };
+      // the leader answers after its own round trip for partials and a combination: twice the hedge
+      // delay of a partial request (a round trip of a group request is not one of a partial's, so it
+      // is not observed)
+      const maxMs = this.#o.signTimeoutMs / 4;
+      timer = setTimeout(() => combineHere("timer"), Math.min(maxMs, 2 * latency.hedgeDelay([combiner], maxMs)));
+      combiner.requestPartial({ kind: "group", publicKey: dv.publicKey, duty, root: d.root }, ask.signal).then(
+        async (answer) => {
+          if (!("signature" in answer)) {
+            this.#m.logger.debug({ peer: combiner.index, code: answer.refusal.code }, "no group signature from leader");
+            return remoteFails();
+          }
+          if (await this.#m.verifier.verify(dv.publicKey, d.root, answer.signature as BlsSignature)) {
+            return finish(undefined, answer.signature as BlsSignature);
+          }
+          latency.failed(combiner.index, performance.now());
+          this.#m.logger.warn(
+            { peer: combiner.index, validator: toHex(dv.publicKey).slice(0, 12) },
+            "group signature from the leader does not verify",
+          );
+          remoteFails();
+        },
+        (err) => {
+          if (settled) return;
+          latency.failed(combiner.index, performance.now());
+          this.#m.logger.debug({ peer: combiner.index, err: (err as Error).message }, "no group signature from leader");
+          remoteFails();
+        },
+      );
+    });
+  }
+
+  /**
+   * This node's combination of a decided value's group signature, from its own partial and its
+   * peers' (every peer decided and signed already, so all are asked at once): started once per
+   * (validator, duty), shared by its own client's requests and peers' `group` requests, and
+   * forgotten if it fails so that a retry starts afresh.
+   */
+  #combine(dv: DistributedValidator, duty: string, d: DecidedPartial): Promise<BlsSignature> {
+    const key = `${toHex(dv.publicKey)}/${duty}`;
+    const found = this.#combined.get(key);
+    if (found !== undefined) return found;
+    const p = this.#gather(
       dv,
       d.root,
       () => d.partial,
-      { kind: "decided", publicKey: dv.publicKey, duty: duty.key, root: d.root },
-      signal,
+      { kind: "decided", publicKey: dv.publicKey, duty, root: d.root },
+      AbortSignal.timeout(this.#o.signTimeoutMs),
       false,
     );
+    p.catch(() => {
+      if (this.#combined.get(key) === p) this.#combined.delete(key);
+    });
+    if (this.#combined.size >= DECIDED_PARTIALS_KEPT) {
+      const oldest = this.#combined.keys().next().value;
+      if (oldest !== undefined) this.#combined.delete(oldest);
+    }
+    this.#combined.set(key, p);
+    return p;
   }
 
   /** Records the decision and makes this node's partial for it, once per (validator, duty). */
@@ -547,6 +693,24 @@ function refusalOf(err: unknown): PartialAnswer {
   }
   if (err instanceof SlashingError) return refusal(err.code, err.message);
   return refusal("INTERNAL", "internal error");
+}
+
+/** `p`, or the signal's reason once it fires first (through {@link onAbort}: one listener per signal). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const off = onAbort(signal, () => reject(signal.reason));
+    p.then(
+      (v) => {
+        off();
+        resolve(v);
+      },
+      (err) => {
+        off();
+        reject(err);
+      },
+    );
+  });
 }
 
 /** Callbacks waiting on one signal: a peer's stream carries thousands of waiting requests. */

@@ -138,6 +138,13 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
     const regs = await signAt(pk, NODES, reg);
     for (const r of regs) expect(r.status, JSON.stringify(r.json)).toBe(200);
     expect(valid(pk, regs[0]!, reg)).toBe(true);
+    // agreed duties were combined once each, by their deciding round's leader, for the other nodes
+    let combined = 0;
+    for (const i of NODES) {
+      const text = await (await fetch(cluster.metricsUrl(i))).text();
+      combined += Number(/cohort_parsig_served_total\{result="combined"\} (\d+)/.exec(text)?.[1] ?? 0);
+    }
+    expect(combined).toBeGreaterThan(0);
   }, 120_000);
 
   it("a voluntary exit signs once t operators consented; until then a 503 says how many more", async () => {
@@ -324,7 +331,7 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
       };
       poison.attestation.source.epoch = "0";
       poison.attestation.target.epoch = "1000000";
-      const asks: { name: string; code: string; json?: unknown; duty?: string }[] = [
+      const asks: { name: string; code: string; json?: unknown; duty?: string; group?: boolean }[] = [
         {
           name: "deposit to foreign credentials",
           code: "NO_CONSENT",
@@ -344,6 +351,13 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
         { name: "block at an arbitrary slot", code: "NEEDS_AGREEMENT", json: blockHeader({ slot: nowSlot() }) },
         { name: "far-future attestation", code: "NEEDS_AGREEMENT", json: poison },
         { name: "decided duty that was never decided", code: "NOT_DECIDED", duty: `attester/${nowSlot()}` },
+        {
+          name: "group signature of a duty that was never decided",
+          code: "NOT_DECIDED",
+          duty: `attester/${nowSlot()}`,
+          group: true,
+        },
+        { name: "group signature without a duty", code: "MALFORMED", group: true, json: attestation() },
       ];
       await Promise.all(
         [1, 2, 3].map(async (peer) => {
@@ -360,6 +374,7 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
                       : new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
                     duty: a.duty ?? "",
                     signingRoot: (a.duty ? new Uint8Array(32) : new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
+                    group: a.group ?? false,
                   }),
                   { signal: AbortSignal.timeout(30_000) },
                 ),
@@ -368,6 +383,7 @@ describe("signing cluster, 4 nodes, t = 3, one validator client per node", () =>
           );
           answers.forEach((ans, i) => {
             expect(ans.partialSignature.length, `${asks[i]!.name} at node ${peer}`).toBe(0);
+            expect(ans.groupSignature.length, `${asks[i]!.name} at node ${peer}`).toBe(0);
             expect(ans.refusalCode, asks[i]!.name).toBe(asks[i]!.code);
           });
         }),
