@@ -146,8 +146,8 @@ export function sealBatch(
 
 /**
  * Checks that relayed evidence was signed by its message's sender, under an agreement key that
- * sender certified (`verify`, from keys.ts agreementKeyVerifier). `cache` remembers (sender, root)
- * pairs already verified.
+ * sender certified (`verify`, from keys.ts agreementKeyVerifier). `cache` remembers the (sender,
+ * root, signature, key) tuples already verified.
  */
 export function evidenceValid(
   session: Uint8Array,
@@ -158,7 +158,10 @@ export function evidenceValid(
   if (ev.msg === undefined) return false;
   const root = rootFromPath(leafOf(ev.msg), ev.leafIndex, ev.leafCount, ev.path);
   if (root === undefined) return false;
-  const key = `${ev.msg.sender}:${ev.leafCount}:${Buffer.from(root).toString("hex")}`;
+  // the signature and key are part of what was checked: a copy of a verified batch's message with
+  // another signature or key is checked afresh (and fails), never relayed on the strength of the first
+  const hex = (b: Uint8Array | undefined) => (b === undefined ? "" : Buffer.from(b).toString("hex"));
+  const key = `${ev.msg.sender}:${ev.leafCount}:${hex(root)}:${hex(ev.signature)}:${hex(ev.key?.publicKey)}:${hex(ev.key?.signature)}`;
   if (cache.has(key)) return true;
   if (!verify(ev.msg.sender, ev.key, batchSigningBytes(session, ev.msg.sender, ev.leafCount, root), ev.signature)) {
     return false;

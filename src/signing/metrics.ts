@@ -11,7 +11,12 @@ export interface NodeMetrics {
   partialInvalid(peer: number): void;
   parsigServed(result: string): void;
   /** The remaining peers were asked: the hedge delay passed, or one of the first peers failed. */
-  hedged(reason: "timer" | "failure"): void;
+  /**
+   * A sign request asked beyond its first choice: the peers beyond the first t − 1 ("timer",
+   * "failure"), or this node combined an agreed duty itself after its leader was slow
+   * ("leader_timer") or failed ("leader_failure").
+   */
+  hedged(reason: "timer" | "failure" | "leader_timer" | "leader_failure"): void;
   peersConnected(count: number): void;
   /** A duty decided, in this round (1-based). */
   agreementDecided(round: number): void;
@@ -61,7 +66,7 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
   });
   const hedges = new Counter({
     name: "cohort_parsig_hedges_total",
-    help: "Sign requests that asked the peers beyond the first t - 1, by reason (timer: no answer in time; failure)",
+    help: "Sign requests that asked beyond their first choice, by reason (timer, failure: the peers beyond the first t - 1; leader_timer, leader_failure: an agreed duty combined here, not fetched from its leader)",
     labelNames: ["reason"],
     registers: [registry],
   });

@@ -1,7 +1,8 @@
 /**
  * `/cohort/parsig/2.0.0` at runtime: a node asks its peers for their partial signatures. For a
  * duty the cluster agreed on, the request names the duty and the decided signing root, and the
- * peer answers once it decided and signed that value itself; for a fixed-value or consented
+ * peer answers once it decided and signed that value itself; with `group`, the peer that led the
+ * deciding round answers with the group signature it combined instead. For a fixed-value or consented
  * message, the request carries the Web3Signer body and the peer applies its own window, consent
  * and slashing checks. Requests are bound to the cluster by `session` = lock_hash.
  */

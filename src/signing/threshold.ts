@@ -33,6 +33,8 @@ import type { VerifyQueue } from "./verifyQueue.js";
 export const DECIDED_PARTIALS_KEPT = 65_536;
 /** Longest a peer's request for an agreed duty's partial waits for this node's own decision, ms. */
 export const DECIDED_PARTIAL_WAIT_MS = 4_000;
+/** Least time between two combinations of one decided duty's group signature after one failed, ms. */
+export const COMBINE_RETRY_MS = 1_000;
 
 /** Parsed values kept by JSON text: a leader's value is bound, validated and signed with one parse. */
 const PARSED_VALUES_KEPT = 4_096;
@@ -93,7 +95,7 @@ export interface ThresholdSignerModules {
   latency: PeerLatency;
   logger: Logger;
   metrics?: {
-    hedged(reason: "timer" | "failure"): void;
+    hedged(reason: "timer" | "failure" | "leader_timer" | "leader_failure"): void;
     partialReceived(index: number): void;
     partialInvalid(index: number): void;
   };
@@ -103,6 +105,14 @@ interface DecidedPartial {
   root: Root;
   /** This node's partial for the decided value, or why it refused to make one. */
   partial: Promise<BlsSignature>;
+  /** The decided request's JSON. */
+  json: Uint8Array;
+  /** The leader of the round that decided it (1-based), when agreement said. */
+  leader: ShareIndex | undefined;
+  /** This node's combination of the group signature, once started (`#combine`). */
+  combined?: Promise<BlsSignature>;
+  /** When that combination failed (performance.now(), ms). */
+  combinedFailedAt?: number | undefined;
 }
 
 const SLASHABLE_KINDS = new Set(["attester", "proposer"]);
@@ -113,8 +123,6 @@ export class ThresholdSigner implements RemoteSigner {
   readonly #m: ThresholdSignerModules;
   readonly #byKey: Map<string, { dv: DistributedValidator; index: number }>;
   readonly #decided = new Map<string, DecidedPartial>();
-  /** Group signatures this node combines for decided duties, per (validator, duty), for its client and its peers. */
-  readonly #combined = new Map<string, Promise<BlsSignature>>();
   readonly #decidedWaiters = new Map<string, Set<() => void>>();
   readonly #settled = new DOMException("signature request settled", "AbortError");
   readonly #parsed = new Map<string, { req: SignRequest; root: Root } | undefined>();
@@ -251,7 +259,17 @@ export class ThresholdSigner implements RemoteSigner {
         decidedRoot: d.root,
       };
     }
+    // only the deciding round's leader combines for its peers, and only while the duty is current:
+    // a peer cannot make this node gather for old or others' duties
+    if (d.leader !== this.#o.shareIndex) {
+      return refusal("NOT_LEADER", `this node did not lead the round that decided duty ${duty}`);
+    }
     try {
+      await d.partial;
+      // the partial exists, so the decided bytes parsed as this duty's request (#decide)
+      const parsed = this.#parse(d.json);
+      if (parsed === undefined) return refusal("INVALID_REQUEST", `the decided value of duty ${duty} does not parse`);
+      this.#checkWindow(parsed.req);
       return { signature: await untilAborted(this.#combine(entry.dv, duty, d), signal) };
     } catch (err) {
       return refusalOf(err);
@@ -435,7 +453,7 @@ export class ThresholdSigner implements RemoteSigner {
         `the cluster agreed on ${toHex(d.root)} for duty ${duty.key}`,
       );
     }
-    return await this.#groupSignature(dv, duty.key, d, decided.leader, signal);
+    return await this.#groupSignature(dv, duty.key, d, signal);
   }
 
   /**
@@ -443,28 +461,30 @@ export class ThresholdSigner implements RemoteSigner {
    * that decided the duty combines it once and the others fetch it from there (one combination per
    * duty instead of n). This node combines it itself when it is that leader, the leader is not
    * connected, or the leader fails, refuses, sends a signature that does not verify, or takes
-   * longer than its hedge delay; whichever valid signature comes first is returned.
-   * @throws SignerError NOT_ENOUGH_PARTIALS (from this node's own combination); the signal's reason
+   * longer than its hedge delay; whichever valid signature comes first is returned, and only once
+   * this node's own partial exists (its window, decision record and slashing check passed), so a
+   * client never gets a signature its own node refused. Any t valid partials combine to the same
+   * signature (BLS signatures are unique), so the leader's is the one this node would make.
+   * @throws whatever this node's own partial rejects with (SLASHING_REFUSED, DECIDED_OTHER,
+   *   INVALID_REQUEST); SignerError NOT_ENOUGH_PARTIALS from this node's own combination; the
+   *   signal's reason
    */
   async #groupSignature(
     dv: DistributedValidator,
     duty: string,
     d: DecidedPartial,
-    leader: ShareIndex | undefined,
     signal: AbortSignal,
   ): Promise<BlsSignature> {
     const combiner =
-      leader === undefined || leader === this.#o.shareIndex
+      d.leader === undefined || d.leader === this.#o.shareIndex
         ? undefined
-        : this.#m.peers.find((p) => p.index === leader && p.isConnected());
+        : this.#m.peers.find((p) => p.index === d.leader && p.isConnected());
     if (combiner === undefined) return await untilAborted(this.#combine(dv, duty, d), signal);
     if (signal.aborted) throw signal.reason;
     const latency = this.#m.latency;
     const ask = new AbortController();
     return await new Promise<BlsSignature>((resolve, reject) => {
       let settled = false;
-      let localFailure: unknown;
-      let remoteFailed = false;
       let local = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
       let off = () => {};
@@ -478,50 +498,47 @@ export class ThresholdSigner implements RemoteSigner {
         else reject(err);
       };
       off = onAbort(signal, () => finish(signal.reason));
-      const combineHere = (reason: "timer" | "failure") => {
+      // this node's own refusal ends the request at once, whatever the leader sends
+      d.partial.catch((err) => finish(err));
+      const combineHere = (reason: "leader_timer" | "leader_failure") => {
         if (local || settled) return;
         local = true;
         this.#m.metrics?.hedged(reason);
+        // its own combination waits for its own partial, and fails only after its deadline: by
+        // then the leader has answered or will not
         this.#combine(dv, duty, d).then(
           (sig) => finish(undefined, sig),
-          (err) => {
-            localFailure = err;
-            if (remoteFailed) finish(err);
-          },
+          (err) => finish(err),
         );
-      };
-      const remoteFails = () => {
-        remoteFailed = true;
-        if (local && localFailure !== undefined) finish(localFailure);
-        else combineHere("failure");
       };
       // the leader answers after its own round trip for partials and a combination: twice the hedge
       // delay of a partial request (a round trip of a group request is not one of a partial's, so it
       // is not observed)
       const maxMs = this.#o.signTimeoutMs / 4;
-      timer = setTimeout(() => combineHere("timer"), Math.min(maxMs, 2 * latency.hedgeDelay([combiner], maxMs)));
+      timer = setTimeout(() => combineHere("leader_timer"), Math.min(maxMs, 2 * latency.hedgeDelay([combiner], maxMs)));
+      const failed = (why: Record<string, unknown>, msg: string, warn = false) => {
+        if (settled) return;
+        latency.failed(combiner.index, performance.now());
+        this.#m.logger[warn ? "warn" : "debug"]({ peer: combiner.index, ...why }, msg);
+        combineHere("leader_failure");
+      };
       combiner.requestPartial({ kind: "group", publicKey: dv.publicKey, duty, root: d.root }, ask.signal).then(
         async (answer) => {
-          if (!("signature" in answer)) {
-            this.#m.logger.debug({ peer: combiner.index, code: answer.refusal.code }, "no group signature from leader");
-            return remoteFails();
+          if (!("signature" in answer)) return failed({ code: answer.refusal.code }, "no group signature from leader");
+          const sig = answer.signature as BlsSignature;
+          if (!(await this.#m.verifier.verify(dv.publicKey, d.root, sig))) {
+            return failed(
+              { validator: toHex(dv.publicKey).slice(0, 12) },
+              "group signature from the leader does not verify",
+              true,
+            );
           }
-          if (await this.#m.verifier.verify(dv.publicKey, d.root, answer.signature as BlsSignature)) {
-            return finish(undefined, answer.signature as BlsSignature);
-          }
-          latency.failed(combiner.index, performance.now());
-          this.#m.logger.warn(
-            { peer: combiner.index, validator: toHex(dv.publicKey).slice(0, 12) },
-            "group signature from the leader does not verify",
+          d.partial.then(
+            () => finish(undefined, sig),
+            (err) => finish(err),
           );
-          remoteFails();
         },
-        (err) => {
-          if (settled) return;
-          latency.failed(combiner.index, performance.now());
-          this.#m.logger.debug({ peer: combiner.index, err: (err as Error).message }, "no group signature from leader");
-          remoteFails();
-        },
+        (err) => failed({ err: (err as Error).message }, "no group signature from leader"),
       );
     });
   }
@@ -529,13 +546,18 @@ export class ThresholdSigner implements RemoteSigner {
   /**
    * This node's combination of a decided value's group signature, from its own partial and its
    * peers' (every peer decided and signed already, so all are asked at once): started once per
-   * (validator, duty), shared by its own client's requests and peers' `group` requests, and
-   * forgotten if it fails so that a retry starts afresh.
+   * decision and kept with it, shared by its own client's requests and peers' `group` requests.
+   * A failed combination is kept for {@link COMBINE_RETRY_MS} before another may start, so peers'
+   * requests cannot make this node gather again and again.
    */
   #combine(dv: DistributedValidator, duty: string, d: DecidedPartial): Promise<BlsSignature> {
-    const key = `${toHex(dv.publicKey)}/${duty}`;
-    const found = this.#combined.get(key);
-    if (found !== undefined) return found;
+    const now = performance.now();
+    if (
+      d.combined !== undefined &&
+      !(d.combinedFailedAt !== undefined && now - d.combinedFailedAt >= COMBINE_RETRY_MS)
+    ) {
+      return d.combined;
+    }
     const p = this.#gather(
       dv,
       d.root,
@@ -544,14 +566,11 @@ export class ThresholdSigner implements RemoteSigner {
       AbortSignal.timeout(this.#o.signTimeoutMs),
       false,
     );
+    d.combined = p;
+    d.combinedFailedAt = undefined;
     p.catch(() => {
-      if (this.#combined.get(key) === p) this.#combined.delete(key);
+      if (d.combined === p) d.combinedFailedAt = performance.now();
     });
-    if (this.#combined.size >= DECIDED_PARTIALS_KEPT) {
-      const oldest = this.#combined.keys().next().value;
-      if (oldest !== undefined) this.#combined.delete(oldest);
-    }
-    this.#combined.set(key, p);
     return p;
   }
 
@@ -589,7 +608,7 @@ export class ThresholdSigner implements RemoteSigner {
       return await this.#m.partials.signAt(pkHex, req, parsed.root);
     })();
     partial.catch(() => undefined);
-    const d: DecidedPartial = { root: value.root, partial };
+    const d: DecidedPartial = { root: value.root, json: value.json, partial, leader: value.leader };
     if (this.#decided.size >= DECIDED_PARTIALS_KEPT) {
       const oldest = this.#decided.keys().next().value;
       if (oldest !== undefined) this.#decided.delete(oldest);

@@ -198,6 +198,15 @@ describe("batch Merkle evidence", () => {
     // another session
     expect(evidenceValid(new Uint8Array(32), good.evidence[0]!, verify, new Set())).toBe(false);
     expect(leafOf(entries[0]!.msg!)).toHaveLength(32);
+    // once a batch's evidence verified, a copy of its other message with a garbage signature or
+    // key is not taken on the strength of the cache (it would be relayed and fail elsewhere)
+    const cache = new Set<string>();
+    expect(evidenceValid(LOCK, good.evidence[0]!, verify, cache)).toBe(true);
+    const badSig = { ...good.evidence[1]!, signature: new Uint8Array(64) as Uint8Array<ArrayBuffer> };
+    expect(evidenceValid(LOCK, badSig, verify, cache)).toBe(false);
+    const badKey = { ...good.evidence[1]!, key: byOther.batch.key };
+    expect(evidenceValid(LOCK, badKey, verify, cache)).toBe(false);
+    expect(evidenceValid(LOCK, good.evidence[1]!, verify, cache)).toBe(true);
   });
 
   it("a verifier keeps a few certified agreement keys per sender: a restarted peer's new key still verifies", async () => {

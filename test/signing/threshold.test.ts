@@ -20,8 +20,10 @@ import type { PeerAnswer } from "../../src/signing/combine.js";
 import { PartialSigner } from "../../src/signing/partial.js";
 import { PeerLatency } from "../../src/signing/peerLatency.js";
 import { type PeerPartialRequest, type SignerPeer, ThresholdSigner } from "../../src/signing/threshold.js";
+import { SignerError } from "../../src/signing/types.js";
 import { VerifyQueue } from "../../src/signing/verifyQueue.js";
-import { GroupCommit } from "../../src/slashing/groupCommit.js";
+import { type AsyncSlashingProtection, GroupCommit } from "../../src/slashing/groupCommit.js";
+import { SlashingError } from "../../src/slashing/rules.js";
 import { SlashingProtectionDb } from "../../src/slashing/store.js";
 import { attestationRequest, mainnetForkInfo, slotIn } from "../helpers/signRequests.js";
 
@@ -61,12 +63,16 @@ afterEach(() => {
 });
 
 /** Node 2's signer, with the duty decided and led by `leader`, whose `group` answers behave as given. */
-function signerWith(leader: number, group: GroupBehaviour) {
+function signerWith(
+  leader: number,
+  group: GroupBehaviour,
+  opts: { leaderConnected?: boolean; slashing?: AsyncSlashingProtection; refusePartials?: boolean } = {},
+) {
   const asked: { peer: number; kind: PeerPartialRequest["kind"] }[] = [];
   const peers: SignerPeer[] = [1, 3, 4].map((index) => ({
     index: index as ShareIndex,
     label: `${index} (peer)`,
-    isConnected: () => true,
+    isConnected: () => index !== leader || (opts.leaderConnected ?? true),
     requestPartial: async (req: PeerPartialRequest, signal: AbortSignal): Promise<PeerAnswer> => {
       asked.push({ peer: index, kind: req.kind });
       if (req.kind === "group") {
@@ -78,6 +84,7 @@ function signerWith(leader: number, group: GroupBehaviour) {
         const key = group === "valid" ? poly.secret() : SecretKey.random();
         return { signature: key.sign(root) };
       }
+      if (opts.refusePartials) return { refusal: { code: "NOT_DECIDED", message: "not decided" } };
       return { signature: shares[index - 1]!.sign(root) };
     },
   }));
@@ -102,7 +109,7 @@ function signerWith(leader: number, group: GroupBehaviour) {
     {
       partials: new PartialSigner(
         { shareIndex: SELF, shares: new Map([[pkHex, shares[SELF - 1]!]]), ...network },
-        { slashing: new GroupCommit(db), logger: silentLogger() },
+        { slashing: opts.slashing ?? new GroupCommit(db), logger: silentLogger() },
       ),
       agreement,
       store: db,
@@ -149,6 +156,57 @@ describe("threshold signer: one combination per agreed duty", () => {
       expect(asked.filter((x) => x.kind === "decided").length).toBeGreaterThanOrEqual(T - 1);
     },
   );
+
+  it("a leader that is not connected: this node combines itself and asks it nothing", async () => {
+    const { signer, asked } = signerWith(1, "valid", { leaderConnected: false });
+    const sig = await signOnce(signer);
+    expect(verify(dv.publicKey, root, sig)).toBe(true);
+    expect(asked.every((x) => x.kind === "decided")).toBe(true);
+  });
+
+  it("this node's own slashing protection refuses after the decision: the leader's valid signature is not returned", async () => {
+    const refusing: AsyncSlashingProtection = {
+      checkAndRecordBlock: async () => {},
+      checkAndRecordAttestation: async (req) => {
+        const candidate = {
+          sourceEpoch: req.sourceEpoch,
+          targetEpoch: req.targetEpoch,
+          signingRoot: req.signingRoot as Root,
+        };
+        throw new SlashingError({
+          code: "DOUBLE_VOTE",
+          pubkey: req.pubkey as BlsPublicKey,
+          candidate,
+          existing: { ...candidate, signingRoot: new Uint8Array(32) as Root },
+        });
+      },
+    };
+    const { signer, asked } = signerWith(1, "valid", { slashing: refusing });
+    const err = await signOnce(signer).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SignerError);
+    expect((err as SignerError).type.code).toBe("SLASHING_REFUSED");
+    expect(asked).toEqual([{ peer: 1, kind: "group" }]);
+  });
+
+  it("a node that did not lead the deciding round refuses peers' group requests", async () => {
+    const { signer, asked } = signerWith(1, "valid");
+    await signOnce(signer);
+    const before = asked.length;
+    const answer = await signer.serveGroup(pkHex, dutyKey, root as Root, AbortSignal.timeout(5_000));
+    expect("refusal" in answer && answer.refusal.code).toBe("NOT_LEADER");
+    expect(asked).toHaveLength(before);
+  });
+
+  it("a failed combination is not started again for peers within the retry interval", async () => {
+    const { signer, asked } = signerWith(SELF, "valid", { refusePartials: true });
+    const err = await signOnce(signer).catch((e: unknown) => e);
+    expect((err as SignerError).type.code).toBe("NOT_ENOUGH_PARTIALS");
+    const before = asked.length;
+    expect(before).toBe(3);
+    const answer = await signer.serveGroup(pkHex, dutyKey, root as Root, AbortSignal.timeout(5_000));
+    expect("refusal" in answer && answer.refusal.code).toBe("NOT_ENOUGH_PARTIALS");
+    expect(asked).toHaveLength(before);
+  });
 
   it("a peer's group request for another value than this node decided is refused with the decided root", async () => {
     const { signer } = signerWith(SELF, "valid");
