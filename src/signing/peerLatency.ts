@@ -32,6 +32,12 @@ export class PeerLatency {
     this.#failedAt.set(index, now);
   }
 
+  /** Whether peer `index` failed within {@link FAILURE_MEMORY_MS} before `now` (ms, monotonic). */
+  failedRecently(index: number, now: number): boolean {
+    const failed = this.#failedAt.get(index);
+    return failed !== undefined && now - failed < FAILURE_MEMORY_MS;
+  }
+
   /** Mean round trip of peer `index`, ms; undefined before its first answer. */
   mean(index: number): number | undefined {
     return this.#mean.get(index);

@@ -33,6 +33,11 @@ import type { VerifyQueue } from "./verifyQueue.js";
 export const DECIDED_PARTIALS_KEPT = 65_536;
 /** Longest a peer's request for an agreed duty's partial waits for this node's own decision, ms. */
 export const DECIDED_PARTIAL_WAIT_MS = 4_000;
+/**
+ * Share of the signing deadline a node waits for the deciding round's leader to send the group
+ * signature before it combines itself (1 s at the default 4 s).
+ */
+export const LEADER_WAIT_FRACTION = 0.25;
 /** Least time between two combinations of one decided duty's group signature after one failed, ms. */
 export const COMBINE_RETRY_MS = 1_000;
 
@@ -460,8 +465,9 @@ export class ThresholdSigner implements RemoteSigner {
    * The group signature over a decided value, for this node's own client. The leader of the round
    * that decided the duty combines it once and the others fetch it from there (one combination per
    * duty instead of n). This node combines it itself when it is that leader, the leader is not
-   * connected, or the leader fails, refuses, sends a signature that does not verify, or takes
-   * longer than its hedge delay; whichever valid signature comes first is returned, and only once
+   * connected or failed within the last 30 s, or the leader refuses, sends a signature that does
+   * not verify, or is silent for {@link LEADER_WAIT_FRACTION} of the signing deadline; whichever
+   * valid signature comes first is returned, and only once
    * this node's own partial exists (its window, decision record and slashing check passed), so a
    * client never gets a signature its own node refused. Any t valid partials combine to the same
    * signature (BLS signatures are unique), so the leader's is the one this node would make.
@@ -475,10 +481,13 @@ export class ThresholdSigner implements RemoteSigner {
     d: DecidedPartial,
     signal: AbortSignal,
   ): Promise<BlsSignature> {
+    const now = performance.now();
     const combiner =
       d.leader === undefined || d.leader === this.#o.shareIndex
         ? undefined
-        : this.#m.peers.find((p) => p.index === d.leader && p.isConnected());
+        : this.#m.peers.find(
+            (p) => p.index === d.leader && p.isConnected() && !this.#m.latency.failedRecently(p.index, now),
+          );
     if (combiner === undefined) return await untilAborted(this.#combine(dv, duty, d), signal);
     if (signal.aborted) throw signal.reason;
     const latency = this.#m.latency;
@@ -503,6 +512,7 @@ export class ThresholdSigner implements RemoteSigner {
       const combineHere = (reason: "leader_timer" | "leader_failure") => {
         if (local || settled) return;
         local = true;
+        if (reason === "leader_timer") latency.failed(combiner.index, performance.now());
         this.#m.metrics?.hedged(reason);
         // its own combination waits for its own partial, and fails only after its deadline: by
         // then the leader has answered or will not
@@ -511,11 +521,10 @@ export class ThresholdSigner implements RemoteSigner {
           (err) => finish(err),
         );
       };
-      // the leader answers after its own round trip for partials and a combination: twice the hedge
-      // delay of a partial request (a round trip of a group request is not one of a partial's, so it
-      // is not observed)
-      const maxMs = this.#o.signTimeoutMs / 4;
-      timer = setTimeout(() => combineHere("leader_timer"), Math.min(maxMs, 2 * latency.hedgeDelay([combiner], maxMs)));
+      // the fallback is for a leader that fails, not for a slow one: combining here as well when the
+      // cluster is merely loaded would double the work that made it slow. A leader that failed is
+      // not asked for FAILURE_MEMORY_MS (peerLatency.ts); its duties are combined here at once.
+      timer = setTimeout(() => combineHere("leader_timer"), this.#o.signTimeoutMs * LEADER_WAIT_FRACTION);
       const failed = (why: Record<string, unknown>, msg: string, warn = false) => {
         if (settled) return;
         latency.failed(combiner.index, performance.now());
