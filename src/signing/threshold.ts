@@ -232,14 +232,9 @@ export class ThresholdSigner implements RemoteSigner {
    */
   async serveDecided(publicKeyHex: string, duty: string, root: Root, signal: AbortSignal): Promise<PartialAnswer> {
     if (!this.#byKey.has(publicKeyHex)) return refusal("UNKNOWN_KEY", `unknown validator ${publicKeyHex}`);
-    const d = await this.#decidedFor(publicKeyHex, duty, signal);
-    if (d === undefined) return refusal("NOT_DECIDED", `this node has not decided duty ${duty}`);
-    if (!bytesEqual(d.root, root)) {
-      return {
-        ...refusal("DIFFERENT_DECISION", `this node decided ${toHex(d.root)} for duty ${duty}`),
-        decidedRoot: d.root,
-      };
-    }
+    const found = await this.#decisionOn(publicKeyHex, duty, root, signal);
+    if ("refusal" in found) return found;
+    const d = found.decision;
     try {
       return { signature: await d.partial };
     } catch (err) {
@@ -256,14 +251,9 @@ export class ThresholdSigner implements RemoteSigner {
   async serveGroup(publicKeyHex: string, duty: string, root: Root, signal: AbortSignal): Promise<PartialAnswer> {
     const entry = this.#byKey.get(publicKeyHex);
     if (entry === undefined) return refusal("UNKNOWN_KEY", `unknown validator ${publicKeyHex}`);
-    const d = await this.#decidedFor(publicKeyHex, duty, signal);
-    if (d === undefined) return refusal("NOT_DECIDED", `this node has not decided duty ${duty}`);
-    if (!bytesEqual(d.root, root)) {
-      return {
-        ...refusal("DIFFERENT_DECISION", `this node decided ${toHex(d.root)} for duty ${duty}`),
-        decidedRoot: d.root,
-      };
-    }
+    const found = await this.#decisionOn(publicKeyHex, duty, root, signal);
+    if ("refusal" in found) return found;
+    const d = found.decision;
     // only the deciding round's leader combines for its peers, and only while the duty is current:
     // a peer cannot make this node gather for old or others' duties
     if (d.leader !== this.#o.shareIndex) {
@@ -279,6 +269,24 @@ export class ThresholdSigner implements RemoteSigner {
     } catch (err) {
       return refusalOf(err);
     }
+  }
+
+  /** This node's decision for a duty when it decided `root`; else the refusal to answer a peer with. */
+  async #decisionOn(
+    publicKeyHex: string,
+    duty: string,
+    root: Root,
+    signal: AbortSignal,
+  ): Promise<{ decision: DecidedPartial } | Refusal> {
+    const d = await this.#decidedFor(publicKeyHex, duty, signal);
+    if (d === undefined) return refusal("NOT_DECIDED", `this node has not decided duty ${duty}`);
+    if (!bytesEqual(d.root, root)) {
+      return {
+        ...refusal("DIFFERENT_DECISION", `this node decided ${toHex(d.root)} for duty ${duty}`),
+        decidedRoot: d.root,
+      };
+    }
+    return { decision: d };
   }
 
   /** This node's decision for a duty, waiting up to {@link DECIDED_PARTIAL_WAIT_MS} or `signal` for it. */
@@ -710,7 +718,10 @@ export class ThresholdSigner implements RemoteSigner {
   }
 }
 
-function refusal(code: string, message: string): PartialAnswer {
+/** A refusal to answer a peer with. */
+type Refusal = Extract<PartialAnswer, { refusal: unknown }>;
+
+function refusal(code: string, message: string): Refusal {
   return { refusal: { code, message } };
 }
 
