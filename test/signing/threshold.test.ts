@@ -208,6 +208,21 @@ describe("threshold signer: one combination per agreed duty", () => {
     expect(asked).toHaveLength(before);
   });
 
+  it("a client that gives up while the leader is silent: no combination starts here afterwards", async () => {
+    const { signer, asked } = signerWith(1, "silent");
+    const err = await signer.sign(dv.publicKey, request, { signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
+    expect((err as Error).name).toBe("TimeoutError");
+    // the leader wait (a quarter of the 2 s deadline) has passed: its timer was cleared with the request
+    await new Promise((r) => setTimeout(r, 700));
+    expect(asked).toEqual([{ peer: 1, kind: "group" }]);
+  });
+
+  it("the leader refuses and t partials cannot be had: the answer names the missing partials", async () => {
+    const { signer } = signerWith(1, "refuse", { refusePartials: true });
+    const err = await signOnce(signer).catch((e: unknown) => e);
+    expect((err as SignerError).type.code).toBe("NOT_ENOUGH_PARTIALS");
+  });
+
   it("a peer's group request for another value than this node decided is refused with the decided root", async () => {
     const { signer } = signerWith(SELF, "valid");
     await signOnce(signer);
