@@ -4,20 +4,28 @@
  * validators. Verification follows Charon's `cluster.Lock.VerifySignatures` and DESIGN § Cluster lock.
  */
 import { z } from "zod";
-import { aggregateSignatures, fastAggregateVerify, parsePublicKey, parseSignature } from "../crypto/bls.js";
+import {
+  aggregateSignatures,
+  fastAggregateVerify,
+  parsePublicKey,
+  parseSignature,
+  type SignatureSet,
+} from "../crypto/bls.js";
 import { interpolatePublicKey } from "../crypto/tbls.js";
 import {
+  checkDepositDatum,
+  DEPOSIT_SIGNATURE_INVALID,
   type DepositCliEntry,
   type DepositDatum,
   depositDataFileName,
   serializeDepositCliFile,
   toDepositCliEntry,
-  verifyDepositDatum,
 } from "../eth2/deposit.js";
 import { bytesEqual, fromHex, toHex } from "../lib/bytes.js";
 import { errorMessage } from "../lib/errors.js";
 import type { BlsPublicKey, BlsSignature, Gwei, Root } from "../lib/types.js";
 import { verifyIdentitySignature } from "../p2p/identity.js";
+import { findInvalid } from "../signing/verifySets.js";
 import {
   type ClusterDefinition,
   computeDefinitionHash,
@@ -259,7 +267,8 @@ export interface LockVerification {
  *   degree t − 1 and any t of them recover the key;
  * - deposit data: one per amount with the definition's amount, the validator's key and withdrawal
  *   credentials; both roots match; the signature verifies under `public_key` with the network's
- *   deposit domain;
+ *   deposit domain (every deposit of the lock in one batched check, bisected on failure to name
+ *   the bad ones: 2–3× faster than one pairing each);
  * - `signature_aggregate`: FastAggregateVerify of `lock_hash` under every public share of every validator.
  * Malformed points and signatures are reported as errors, not thrown.
  */
@@ -303,12 +312,17 @@ export async function verifyLock(lock: ClusterLock): Promise<LockVerification> {
 
   const allShares: BlsPublicKey[] = [];
   let sharesUsable = true;
+  const deposits: { field: string; set: SignatureSet }[] = [];
   for (const [v, dv] of lock.distributedValidators.entries()) {
     const field = `distributed_validators[${v}]`;
     const ok = verifyPublicShares(dv, n, t, field, errors);
     if (ok) allShares.push(...dv.publicShares);
     else sharesUsable = false;
-    verifyValidatorDeposits(def, v, dv, field, errors);
+    verifyValidatorDeposits(def, v, dv, field, errors, deposits);
+  }
+  // every deposit signature in one batched check (random linear combination), bisected on failure
+  for (const i of findInvalid(deposits.map((d) => d.set))) {
+    errors.push(`"${deposits[i]!.field}": ${DEPOSIT_SIGNATURE_INVALID}`);
   }
 
   if (!sharesUsable) {
@@ -375,6 +389,7 @@ function verifyValidatorDeposits(
   dv: DistributedValidator,
   field: string,
   errors: string[],
+  signatures: { field: string; set: SignatureSet }[],
 ): void {
   if (dv.depositData.length !== def.depositAmounts.length) {
     errors.push(
@@ -394,6 +409,8 @@ function verifyValidatorDeposits(
     if (amount !== undefined && d.amountGwei !== amount) {
       errors.push(`"${f}.amount" ${d.amountGwei} is not the definition's deposit amount ${amount}`);
     }
-    for (const e of verifyDepositDatum(d, def.network.genesisForkVersion)) errors.push(`"${f}": ${e}`);
+    const checked = checkDepositDatum(d, def.network.genesisForkVersion);
+    for (const e of checked.errors) errors.push(`"${f}": ${e}`);
+    if (checked.set !== undefined) signatures.push({ field: f, set: checked.set });
   }
 }

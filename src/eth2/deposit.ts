@@ -6,7 +6,7 @@
 import { COMPOUNDING_WITHDRAWAL_PREFIX, ETH1_ADDRESS_WITHDRAWAL_PREFIX } from "@lodestar/params";
 import { ssz } from "@lodestar/types";
 import { keccak_256 } from "@noble/hashes/sha3.js";
-import { verify } from "../crypto/bls.js";
+import { parsePublicKey, parseSignature, verify } from "../crypto/bls.js";
 import { bytesEqual } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import type { BlsPublicKey, BlsSignature, Gwei, Root } from "../lib/types.js";
@@ -170,6 +170,26 @@ export function buildDepositDatum(msg: DepositMessage, signature: BlsSignature):
  * @returns the reasons it fails, empty when it is valid (a malformed key or signature is a reason)
  */
 export function verifyDepositDatum(datum: DepositDatum, genesisForkVersion: Uint8Array): string[] {
+  const checked = checkDepositDatum(datum, genesisForkVersion);
+  if (checked.set !== undefined && !verify(checked.set.publicKey, checked.set.message, checked.set.signature)) {
+    checked.errors.push(DEPOSIT_SIGNATURE_INVALID);
+  }
+  return checked.errors;
+}
+
+/** The reason {@link verifyDepositDatum} gives for a deposit signature that does not verify. */
+export const DEPOSIT_SIGNATURE_INVALID = "signature does not verify under pubkey with the deposit domain";
+
+/**
+ * {@link verifyDepositDatum} without its pairing: both roots are checked, and the key and signature
+ * parsed; the signature set (48-byte key, 32-byte deposit signing root, 96-byte signature) is
+ * returned for the caller to verify, in a batch with others (src/signing/verifySets.ts).
+ * @returns the reasons found so far, and the set unless a point or field is malformed
+ */
+export function checkDepositDatum(
+  datum: DepositDatum,
+  genesisForkVersion: Uint8Array,
+): { errors: string[]; set?: { publicKey: Uint8Array; message: Uint8Array; signature: Uint8Array } } {
   const errors: string[] = [];
   try {
     if (!bytesEqual(depositMessageRoot(datum), datum.depositMessageRoot)) {
@@ -178,13 +198,13 @@ export function verifyDepositDatum(datum: DepositDatum, genesisForkVersion: Uint
     if (!bytesEqual(depositDataRoot(datum, datum.signature), datum.depositDataRoot)) {
       errors.push("deposit_data_root does not match the deposit data");
     }
-    if (!verify(datum.pubkey, depositSigningRoot(datum, genesisForkVersion), datum.signature)) {
-      errors.push("signature does not verify under pubkey with the deposit domain");
-    }
+    const publicKey = parsePublicKey(datum.pubkey, "pubkey");
+    const signature = parseSignature(datum.signature, "signature");
+    return { errors, set: { publicKey, message: depositSigningRoot(datum, genesisForkVersion), signature } };
   } catch (err) {
     errors.push(`malformed deposit data: ${(err as Error).message}`);
+    return { errors };
   }
-  return errors;
 }
 
 /**
