@@ -11,7 +11,7 @@ import {
   parseSignature,
   type SignatureSet,
 } from "../crypto/bls.js";
-import { interpolatePublicKey } from "../crypto/tbls.js";
+import { interpolatePublicKey, sharesLieOnPolynomials } from "../crypto/tbls.js";
 import {
   checkDepositDatum,
   DEPOSIT_SIGNATURE_INVALID,
@@ -264,7 +264,8 @@ export interface LockVerification {
  * - `node_signatures`: operator i's identity key signed `lock_hash`, for every operator in order;
  * - public shares: all points valid; shares 1..t interpolate (Lagrange at 0) to `public_key`, and
  *   interpolated at each other index m they give share m, so all n lie on one polynomial of
- *   degree t − 1 and any t of them recover the key;
+ *   degree t − 1 and any t of them recover the key (every validator at once, as one random linear
+ *   combination; each on its own only to name a failing one);
  * - deposit data: one per amount with the definition's amount, the validator's key and withdrawal
  *   credentials; both roots match; the signature verifies under `public_key` with the network's
  *   deposit domain (every deposit of the lock in one batched check, bisected on failure to name
@@ -313,13 +314,30 @@ export async function verifyLock(lock: ClusterLock): Promise<LockVerification> {
   const allShares: BlsPublicKey[] = [];
   let sharesUsable = true;
   const deposits: { field: string; set: SignatureSet }[] = [];
+  const wellFormed: { dv: DistributedValidator; field: string }[] = [];
   for (const [v, dv] of lock.distributedValidators.entries()) {
     const field = `distributed_validators[${v}]`;
-    const ok = verifyPublicShares(dv, n, t, field, errors);
-    if (ok) allShares.push(...dv.publicShares);
-    else sharesUsable = false;
+    const ok = parsePublicShares(dv, n, field, errors);
+    if (ok) {
+      allShares.push(...dv.publicShares);
+      wellFormed.push({ dv, field });
+    } else sharesUsable = false;
     verifyValidatorDeposits(def, v, dv, field, errors, deposits);
   }
+  // every validator's polynomial in one random linear combination; on failure, each on its own to name it
+  let polynomialsHold = false;
+  try {
+    polynomialsHold =
+      t >= 1 &&
+      t <= n &&
+      sharesLieOnPolynomials(
+        wellFormed.map((w) => w.dv),
+        t,
+      );
+  } catch {
+    polynomialsHold = false;
+  }
+  if (!polynomialsHold) for (const w of wellFormed) verifyPolynomial(w.dv, n, t, w.field, errors);
   // every deposit signature in one batched check (random linear combination), bisected on failure
   for (const i of findInvalid(deposits.map((d) => d.set))) {
     errors.push(`"${deposits[i]!.field}": ${DEPOSIT_SIGNATURE_INVALID}`);
@@ -343,8 +361,8 @@ export async function verifyLock(lock: ClusterLock): Promise<LockVerification> {
   return { ok: errors.length === 0, errors };
 }
 
-/** Checks points and the polynomial; pushes errors; returns true when every share is a valid point. */
-function verifyPublicShares(dv: DistributedValidator, n: number, t: number, field: string, errors: string[]): boolean {
+/** Checks the key and the n public shares are valid points; pushes errors; true when all are. */
+function parsePublicShares(dv: DistributedValidator, n: number, field: string, errors: string[]): boolean {
   let valid = true;
   try {
     parsePublicKey(dv.publicKey, `${field}.public_key`);
@@ -364,7 +382,11 @@ function verifyPublicShares(dv: DistributedValidator, n: number, t: number, fiel
       valid = false;
     }
   }
-  if (!valid) return false;
+  return valid;
+}
+
+/** Checks one validator's shares lie on a degree t − 1 polynomial through its key; pushes errors. */
+function verifyPolynomial(dv: DistributedValidator, n: number, t: number, field: string, errors: string[]): void {
   const base = dv.publicShares.slice(0, t).map((value, i) => ({ index: i + 1, value }));
   try {
     if (!bytesEqual(interpolatePublicKey(base), dv.publicKey)) {
@@ -380,7 +402,6 @@ function verifyPublicShares(dv: DistributedValidator, n: number, t: number, fiel
   } catch (err) {
     errors.push(`"${field}.public_shares" cannot be interpolated: ${errorMessage(err)}`);
   }
-  return true;
 }
 
 function verifyValidatorDeposits(

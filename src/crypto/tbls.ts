@@ -401,6 +401,69 @@ export function interpolatePublicKey(points: readonly Indexed<Uint8Array>[], x =
 }
 
 /**
+ * Whether, for every item, its n public shares lie on one polynomial of degree t − 1 whose value at
+ * 0 is its public key: shares 1..t interpolate to the key at 0 and to share m at every m > t.
+ * Interpolation is linear and its coefficients depend only on the indices, so with one random
+ * 128-bit weight r_v per item the V items fold into n + 1 points (Q_i = Σ_v r_v·share_{v,i} and
+ * R = Σ_v r_v·key_v, each one multi-scalar multiplication over V points, in chunks), and each
+ * condition is checked once on them: Σ_{i≤t} λ_i(0)·Q_i = R and Σ_{i≤t} λ_i(m)·Q_i = Q_m. A failing
+ * item passes with probability about 2^-128. False says only that some item fails: check each with
+ * {@link interpolatePublicKey} to name it.
+ * @param items 48-byte compressed G1 keys and public shares (entry i is share index i + 1), n each
+ * @throws RangeError on items of different n, t outside [1, n], or malformed points
+ */
+export function sharesLieOnPolynomials(
+  items: readonly { publicKey: Uint8Array; publicShares: readonly Uint8Array[] }[],
+  t: number,
+): boolean {
+  if (items.length === 0) return true;
+  const n = items[0]!.publicShares.length;
+  if (!Number.isInteger(t) || t < 1 || t > n) throw new RangeError(`"t" must be in [1, ${n}], got ${t}`);
+  for (const [v, item] of items.entries()) {
+    if (item.publicShares.length !== n)
+      throw new RangeError(`item ${v} has ${item.publicShares.length} shares, not ${n}`);
+  }
+  const weights = items.map(() => {
+    const r = new mcl.Fr();
+    r.setBigEndianMod(randomBytes(16));
+    return r;
+  });
+  const fold = (pointOf: (v: number) => Uint8Array, field: (v: number) => string): mcl.G1 => {
+    let acc: mcl.G1 | undefined;
+    for (let at = 0; at < items.length; at += MSM_CHUNK) {
+      const end = Math.min(items.length, at + MSM_CHUNK);
+      const points: mcl.G1[] = [];
+      for (let v = at; v < end; v++) points.push(mclG1(pointOf(v), field(v)));
+      const part = mcl.mulVec(points, weights.slice(at, end));
+      acc = acc === undefined ? part : mcl.add(acc, part);
+    }
+    return acc!;
+  };
+  const q = Array.from({ length: n }, (_, i) =>
+    fold(
+      (v) => items[v]!.publicShares[i]!,
+      (v) => `items[${v}].public_shares[${i}]`,
+    ),
+  );
+  const r = fold(
+    (v) => items[v]!.publicKey,
+    (v) => `items[${v}].public_key`,
+  );
+  const base = q.slice(0, t);
+  const at = (x: number) =>
+    mcl.mulVec(
+      base,
+      lagrangeCoefficients(
+        Array.from({ length: t }, (_, i) => i + 1),
+        x,
+      ).map(mclFr),
+    );
+  if (!at(0).isEqual(r)) return false;
+  for (let m = t + 1; m <= n; m++) if (!at(m).isEqual(q[m - 1]!)) return false;
+  return true;
+}
+
+/**
  * Recovers the secret f(0) from t shares (tests and key-recovery checks only).
  * @throws RangeError on duplicate or invalid indices
  */

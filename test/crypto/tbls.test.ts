@@ -11,6 +11,7 @@ import {
   lagrangeCoefficients,
   Polynomial,
   recoverSecret,
+  sharesLieOnPolynomials,
   sumSecretKeys,
   verifyShare,
   verifySharesBatch,
@@ -189,5 +190,54 @@ describe("Feldman commitment checks", () => {
     const nonCanonical = Uint8Array.from(good[0]!);
     nonCanonical[0]! &= 0x7f; // compression flag cleared on a 48-byte point
     expect(() => G1Vector.fromBytes(concat([nonCanonical, good[1]!, good[2]!]), 3)).toThrow(/commitments\[0\]/);
+  });
+});
+
+describe("sharesLieOnPolynomials: every validator's public shares at once", () => {
+  const validator = (n: number, t: number) => {
+    const poly = Polynomial.random(t);
+    return {
+      publicKey: poly.secret().publicKey(),
+      publicShares: Array.from({ length: n }, (_, i) => poly.evaluate(i + 1).publicKey()),
+    };
+  };
+
+  it("holds for honest shares, and fails when any key or share of any validator is off", () => {
+    for (const [n, t] of [
+      [4, 3],
+      [7, 5],
+      [3, 3],
+    ] as const) {
+      const items = Array.from({ length: 12 }, () => validator(n, t));
+      expect(sharesLieOnPolynomials(items, t), `${n}/${t}`).toBe(true);
+      const other = SecretKey.random().publicKey();
+      // a wrong key of one validator
+      expect(
+        sharesLieOnPolynomials(
+          items.map((v, i) => (i === 5 ? { ...v, publicKey: other } : v)),
+          t,
+        ),
+      ).toBe(false);
+      // a wrong share of one validator: the last (checked against the polynomial of 1..t) and the first
+      for (const k of [n - 1, 0]) {
+        const bad = items.map((v, i) =>
+          i === 7 ? { ...v, publicShares: v.publicShares.map((s, j) => (j === k ? other : s)) } : v,
+        );
+        expect(sharesLieOnPolynomials(bad, t), `${n}/${t} share ${k}`).toBe(false);
+      }
+      // two validators' keys swapped: each alone is a valid point, neither is on its polynomial
+      const swapped = items.map((v, i) =>
+        i === 0 ? { ...v, publicKey: items[1]!.publicKey } : i === 1 ? { ...v, publicKey: items[0]!.publicKey } : v,
+      );
+      expect(sharesLieOnPolynomials(swapped, t)).toBe(false);
+    }
+  });
+
+  it("is true for no validators, and throws on a malformed point or a t outside [1, n]", () => {
+    expect(sharesLieOnPolynomials([], 3)).toBe(true);
+    const v = validator(4, 3);
+    expect(() => sharesLieOnPolynomials([{ ...v, publicKey: nonSubgroupG1() }], 3)).toThrow(RangeError);
+    expect(() => sharesLieOnPolynomials([v], 5)).toThrow(RangeError);
+    expect(() => sharesLieOnPolynomials([v, validator(5, 3)], 3)).toThrow(RangeError);
   });
 });
