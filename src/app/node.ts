@@ -4,7 +4,10 @@
  * signer (src/signing) and the admin endpoint together; ./run.ts adds the Web3Signer API and
  * metrics. The signing engine itself is src/signing/threshold.ts. DESIGN.md § Signing protocol.
  */
+
+import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { sha256 } from "@noble/hashes/sha2.js";
 import type { Registry } from "prom-client";
 import { startAdminServer } from "../api/admin.js";
 import { definitionNetwork } from "../cluster/definition.js";
@@ -17,6 +20,7 @@ import { genesisTimeOf, type NowMs, slotClock } from "../eth2/clock.js";
 import { toHex } from "../lib/bytes.js";
 import { keystoreFile } from "../lib/datadir.js";
 import { InputError } from "../lib/errors.js";
+import { writeFileAtomic } from "../lib/fs.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";
 import type { Root, ShareIndex } from "../lib/types.js";
@@ -101,6 +105,31 @@ async function loadShares(dataDir: string, lock: ClusterLock, self: ShareIndex):
 }
 
 /**
+ * Verifies the data dir's lock in full ({@link verifyLock}) unless these very bytes were verified
+ * before: the sha256 of the lock file is kept in {@link FILES.lockVerified} after a full check,
+ * so a restart of a large cluster does not pay for every signature and share again. A lock that
+ * changed by one byte is verified again.
+ * @throws InputError "lock" when the lock does not verify
+ */
+async function verifyLockOnce(dataDir: string, lock: ClusterLock, log: Logger): Promise<void> {
+  const digest = toHex(sha256(await readFile(path.join(dataDir, FILES.lock))));
+  const marker = path.join(dataDir, FILES.lockVerified);
+  const seen = await readFile(marker, "utf8").then(
+    (t) => t.trim(),
+    () => undefined,
+  );
+  if (seen === digest) {
+    log.info({ lock_sha256: digest }, "lock verified before (same bytes): full check skipped");
+    return;
+  }
+  const started = Date.now();
+  const verdict = await verifyLock(lock);
+  if (!verdict.ok) throw new InputError("lock", `${FILES.lock} does not verify: ${verdict.errors.join("; ")}`);
+  log.info({ ms: Date.now() - started }, "lock verified");
+  await writeFileAtomic(marker, `${digest}\n`);
+}
+
+/**
  * Loads and checks everything, then starts p2p and the partial-signature handler.
  * @throws InputError naming the file or field when the data dir is not usable (nothing started)
  */
@@ -108,8 +137,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
   const log = modules.logger;
   const identity = await loadIdentity(opts.dataDir);
   const lock = await readLockFile(path.join(opts.dataDir, FILES.lock));
-  const verdict = await verifyLock(lock);
-  if (!verdict.ok) throw new InputError("lock", `${FILES.lock} does not verify: ${verdict.errors.join("; ")}`);
+  await verifyLockOnce(opts.dataDir, lock, log);
   const index = lock.definition.operators.findIndex((o) => o.peerId === identity.peerId);
   if (index < 0) throw new InputError("data-dir", `identity ${identity.peerId} is not an operator of this lock`);
   const self = (index + 1) as ShareIndex;

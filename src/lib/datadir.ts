@@ -12,6 +12,11 @@ export const DATA_DIR_FILES = {
   definition: "cluster-definition.json",
   /** The ceremony result, identical bytes on every node. */
   lock: "cluster-lock.json",
+  /**
+   * sha256 (0x-hex) of the lock file's bytes that `cohort run` last verified in full: a node
+   * started again on the same bytes skips the signature and share checks.
+   */
+  lockVerified: "cluster-lock.verified",
   /** Only after a failed ceremony: who, why, and the signed evidence. */
   failure: "dkg-failure.json",
   /** EIP-2335 keystores of this node's shares, and their passwords. */

@@ -2,6 +2,7 @@
 import { existsSync, promises as fsp, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseLock } from "../../src/cluster/lock.js";
 import { decryptKeystore } from "../../src/crypto/keystore.js";
@@ -96,6 +97,48 @@ describe("cohort devnet --nodes 4 --validators 3", () => {
     expect(res.stderr).toMatch(/signing node stopped/);
     expect(existsSync(path.join(dataDir, "cohort.lock"))).toBe(false);
     expect(child.exitCode).toBe(0);
+  });
+
+  it("cohort run verifies its lock in full once per lock bytes, and again when they change", async () => {
+    const dataDir = path.join(dir, "net", "node-3");
+    const lockFile = path.join(dataDir, "cluster-lock.json");
+    const marker = path.join(dataDir, "cluster-lock.verified");
+    const runOnce = () =>
+      startCli(
+        ["run", "--data-dir", dataDir, "--api-address", "127.0.0.1:0", "--metrics-address", "off"],
+        (line, c) => {
+          if (line.startsWith("  signing API")) c.kill("SIGTERM");
+        },
+      ).done;
+    const original = await fsp.readFile(lockFile);
+    const first = await runOnce();
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/"lock verified"/);
+    expect((await fsp.readFile(marker, "utf8")).trim()).toBe(toHex(sha256(original)));
+    expect(statSync(marker).mode & 0o777).toBe(0o600);
+    const second = await runOnce();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/full check skipped/);
+    // other bytes under the same marker: verified again, and a tampered lock is refused
+    const lock = JSON.parse(original.toString("utf8"));
+    const shares = lock.distributed_validators[0].public_shares;
+    [shares[0], shares[1]] = [shares[1], shares[0]];
+    await fsp.writeFile(lockFile, `${JSON.stringify(lock, null, 2)}\n`);
+    try {
+      const third = await runCli([
+        "run",
+        "--data-dir",
+        dataDir,
+        "--api-address",
+        "127.0.0.1:0",
+        "--metrics-address",
+        "off",
+      ]);
+      expect(third.code).toBe(2);
+      expect(third.stderr).toMatch(/does not verify/);
+    } finally {
+      await fsp.writeFile(lockFile, original);
+    }
   });
 
   it("bad flags of run and devnet exit 2 naming the flag, before anything starts", async () => {
