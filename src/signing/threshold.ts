@@ -110,8 +110,11 @@ interface DecidedPartial {
   root: Root;
   /** This node's partial for the decided value, or why it refused to make one. */
   partial: Promise<BlsSignature>;
-  /** The decided request's JSON. */
-  json: Uint8Array;
+  /**
+   * The decided request's JSON, kept only when this node led the deciding round (it serves peers'
+   * group requests, whose window it checks): the other decisions keep no value bytes.
+   */
+  json: Uint8Array | undefined;
   /** The leader of the round that decided it (1-based), when agreement said. */
   leader: ShareIndex | undefined;
   /** This node's combination of the group signature, once started (`#combine`). */
@@ -262,7 +265,7 @@ export class ThresholdSigner implements RemoteSigner {
     try {
       await d.partial;
       // the partial exists, so the decided bytes parsed as this duty's request (#decide)
-      const parsed = this.#parse(d.json);
+      const parsed = d.json === undefined ? undefined : this.#parse(d.json);
       if (parsed === undefined) return refusal("INVALID_REQUEST", `the decided value of duty ${duty} does not parse`);
       this.#checkWindow(parsed.req);
       return { signature: await untilAborted(this.#combine(entry.dv, duty, d), signal) };
@@ -625,7 +628,8 @@ export class ThresholdSigner implements RemoteSigner {
       return await this.#m.partials.signAt(pkHex, req, parsed.root);
     })();
     partial.catch(() => undefined);
-    const d: DecidedPartial = { root: value.root, json: value.json, partial, leader: value.leader };
+    const led = value.leader === this.#o.shareIndex;
+    const d: DecidedPartial = { root: value.root, json: led ? value.json : undefined, partial, leader: value.leader };
     if (this.#decided.size >= DECIDED_PARTIALS_KEPT) {
       const oldest = this.#decided.keys().next().value;
       if (oldest !== undefined) this.#decided.delete(oldest);
