@@ -137,12 +137,13 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
   const log = modules.logger;
   const identity = await loadIdentity(opts.dataDir);
   const lock = await readLockFile(path.join(opts.dataDir, FILES.lock));
-  await verifyLockOnce(opts.dataDir, lock, log);
   const index = lock.definition.operators.findIndex((o) => o.peerId === identity.peerId);
   if (index < 0) throw new InputError("data-dir", `identity ${identity.peerId} is not an operator of this lock`);
   const self = (index + 1) as ShareIndex;
   const network = definitionNetwork(lock.definition);
+  // a flag that contradicts the definition is refused before the lock's expensive checks (and their log lines)
   const clock = slotClock(genesisTimeOf(network, opts.genesisTimeSec), opts.now);
+  await verifyLockOnce(opts.dataDir, lock, log);
   const dirLock = await acquireDataDirLock(opts.dataDir, "run");
   const cleanup: (() => Promise<void> | void)[] = [() => dirLock.release()];
   const undo = async () => {
