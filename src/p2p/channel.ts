@@ -450,6 +450,12 @@ export async function serveChannel(
         },
       );
       const inflight = new Set<Promise<void>>();
+      // the host's stop (or the stream's deadline) ends a wait for room: a peer that never reads its
+      // answers would otherwise hold this handler, and the node's shutdown, until they all failed
+      const stopped = new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener("abort", () => resolve(), { once: true });
+      });
       try {
         for await (const bytes of framesOf(stream)) {
           metrics?.frameReceived(peer, protocol, bytes.length);
@@ -457,7 +463,8 @@ export async function serveChannel(
             if (load.full) {
               // backpressure: the peer's writes stall once yamux's window is used
               stream.pause();
-              while (load.full) await load.room();
+              while (load.full && !signal.aborted) await Promise.race([load.room(), stopped]);
+              if (signal.aborted) throw signal.reason;
               stream.resume();
             }
             load.take(payload.length);
