@@ -111,6 +111,17 @@ export class Polynomial {
     return new Polynomial(coefficients.map((c) => c.scalar));
   }
 
+  /**
+   * A random polynomial of degree `threshold` − 1 whose constant term is `secret`: a Shamir sharing
+   * of an existing key (a reshare's dealt share, a trusted dealer's split).
+   * @throws RangeError when threshold < 1
+   */
+  static withSecret(secret: SecretKey, threshold: number): Polynomial {
+    const p = Polynomial.random(threshold);
+    p.#coefficients[0] = secret.scalar;
+    return p;
+  }
+
   /** The threshold t = degree + 1. */
   get threshold(): number {
     return this.#coefficients.length;
@@ -162,6 +173,20 @@ export function sumSecretKeys(keys: readonly SecretKey[]): SecretKey {
 }
 
 /**
+ * Σ_i w_i·k_i over Fr: a reshare's new share Σ_i λ_i·s_{i→j} (Lagrange weights over the dealers'
+ * old share indices).
+ * @throws RangeError on mismatched lengths, or if the sum is 0
+ */
+export function weightedSumSecretKeys(keys: readonly SecretKey[], weights: readonly bigint[]): SecretKey {
+  if (keys.length !== weights.length) throw new RangeError('"keys" and "weights" must have equal lengths');
+  let acc = 0n;
+  keys.forEach((k, i) => {
+    acc = Fr.add(acc, Fr.mul(k.scalar, Fr.create(weights[i]!)));
+  });
+  return SecretKey.fromScalar(acc);
+}
+
+/**
  * A validated vector of G1 points (Feldman commitments C_0..C_{t−1}, or public shares), decoded
  * once and kept in mcl form for fast evaluation.
  */
@@ -201,6 +226,26 @@ export class G1Vector {
         out[k] = mcl.add(out[k]!, p);
       });
     }
+    return new G1Vector(out);
+  }
+
+  /**
+   * Element-wise Σ_i w_i·C_{i,k} of equally long vectors: a reshare's group commitments, with
+   * Lagrange weights over the dealers' old share indices.
+   * @throws RangeError on an empty input or mismatched lengths
+   */
+  static linearCombination(vectors: readonly G1Vector[], weights: readonly bigint[]): G1Vector {
+    const first = vectors[0];
+    if (first === undefined) throw new RangeError('"vectors" must not be empty');
+    if (vectors.length !== weights.length) throw new RangeError('"vectors" and "weights" must have equal lengths');
+    const ws = weights.map(mclFr);
+    const out = first.points.map((_, k) => {
+      if (vectors.some((v) => v.points.length !== first.points.length))
+        throw new RangeError('"vectors" must have equal lengths');
+      let acc = mcl.mul(first.points[k]!, ws[0]!);
+      for (let i = 1; i < vectors.length; i++) acc = mcl.add(acc, mcl.mul(vectors[i]!.points[k]!, ws[i]!));
+      return acc;
+    });
     return new G1Vector(out);
   }
 

@@ -249,14 +249,18 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     const echoes = await exchange(MessageKind.ECHO, "bcast", encodeEcho(echoed.echo));
 
     // 4. Verify and complain
+    const decodedDeals = all(deals, decodeDeal, true);
     const checked = verifyAndComplain(echoed.state, {
       echoes: all(echoes, (r) => decodeEcho(r, ctx), true),
-      deals: all(deals, decodeDeal, true),
+      deals: decodedDeals,
       shares: all(deals, (r) => decodeShares(r.direct!), true),
     });
     verifiedState = checked.state;
     const accused = checked.complaints.accusations.map((a) => a.accused);
-    progress(STEP.COMPLAIN, accused.length === 0 ? `verified ${p.n} deals` : `complaining about ${accused.join(", ")}`);
+    progress(
+      STEP.COMPLAIN,
+      accused.length === 0 ? `verified ${ctx.dealers.length} deals` : `complaining about ${accused.join(", ")}`,
+    );
     const complaints = await exchange(MessageKind.COMPLAINTS, "bcast", encodeComplaints(checked.complaints));
     const decodedComplaints = all(complaints, (r) => decodeComplaints(r, ctx));
     const filed = new Map<ShareIndex, Awaited<ReturnType<typeof fileComplaints>>>();
@@ -268,7 +272,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     // is settled by its evidence, so no share is revealed); 6–7. Outcome and derive
     const justs = await exchange(MessageKind.JUSTIFICATIONS, "bcast", encodeJustifications({ shares: [] }));
     all(justs, decodeJustifications, true);
-    const derived = derive(judged);
+    const derived = derive(judged, decodedDeals);
     progress(STEP.JUSTIFY, `derived ${p.numValidators} validator key(s)`);
 
     // 8. Deposit partial signatures
@@ -296,7 +300,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     const checkedLocks = new Map<ShareIndex, Awaited<ReturnType<typeof decodeLockSignature>>>();
     for (const [s, r] of locks) checkedLocks.set(s, await decodeLockSignature(r, p.self, opts.verifier));
     const checkedLock = checkLock(locking.state, checkedLocks);
-    progress(STEP.LOCK_SIGNATURES, `lock ${toHex(lockHash)} signed by all ${p.n} operators`);
+    progress(STEP.LOCK_SIGNATURES, `lock ${toHex(lockHash)} signed by all ${ctx.receivers.length} operators`);
     return checkedLock;
   }
 }

@@ -10,6 +10,8 @@ export type DkgFaultCode =
   | "MALFORMED_DEAL"
   /** A deal whose proof of possession does not verify. */
   | "BAD_POP"
+  /** A reshare deal whose first commitment is not the dealer's old public share. */
+  | "BAD_COMMITMENT"
   /** A dealer's signed share fails its commitment check (evidence: the signed Shares envelope). */
   | "BAD_SHARE"
   /** A complaint refuted by the dealer's shares: the accuser lied. */

@@ -42,7 +42,7 @@ const envelope = (payload: number): number => ENVELOPE_OVERHEAD_BYTES + FIELD + 
 
 /**
  * The per-step bounds for a ceremony of these parameters:
- * - deal: V·t commitments of 48 bytes and V proofs of possession of 96;
+ * - deal: V·t commitments of 48 bytes, V proofs of possession of 96 and (in a reshare) V slashing floors of 24;
  * - shares (direct): V scalars of 32 bytes;
  * - echo: n digests of 32 bytes;
  * - complaints: up to n accusations, each with V validator indices, its evidence envelope (a deal or
@@ -65,7 +65,7 @@ export function envelopeLimits(p: EnvelopeLimitParams): EnvelopeLimits {
   }
   const { n, t } = p;
   const V = p.numValidators;
-  const deal = envelope(2 * UINT + FIELD + 48 * t * V + FIELD + 96 * V);
+  const deal = envelope(2 * UINT + FIELD + 48 * t * V + FIELD + 96 * V + FIELD + 24 * V);
   const shares = envelope(UINT + FIELD + 32 * V);
   const echo = envelope(n * (FIELD + 32));
   const accusation = UINT + FIELD + UINT * V + FIELD + REASON_MAX_BYTES + FIELD + Math.max(deal, shares) + UINT;

@@ -63,6 +63,11 @@ export interface Deal {
   commitments: Uint8Array;
   /** V compressed G2 proofs of possession, 96 bytes each. */
   pops: Uint8Array;
+  /**
+   * Reshare only, else empty: V slashing floors of 24 bytes (block slot, source epoch, target
+   * epoch, uint64 big-endian; 2^64 − 1 for none), validator-major.
+   */
+  slashingFloors: Uint8Array;
 }
 
 /** Step 2 direct message: the dealer's shares for one receiver. */
@@ -212,7 +217,12 @@ function strict<T>(step: number, o: Opened, decode: () => T): Signed<T> {
 
 /** Encodes a deal. */
 export function encodeDeal(d: Deal): Uint8Array {
-  return PbDeal.encode({ ...d, commitments: d.commitments as Bytes, pops: d.pops as Bytes });
+  return PbDeal.encode({
+    ...d,
+    commitments: d.commitments as Bytes,
+    pops: d.pops as Bytes,
+    slashingFloors: d.slashingFloors as Bytes,
+  });
 }
 
 /** Decodes a deal; a malformed one is a fault only if no echo disputes it (the rounds decide). */

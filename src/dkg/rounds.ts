@@ -16,7 +16,15 @@ import {
   SecretKey,
   type SignatureSet,
 } from "../crypto/bls.js";
-import { G1Vector, Polynomial, sumSecretKeys, verifyShare, verifySharesBatch } from "../crypto/tbls.js";
+import {
+  G1Vector,
+  lagrangeCoefficients,
+  Polynomial,
+  sumSecretKeys,
+  verifyShare,
+  verifySharesBatch,
+  weightedSumSecretKeys,
+} from "../crypto/tbls.js";
 import { bytesEqual, concatBytes, toHex, u32be } from "../lib/bytes.js";
 import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
 import { findInvalid, type PartialSignatures, verifyAndCombine } from "../signing/verifySets.js";
@@ -55,6 +63,122 @@ export interface CeremonyParams {
   dealers?: readonly ShareIndex[];
   /** 1-based share indices of the receivers, ascending; default every operator 1..n. */
   receivers?: readonly ShareIndex[];
+  /** Set in a reshare: the dealers deal their old shares (DESIGN.md § Cluster lifecycle). */
+  reshare?: ReshareParams;
+  /**
+   * Set when validators are added: the previous lock's validators, which come first in the new
+   * lock (their public shares and deposit signatures unchanged), and this node's shares of them,
+   * which sign the lock with the new shares. Every operator is then a dealer and a receiver.
+   */
+  carried?: { validators: readonly CeremonyValidator[]; shares: readonly SecretKey[] };
+}
+
+/**
+ * A reshare (verifiable secret redistribution; Desmedt–Jajodia 1997, Wong–Wang–Wing 2002): each
+ * dealer deals its old share x_{o(i),v} as the constant term of a fresh polynomial of degree t′ − 1
+ * (t′ = `CeremonyParams.t`), whose first commitment must equal the old lock's public share; each
+ * receiver's new share is Σ_i λ_i·s_{i→j,v}, λ the Lagrange coefficients at 0 over the dealers' old
+ * share indices. Ceremony indices are the new operators 1..n′ (the receivers), then the retiring
+ * operators that take part.
+ */
+export interface ReshareParams {
+  /** Old lock threshold t; at least t dealers are needed. */
+  oldThreshold: number;
+  /** The old (1-based) share index of each dealer, by its ceremony index. */
+  oldIndex: ReadonlyMap<ShareIndex, number>;
+  /** Each validator's group public key, 48 bytes, unchanged by the reshare. */
+  publicKeys: readonly BlsPublicKey[];
+  /** The old lock's public shares: `oldPublicShares[v][m − 1]` for old share index m, 48 bytes. */
+  oldPublicShares: readonly (readonly BlsPublicKey[])[];
+  /** This node's old share of each validator, when it is a dealer. Secret: never logged. */
+  ownOldShares?: readonly SecretKey[];
+  /** This node's slashing floor for each validator, when it is a dealer (see {@link SlashingFloor}). */
+  ownFloors?: readonly SlashingFloor[];
+}
+
+/**
+ * The highest block slot and attestation epochs one old operator recorded for a validator; null
+ * where it recorded none. The new operators' slashing databases start from the maximum over every
+ * dealer: at least t old operators deal, and any group signature needed t old operators, so with
+ * 2t > n one dealer took part in each (an old operator can raise the floor, never lower it).
+ */
+export interface SlashingFloor {
+  blockSlot: bigint | null;
+  sourceEpoch: bigint | null;
+  targetEpoch: bigint | null;
+}
+
+const NO_FLOOR = (1n << 64n) - 1n;
+
+/** Encodes V floors as 24 bytes each (uint64 big-endian, 2^64 − 1 for none). */
+export function encodeSlashingFloors(floors: readonly SlashingFloor[]): Uint8Array {
+  const out = new Uint8Array(floors.length * 24);
+  const view = new DataView(out.buffer);
+  floors.forEach((f, v) => {
+    [f.blockSlot, f.sourceEpoch, f.targetEpoch].forEach((x, k) => {
+      view.setBigUint64(v * 24 + k * 8, x ?? NO_FLOOR);
+    });
+  });
+  return out;
+}
+
+/** Decodes {@link encodeSlashingFloors}. @throws RangeError when the length is not 24·V */
+export function decodeSlashingFloors(bytes: Uint8Array, numValidators: number): SlashingFloor[] {
+  if (bytes.length !== numValidators * 24)
+    throw new RangeError(`"slashing_floors" must be ${numValidators * 24} bytes, got ${bytes.length}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = (o: number) => {
+    const x = view.getBigUint64(o);
+    return x === NO_FLOOR ? null : x;
+  };
+  return Array.from({ length: numValidators }, (_, v) => ({
+    blockSlot: at(v * 24),
+    sourceEpoch: at(v * 24 + 8),
+    targetEpoch: at(v * 24 + 16),
+  }));
+}
+
+/** The element-wise maximum of several operators' floors for the same validators. */
+export function maxSlashingFloors(lists: readonly (readonly SlashingFloor[])[]): SlashingFloor[] {
+  const max = (a: bigint | null, b: bigint | null) => (a === null ? b : b === null ? a : a > b ? a : b);
+  const first = lists[0] ?? [];
+  return first.map((_, v) =>
+    lists.reduce<SlashingFloor>(
+      (acc, l) => ({
+        blockSlot: max(acc.blockSlot, l[v]!.blockSlot),
+        sourceEpoch: max(acc.sourceEpoch, l[v]!.sourceEpoch),
+        targetEpoch: max(acc.targetEpoch, l[v]!.targetEpoch),
+      }),
+      { blockSlot: null, sourceEpoch: null, targetEpoch: null },
+    ),
+  );
+}
+
+/**
+ * Checks a reshare's roles: every dealer has a distinct old share index, at least the old threshold
+ * of them deal, the new threshold keeps 2t′ > n′, and this node's old shares and floors are given
+ * when it deals.
+ * @throws RangeError naming the parameter
+ */
+export function checkReshareParams(p: CeremonyParams): void {
+  const r = p.reshare;
+  if (r === undefined) return;
+  const { dealers, receivers } = rosterOf(p);
+  if (dealers.length < r.oldThreshold)
+    throw new RangeError(`a reshare needs at least ${r.oldThreshold} old operators, got ${dealers.length}`);
+  const old = dealers.map((d) => r.oldIndex.get(d));
+  if (old.some((o) => o === undefined) || new Set(old).size !== old.length)
+    throw new RangeError('"oldIndex" must give each dealer a distinct old share index');
+  if (2 * p.t <= receivers.length || p.t > receivers.length)
+    throw new RangeError(`threshold ${p.t} must satisfy 2t > n′ = ${receivers.length} and t ≤ n′`);
+  if (r.publicKeys.length !== p.numValidators || r.oldPublicShares.length !== p.numValidators)
+    throw new RangeError(`"publicKeys" and "oldPublicShares" must have ${p.numValidators} entries`);
+  if (
+    dealers.includes(p.self) &&
+    (r.ownOldShares?.length !== p.numValidators || r.ownFloors?.length !== p.numValidators)
+  )
+    throw new RangeError(`a dealing node needs its ${p.numValidators} old shares and slashing floors`);
+  if (p.carried !== undefined) throw new RangeError("a reshare carries no validators");
 }
 
 /** The dealer and receiver sets of `p` (1..n unless given), ascending 1-based share indices. */
@@ -83,9 +207,15 @@ export interface CeremonyValidator {
 
 /** A finished ceremony, identical on every node except `shares`. */
 export interface CeremonyResult {
-  /** This node's secret share of each validator key. */
+  /**
+   * This node's secret share of each validator key the ceremony dealt (not of carried validators);
+   * empty on a retiring operator of a reshare.
+   */
   shares: SecretKey[];
+  /** Every validator of the lock: carried ones first, then the dealt ones. */
   validators: CeremonyValidator[];
+  /** Reshare only: the slashing floor of each validator, the maximum over every dealer's. */
+  slashingFloors?: SlashingFloor[];
   lockHash: Root;
   /** Aggregate of every share's signature over lock_hash (validator-major, then share index). */
   signatureAggregate: BlsSignature;
@@ -120,22 +250,38 @@ export interface Dealt {
 }
 
 /**
- * Step 2: one random polynomial of degree t − 1 per validator, its commitments, PoPs and shares.
- * @returns the state, this dealer's deal (broadcast) and its shares for every other receiver (direct)
- * @throws RangeError when this node is not both a dealer and a receiver (a reshare's roles are not built yet)
+ * Step 2: one random polynomial of degree t − 1 per validator (in a reshare, with this dealer's old
+ * share as its constant term), its commitments, PoPs and shares. A node that does not deal (a new
+ * operator in a reshare) sends an empty deal; every node sends every other node a Shares message,
+ * empty where one of the two is not a dealer or not a receiver.
+ * @returns the state, this node's deal (broadcast) and its shares for every other operator (direct)
+ * @throws RangeError on inconsistent reshare parameters ({@link checkReshareParams})
  */
 export function createDeal(p: CeremonyParams): { state: Dealt; deal: Deal; shares: Map<ShareIndex, Shares> } {
+  checkReshareParams(p);
   const { dealers, receivers } = rosterOf(p);
-  if (!dealers.includes(p.self) || !receivers.includes(p.self))
-    throw new RangeError(`operator ${p.self} must be a dealer and a receiver`);
   const V = p.numValidators;
+  const dealing = dealers.includes(p.self);
+  const empty = new Uint8Array(0);
+  const shares = new Map<ShareIndex, Shares>();
+  for (let j = 1 as ShareIndex; j <= p.n; j++) {
+    if (j !== p.self) shares.set(j, { receiver: j, shares: empty });
+  }
+  if (!dealing) {
+    return {
+      state: { p, dealers, receivers, ownShares: [], ownVerified: [], sent: new Map() },
+      deal: { numValidators: V, threshold: p.t, commitments: empty, pops: empty, slashingFloors: empty },
+      shares,
+    };
+  }
   const commitments = new Uint8Array(V * p.t * 48);
   const pops = new Uint8Array(V * 96);
   const perReceiver = new Map(receivers.map((j) => [j, new Uint8Array(V * 32)]));
   const ownShares: SecretKey[] = [];
   const ownVerified: VerifiedDeal = [];
+  const old = p.reshare?.ownOldShares;
   for (let v = 0; v < V; v++) {
-    const poly = Polynomial.random(p.t);
+    const poly = old === undefined ? Polynomial.random(p.t) : Polynomial.withSecret(old[v]!, p.t);
     const { commitments: cs, vector } = poly.commit();
     ownVerified.push(vector);
     cs.forEach((c, k) => {
@@ -148,11 +294,17 @@ export function createDeal(p: CeremonyParams): { state: Dealt; deal: Deal; share
       perReceiver.get(j)!.set(s.toBytes(), v * 32);
     }
   }
-  const shares = new Map<ShareIndex, Shares>();
-  for (const j of receivers) if (j !== p.self) shares.set(j, { receiver: j, shares: perReceiver.get(j)! });
+  const sent = new Map<ShareIndex, Shares>();
+  for (const j of receivers) {
+    if (j === p.self) continue;
+    const s = { receiver: j, shares: perReceiver.get(j)! };
+    sent.set(j, s);
+    shares.set(j, s);
+  }
+  const slashingFloors = p.reshare === undefined ? empty : encodeSlashingFloors(p.reshare.ownFloors!);
   return {
-    state: { p, dealers, receivers, ownShares, ownVerified, sent: shares },
-    deal: { numValidators: V, threshold: p.t, commitments, pops },
+    state: { p, dealers, receivers, ownShares, ownVerified, sent },
+    deal: { numValidators: V, threshold: p.t, commitments, pops, slashingFloors },
     shares,
   };
 }
@@ -220,11 +372,12 @@ export function verifyDeals(
   own: VerifiedDeal,
 ): Map<ShareIndex, VerifiedDeal> {
   const V = p.numValidators;
-  const out = new Map<ShareIndex, VerifiedDeal>([[p.self, own]]);
+  const { dealers } = rosterOf(p);
+  const out = new Map<ShareIndex, VerifiedDeal>(dealers.includes(p.self) ? [[p.self, own]] : []);
   const sets: SignatureSet[] = [];
   const owners: { dealer: ShareIndex; v: number }[] = [];
   for (const [dealer, { message: deal, envelope }] of [...deals].sort((a, b) => a[0] - b[0])) {
-    if (dealer === p.self) continue;
+    if (dealer === p.self || !dealers.includes(dealer)) continue;
     const bad = (detail: string) => fault("MALFORMED_DEAL", STEP.DEAL, [dealer], detail, [toHex(envelope)]);
     if (deal.numValidators !== V) throw bad(`"num_validators" must be ${V}, got ${deal.numValidators}`);
     if (deal.threshold !== p.t) throw bad(`"threshold" must be ${p.t}, got ${deal.threshold}`);
@@ -233,6 +386,13 @@ export function verifyDeals(
         `"commitments" must be ${V * p.t} points (${V * p.t * 48} bytes), got ${deal.commitments.length} bytes`,
       );
     if (deal.pops.length !== V * 96) throw bad(`"pops" must be ${V} signatures, got ${deal.pops.length} bytes`);
+    if (p.reshare !== undefined) {
+      try {
+        decodeSlashingFloors(deal.slashingFloors, V);
+      } catch (err) {
+        throw bad((err as Error).message);
+      }
+    } else if (deal.slashingFloors.length !== 0) throw bad(`"slashing_floors" must be empty outside a reshare`);
     const vectors: G1Vector[] = [];
     for (let v = 0; v < V; v++) {
       const bytes = deal.commitments.subarray(v * p.t * 48, (v + 1) * p.t * 48);
@@ -246,6 +406,19 @@ export function verifyDeals(
       }
       vectors.push(vec);
       const c0 = bytes.subarray(0, 48);
+      const r = p.reshare;
+      if (r !== undefined) {
+        const m = r.oldIndex.get(dealer)!;
+        if (!bytesEqual(c0, r.oldPublicShares[v]![m - 1]!)) {
+          throw fault(
+            "BAD_COMMITMENT",
+            STEP.DEAL,
+            [dealer],
+            `commitment C_0 of validator ${v} is not the old public share of share index ${m}`,
+            [toHex(envelope)],
+          );
+        }
+      }
       sets.push({ publicKey: c0, message: popMessage(p.session, dealer, v, c0), signature: pop });
       owners.push({ dealer, v });
     }
@@ -363,8 +536,8 @@ export function verifyAndComplain(state: Echoed, input: DealsReceived): { state:
     });
   }
   const received = new Map<ShareIndex, SecretKey[]>();
-  if (disputes.size === 0) {
-    received.set(p.self, state.ownShares);
+  if (disputes.size === 0 && state.receivers.includes(p.self)) {
+    if (state.dealers.includes(p.self)) received.set(p.self, state.ownShares);
     for (const dealer of state.dealers) {
       if (dealer === p.self) continue;
       const s = input.shares.get(dealer);
@@ -613,35 +786,54 @@ export interface DerivedValidator {
 /** State after step 7: this node's key shares and every validator's public keys. Holds secrets. */
 export interface Derived {
   readonly p: CeremonyParams;
-  /** x_{self,v} for each validator v. */
+  /** x_{self,v} for each validator v; empty on a node that receives nothing (a retiring operator). */
   readonly shares: SecretKey[];
   readonly validators: DerivedValidator[];
+  /** Reshare only: the new operators' slashing floors, the maximum over every dealer's. */
+  readonly slashingFloors?: SlashingFloor[];
 }
 
 /**
  * Step 7, after the justify barrier: derives x_{self,v} = Σ_i s_{i→self,v}, PK_v = Σ_i C_{i,v,0} and
- * X_{m,v} = Σ_k (Σ_i C_{i,v,k})·m^k, with the self-check x_{self,v}·G1 = X_{self,v}.
- * @throws DkgError ABORTED if the self-check fails (a bug, not a peer fault: every share was verified)
+ * X_{m,v} = Σ_k (Σ_i C_{i,v,k})·m^k for every receiver m, with the self-check x_{self,v}·G1 = X_{self,v}.
+ * In a reshare each sum is weighted by λ_i, the Lagrange coefficient at 0 of dealer i's old share
+ * index among the dealers', and PK_v must be the old group key.
+ * @param deals every dealer's verified deal message, for its slashing floors (reshare only)
+ * @throws DkgError ABORTED if a self-check fails (a bug, not a peer fault: every share and every
+ *   reshare commitment was verified)
  */
-export function derive(state: Judged): Derived {
+export function derive(state: Judged, deals?: ReadonlyMap<ShareIndex, Signed<Decoded<Deal>>>): Derived {
   const { p } = state;
   const outShares: SecretKey[] = [];
   const validators: DerivedValidator[] = [];
   const dealers = [...state.verified.keys()].sort((a, b) => a - b);
+  const r = p.reshare;
+  const weights = r === undefined ? undefined : lagrangeCoefficients(dealers.map((d) => r.oldIndex.get(d)!));
+  const receiving = state.receivers.includes(p.self);
+  const abort = (detail: string, message: string) =>
+    new DkgError({ code: "ABORTED", step: STEP.DEAL, culprits: [], evidence: [], detail }, message);
   for (let v = 0; v < p.numValidators; v++) {
-    const group = G1Vector.sum(dealers.map((i) => state.verified.get(i)![v]!));
-    const share = sumSecretKeys(dealers.map((i) => state.received.get(i)![v]!));
-    const publicShares = Array.from({ length: p.n }, (_, m) => group.evaluate(m + 1));
-    if (!bytesEqual(share.publicKey(), publicShares[p.self - 1]!)) {
-      throw new DkgError(
-        { code: "ABORTED", step: STEP.DEAL, culprits: [], evidence: [], detail: "share self-check" },
-        `derived share of validator ${v} does not match its public share`,
-      );
+    const vectors = dealers.map((i) => state.verified.get(i)![v]!);
+    const group = weights === undefined ? G1Vector.sum(vectors) : G1Vector.linearCombination(vectors, weights);
+    const publicShares = state.receivers.map((m) => group.evaluate(m));
+    if (r !== undefined && !bytesEqual(group.at(0), r.publicKeys[v]!))
+      throw abort("group key", `reshared key of validator ${v} is not its public key`);
+    if (receiving) {
+      const parts = dealers.map((i) => state.received.get(i)![v]!);
+      const share = weights === undefined ? sumSecretKeys(parts) : weightedSumSecretKeys(parts, weights);
+      if (!bytesEqual(share.publicKey(), publicShares[state.receivers.indexOf(p.self)]!))
+        throw abort("share self-check", `derived share of validator ${v} does not match its public share`);
+      outShares.push(share);
     }
-    outShares.push(share);
     validators.push({ publicKey: group.at(0), publicShares, groupCommitments: group });
   }
-  return { p, shares: outShares, validators };
+  if (r === undefined) return { p, shares: outShares, validators };
+  const floors = dealers.map((d) =>
+    d === p.self
+      ? r.ownFloors!
+      : decodeSlashingFloors((deals!.get(d)!.message as Deal).slashingFloors, p.numValidators),
+  );
+  return { p, shares: outShares, validators, slashingFloors: maxSlashingFloors(floors) };
 }
 
 /** State after this node signed its deposit partials (step 8). */
@@ -791,9 +983,14 @@ export interface LockSigned extends Deposited {
 export function signLock(
   state: Deposited,
   artifacts: Pick<ArtifactBuilder, "lockHash">,
-): { state: LockSigned; shareSignatureAggregate: BlsSignature } {
-  const lockHash = artifacts.lockHash(state.ceremonyValidators);
-  return { state: { ...state, lockHash }, shareSignatureAggregate: sumSecretKeys(state.shares).sign(lockHash) };
+): { state: LockSigned; shareSignatureAggregate: Uint8Array } {
+  const carried = state.p.carried;
+  const all = carried === undefined ? state.ceremonyValidators : [...carried.validators, ...state.ceremonyValidators];
+  const lockHash = artifacts.lockHash(all);
+  const shares = carried === undefined ? state.shares : [...carried.shares, ...state.shares];
+  // a node that receives no share (a retiring operator in a reshare) signs the lock with its identity only
+  const shareSignatureAggregate = shares.length === 0 ? new Uint8Array(0) : sumSecretKeys(shares).sign(lockHash);
+  return { state: { ...state, ceremonyValidators: all, lockHash }, shareSignatureAggregate };
 }
 
 /**
@@ -809,6 +1006,7 @@ export function checkLock(
   locks: ReadonlyMap<ShareIndex, Signed<CheckedLockSignature>>,
 ): CeremonyResult {
   const { p, lockHash } = state;
+  const { receivers } = rosterOf(p);
   const nodeSignatures: Uint8Array[] = [];
   const shareAggregates: Uint8Array[] = [];
   const checks: SignatureSet[] = [];
@@ -827,6 +1025,9 @@ export function checkLock(
     }
     if (!msg.identitySignatureValid)
       throw fault("MALFORMED_MESSAGE", STEP.LOCK_SIGNATURES, [s], "bad identity signature over lock_hash", ev);
+    // a retiring operator holds no new share: its identity signature witnesses the lock, which only
+    // the new operators sign
+    if (!receivers.includes(s)) continue;
     let sig: Uint8Array;
     try {
       sig = parseSignature(msg.shareSignatureAggregate, "share_signature_aggregate");
@@ -834,7 +1035,8 @@ export function checkLock(
       throw fault("BAD_PARTIAL", STEP.LOCK_SIGNATURES, [s], (err as Error).message, ev);
     }
     if (s !== p.self) {
-      const publicKey = aggregatePublicKeys(state.validators.map((dv) => dv.publicShares[s - 1]!));
+      const m = receivers.indexOf(s);
+      const publicKey = aggregatePublicKeys(state.ceremonyValidators.map((dv) => dv.publicShares[m]!));
       checks.push({ publicKey, message: lockHash, signature: sig });
       owners.push(l);
     }
@@ -851,6 +1053,7 @@ export function checkLock(
   return {
     shares: state.shares,
     validators: state.ceremonyValidators,
+    ...(state.slashingFloors === undefined ? {} : { slashingFloors: state.slashingFloors }),
     lockHash,
     signatureAggregate: aggregateSignatures(shareAggregates),
     nodeSignatures,

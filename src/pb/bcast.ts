@@ -267,6 +267,7 @@ export interface Deal {
   threshold: number
   commitments: Uint8Array<ArrayBuffer>
   pops: Uint8Array<ArrayBuffer>
+  slashingFloors: Uint8Array<ArrayBuffer>
 }
 
 export namespace Deal {
@@ -299,6 +300,11 @@ export namespace Deal {
           w.bytes(obj.pops)
         }
 
+        if ((obj.slashingFloors != null && obj.slashingFloors.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.slashingFloors)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -307,7 +313,8 @@ export namespace Deal {
           numValidators: 0,
           threshold: 0,
           commitments: uint8ArrayAlloc(0),
-          pops: uint8ArrayAlloc(0)
+          pops: uint8ArrayAlloc(0),
+          slashingFloors: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -330,6 +337,10 @@ export namespace Deal {
             }
             case 4: {
               obj.pops = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.slashingFloors = reader.bytes()
               break
             }
             default: {
@@ -375,6 +386,13 @@ export namespace Deal {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.slashingFloors`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -407,6 +425,11 @@ export namespace Deal {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface DealSlashingFloorsFieldEvent {
+    field: '$.slashingFloors'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Deal>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Deal.codec())
   }
@@ -415,7 +438,7 @@ export namespace Deal {
     return decodeMessage(buf, Deal.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deal>): Generator<DealNumValidatorsFieldEvent | DealThresholdFieldEvent | DealCommitmentsFieldEvent | DealPopsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Deal>): Generator<DealNumValidatorsFieldEvent | DealThresholdFieldEvent | DealCommitmentsFieldEvent | DealPopsFieldEvent | DealSlashingFloorsFieldEvent> {
     return streamMessage(buf, Deal.codec(), opts)
   }
 }

@@ -5,6 +5,7 @@ import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type ArtifactBuilder, type CeremonyOutcome, runCeremony } from "../../src/dkg/ceremony.js";
 import type { DkgError } from "../../src/dkg/errors.js";
+import type { CeremonyParams } from "../../src/dkg/rounds.js";
 import type { CeremonyTransport, IdentitySigner, IdentityVerifier } from "../../src/dkg/transport.js";
 import { concatBytes, u32be } from "../../src/lib/bytes.js";
 import { silentLogger } from "../../src/lib/logger.js";
@@ -78,6 +79,8 @@ export async function runAll(opts: {
   onHub?: (hub: MemHub) => void;
   /** Wraps a node's transport (a Byzantine node, see byzantine.ts). */
   wrap?: (index: number, transport: CeremonyTransport) => CeremonyTransport;
+  /** Extra parameters of a node's ceremony (a reshare's roles and old shares, carried validators). */
+  params?: (index: number) => Partial<CeremonyParams>;
 }): Promise<NodeRun[]> {
   const ids = await identities(opts.n);
   const session = opts.session ?? sha256(new TextEncoder().encode(`session-${Math.random()}`));
@@ -95,7 +98,14 @@ export async function runAll(opts: {
       const transport = opts.wrap ? opts.wrap(index, endpoint) : endpoint;
       try {
         run.outcome = await runCeremony({
-          params: { session, n: opts.n, t: opts.t, numValidators: opts.numValidators, self: index as ShareIndex },
+          params: {
+            session,
+            n: opts.n,
+            t: opts.t,
+            numValidators: opts.numValidators,
+            self: index as ShareIndex,
+            ...opts.params?.(index),
+          },
           transport,
           signer: id.signer,
           verifier,

@@ -482,10 +482,15 @@ describe("explicit dealer and receiver sets", () => {
   it("echoes carry one digest per dealer, in dealer order", () => {
     const p = { ...params(1 as ShareIndex), n: 4, dealers: ids, receivers: ids };
     const dealt = createDeal(p);
-    expect([...dealt.shares.keys()]).toEqual([2, 3]);
+    // every other operator gets a Shares message; one that receives nothing gets an empty one
+    expect([...dealt.shares.keys()]).toEqual([2, 3, 4]);
+    expect(dealt.shares.get(4 as ShareIndex)!.shares.length).toBe(0);
+    expect(dealt.shares.get(2 as ShareIndex)!.shares.length).toBe(V * 32);
     const digests = new Map(ids.map((d) => [d, { envelope: bytes("deal", d), digest: sha256(bytes("deal", d)) }]));
     expect(echo(dealt.state, digests).echo.dealDigests).toEqual(ids.map((d) => sha256(bytes("deal", d))));
-    expect(() => createDeal({ ...p, self: 4 as ShareIndex })).toThrow(RangeError);
+    // an operator that does not deal sends an empty deal
+    const outsider = createDeal({ ...p, self: 4 as ShareIndex });
+    expect(outsider.deal.commitments.length + outsider.deal.pops.length).toBe(0);
   });
 
   it("a complaint against an operator that is not a dealer is its accuser's malformed message", () => {
