@@ -36,7 +36,13 @@ import {
 /** The `version` field of every definition this code writes. */
 export const DEFINITION_VERSION = "cohort/v2";
 /** Every `version` this code reads: v1 lacks the network's genesis time and Capella fork. */
-export const DEFINITION_VERSIONS = ["cohort/v1", DEFINITION_VERSION] as const;
+export const DEFINITION_VERSIONS = ["cohort/v1", DEFINITION_VERSION, "cohort/v3"] as const;
+/** The `version` of a lifecycle definition (a reshare or an addition of validators). */
+export const LIFECYCLE_DEFINITION_VERSION = "cohort/v3";
+/** The lifecycle operations a `cohort/v3` definition names. */
+export const LIFECYCLE_OPERATIONS = ["reshare", "add-validators"] as const;
+/** A lifecycle operation (DESIGN.md § Cluster lifecycle). */
+export type LifecycleOperation = (typeof LIFECYCLE_OPERATIONS)[number];
 /** A definition format version this code reads. */
 export type DefinitionVersion = (typeof DEFINITION_VERSIONS)[number];
 /** Default deposit amounts: one 32 ETH deposit, in gwei. */
@@ -105,10 +111,28 @@ export interface ClusterDefinition {
   depositAmounts: Gwei[];
   /** 0x02 withdrawal credentials when true, 0x01 otherwise. */
   compounding: boolean;
+  /** `cohort/v3` only: what the definition changes in the lock it starts from. */
+  lifecycle?: Lifecycle | undefined;
   /** 32 bytes, {@link computeConfigHash}. */
   configHash: Root;
   /** 32 bytes, {@link computeDefinitionHash}. */
   definitionHash: Root;
+}
+
+/**
+ * The lifecycle fields of a `cohort/v3` definition. A reshare keeps the validators, network and
+ * deposits of the previous lock and names a new operator set and threshold; an addition keeps the
+ * operators and threshold and appends validators (`validators` lists the previous lock's first).
+ */
+export interface Lifecycle {
+  operation: LifecycleOperation;
+  /** `lock_hash` of the lock this definition starts from, 32 bytes. */
+  previousLockHash: Root;
+  /**
+   * Reshare only (empty otherwise): old operators outside the new set that take part. They deal
+   * their old shares and approve the definition like every operator; they receive no new share.
+   */
+  retiringOperators: Operator[];
 }
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -129,6 +153,21 @@ function networkValue(def: ClusterDefinition) {
     genesis_time: net.genesisTime,
     capella_fork_version: net.capellaForkVersion,
     capella_fork_epoch: net.capellaForkEpoch,
+  };
+}
+
+function lifecycleValue(def: ClusterDefinition, withSignatures: boolean) {
+  if (def.version !== "cohort/v3") return {};
+  const l = def.lifecycle;
+  if (l === undefined) throw new TypeError("a cohort/v3 definition needs its lifecycle fields");
+  return {
+    operation: utf8(l.operation),
+    previous_lock_hash: l.previousLockHash,
+    retiring_operators: l.retiringOperators.map((o) => ({
+      peer_id: utf8(o.peerId),
+      addresses: o.addresses.map(utf8),
+      ...(withSignatures ? { config_signature: o.configSignature } : {}),
+    })),
   };
 }
 
@@ -158,6 +197,7 @@ export function computeConfigHash(def: ClusterDefinition): Root {
   const value = {
     ...configValue(def),
     operators: def.operators.map((o) => ({ peer_id: utf8(o.peerId), addresses: o.addresses.map(utf8) })),
+    ...lifecycleValue(def, false),
   };
   // the value matches the version's container: networkValue gives v1's network fields or v2's
   return DEFINITION_CONTAINERS[def.version].config.hashTreeRoot(value as never) as Root;
@@ -178,6 +218,7 @@ export function computeDefinitionHash(def: ClusterDefinition): Root {
       addresses: o.addresses.map(utf8),
       config_signature: o.configSignature,
     })),
+    ...lifecycleValue(def, true),
     config_hash: def.configHash,
   };
   return DEFINITION_CONTAINERS[def.version].full.hashTreeRoot(value as never) as Root;
@@ -563,6 +604,17 @@ const NetworkJsonV2 = z.strictObject({
   capella_fork_epoch: uint64String("an epoch"),
 });
 
+const OperatorJson = z.strictObject({
+  peer_id: z.string(),
+  addresses: z.array(z.string()).max(MAX_ADDRESSES),
+  config_signature: z
+    .union([z.literal(""), hexBytes()])
+    .refine(
+      (s) => s.length <= 2 + 2 * MAX_CONFIG_SIGNATURE_BYTES,
+      `must be at most ${MAX_CONFIG_SIGNATURE_BYTES} bytes`,
+    ),
+});
+
 const DefinitionJson = z.strictObject({
   version: z.enum(DEFINITION_VERSIONS, { error: `must be one of ${DEFINITION_VERSIONS.join(", ")}` }),
   uuid: z.string().regex(UUID_RE, "must be a lower-case UUID"),
@@ -572,21 +624,7 @@ const DefinitionJson = z.strictObject({
   network: z.unknown(),
   threshold: z.number().int().min(1),
   num_validators: z.number().int().min(1).max(MAX_VALIDATORS),
-  operators: z
-    .array(
-      z.strictObject({
-        peer_id: z.string(),
-        addresses: z.array(z.string()).max(MAX_ADDRESSES),
-        config_signature: z
-          .union([z.literal(""), hexBytes()])
-          .refine(
-            (s) => s.length <= 2 + 2 * MAX_CONFIG_SIGNATURE_BYTES,
-            `must be at most ${MAX_CONFIG_SIGNATURE_BYTES} bytes`,
-          ),
-      }),
-    )
-    .min(1)
-    .max(MAX_OPERATORS),
+  operators: z.array(OperatorJson).min(1).max(MAX_OPERATORS),
   validators: z
     .array(z.strictObject({ withdrawal_address: z.string(), fee_recipient: z.string() }))
     .max(MAX_VALIDATORS),
@@ -595,6 +633,10 @@ const DefinitionJson = z.strictObject({
     .min(1)
     .max(MAX_DEPOSIT_AMOUNTS),
   compounding: z.boolean(),
+  // cohort/v3 only
+  operation: z.enum(LIFECYCLE_OPERATIONS, { error: `must be one of ${LIFECYCLE_OPERATIONS.join(", ")}` }).optional(),
+  previous_lock_hash: hexBytes(32).optional(),
+  retiring_operators: z.array(OperatorJson).max(MAX_OPERATORS).optional(),
   config_hash: hexBytes(32),
   definition_hash: hexBytes(32),
 });
@@ -639,21 +681,32 @@ export function parseDefinition(json: unknown, prefix = ""): ClusterDefinition {
   const net = rn.data as z.infer<typeof NetworkJsonV1> & Partial<z.infer<typeof NetworkJsonV2>>;
   // Hashes cover the strings as written, so only canonical forms are accepted: a re-encoding
   // by another tool would otherwise change the hashes without changing the meaning.
-  const operators: Operator[] = j.operators.map((o, i) => {
-    const peerField = p(`operators[${i}].peer_id`);
-    const peerId = parsePeerId(o.peer_id, peerField);
-    if (peerId !== o.peer_id) throw new InputError(peerField, `"${peerField}" must be in canonical form ${peerId}`);
-    return {
-      peerId,
-      addresses: o.addresses.map((a, k) => {
-        const field = p(`operators[${i}].addresses[${k}]`);
-        const canonical = parseMultiaddrHint(a, peerId, field);
-        if (canonical !== a) throw new InputError(field, `"${field}" must be in canonical form ${canonical}`);
-        return canonical;
-      }),
-      configSignature: o.config_signature === "" ? new Uint8Array(0) : fromHex(o.config_signature),
+  const operators: Operator[] = j.operators.map((o, i) => parseOperatorJson(o, p(`operators[${i}]`)));
+  let lifecycle: Lifecycle | undefined;
+  const lifecycleKeys = ["operation", "previous_lock_hash", "retiring_operators"] as const;
+  if (j.version === "cohort/v3") {
+    for (const k of lifecycleKeys) {
+      if (j[k] === undefined) throw new InputError(p(k), `"${p(k)}" is required in a cohort/v3 definition`);
+    }
+    lifecycle = {
+      operation: j.operation!,
+      previousLockHash: fromHex(j.previous_lock_hash!) as Root,
+      retiringOperators: j.retiring_operators!.map((o, i) => parseOperatorJson(o, p(`retiring_operators[${i}]`))),
     };
-  });
+    if (lifecycle.operation === "add-validators" && lifecycle.retiringOperators.length > 0) {
+      throw new InputError(
+        p("retiring_operators"),
+        `"${p("retiring_operators")}" must be empty when adding validators`,
+      );
+    }
+    const ids = [...operators, ...lifecycle.retiringOperators].map((o) => o.peerId);
+    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (dup !== undefined) throw new InputError(p("retiring_operators"), `operator ${dup} is listed twice`);
+  } else {
+    for (const k of lifecycleKeys) {
+      if (j[k] !== undefined) throw new InputError(p(k), `"${p(k)}" is only allowed in a cohort/v3 definition`);
+    }
+  }
   const validators = j.validators.map((v, i) => ({
     withdrawalAddress: parseExecutionAddress(v.withdrawal_address, p(`validators[${i}].withdrawal_address`)),
     feeRecipient: parseExecutionAddress(v.fee_recipient, p(`validators[${i}].fee_recipient`)),
@@ -681,6 +734,7 @@ export function parseDefinition(json: unknown, prefix = ""): ClusterDefinition {
     validators,
     depositAmounts: j.deposit_amounts.map((a) => BigInt(a)),
     compounding: j.compounding,
+    ...(lifecycle === undefined ? {} : { lifecycle }),
     configHash: fromHex(j.config_hash) as Root,
     definitionHash: fromHex(j.definition_hash) as Root,
   };
@@ -696,6 +750,28 @@ export function parseDefinition(json: unknown, prefix = ""): ClusterDefinition {
   checkDefinitionRules(def, { allowSmall: true, fields });
   return def;
 }
+
+function parseOperatorJson(o: z.infer<typeof OperatorJson>, prefix: string): Operator {
+  const peerField = `${prefix}.peer_id`;
+  const peerId = parsePeerId(o.peer_id, peerField);
+  if (peerId !== o.peer_id) throw new InputError(peerField, `"${peerField}" must be in canonical form ${peerId}`);
+  return {
+    peerId,
+    addresses: o.addresses.map((a, k) => {
+      const field = `${prefix}.addresses[${k}]`;
+      const canonical = parseMultiaddrHint(a, peerId, field);
+      if (canonical !== a) throw new InputError(field, `"${field}" must be in canonical form ${canonical}`);
+      return canonical;
+    }),
+    configSignature: o.config_signature === "" ? new Uint8Array(0) : fromHex(o.config_signature),
+  };
+}
+
+const operatorToJson = (o: Operator) => ({
+  peer_id: o.peerId,
+  addresses: [...o.addresses],
+  config_signature: o.configSignature.length === 0 ? "" : toHex(o.configSignature),
+});
 
 /** The JSON value of a definition, keys in the documented order, bytes as 0x-hex, addresses EIP-55. */
 export function definitionToJson(def: ClusterDefinition): ClusterDefinitionJson {
@@ -718,17 +794,20 @@ export function definitionToJson(def: ClusterDefinition): ClusterDefinitionJson 
     },
     threshold: def.threshold,
     num_validators: def.numValidators,
-    operators: def.operators.map((o) => ({
-      peer_id: o.peerId,
-      addresses: [...o.addresses],
-      config_signature: o.configSignature.length === 0 ? "" : toHex(o.configSignature),
-    })),
+    operators: def.operators.map(operatorToJson),
     validators: def.validators.map((v) => ({
       withdrawal_address: toChecksumAddress(v.withdrawalAddress),
       fee_recipient: toChecksumAddress(v.feeRecipient),
     })),
     deposit_amounts: def.depositAmounts.map((a) => a.toString()),
     compounding: def.compounding,
+    ...(def.lifecycle === undefined
+      ? {}
+      : {
+          operation: def.lifecycle.operation,
+          previous_lock_hash: toHex(def.lifecycle.previousLockHash),
+          retiring_operators: def.lifecycle.retiringOperators.map(operatorToJson),
+        }),
     config_hash: toHex(def.configHash),
     definition_hash: toHex(def.definitionHash),
   };
@@ -798,14 +877,22 @@ export function verifyDefinitionHashes(def: ClusterDefinition, prefix = ""): voi
  */
 export async function verifyDefinition(def: ClusterDefinition, prefix = ""): Promise<void> {
   verifyDefinitionHashes(def, prefix);
-  for (const [i, o] of def.operators.entries()) {
-    const field =
-      prefix.length === 0 ? `operators[${i}].config_signature` : `${prefix}.operators[${i}].config_signature`;
+  const approvers = [
+    ...def.operators.map((o, i) => ({ o, i, list: "operators", who: "operator" })),
+    ...(def.lifecycle?.retiringOperators ?? []).map((o, i) => ({
+      o,
+      i,
+      list: "retiring_operators",
+      who: "retiring operator",
+    })),
+  ];
+  for (const { o, i, list, who } of approvers) {
+    const field = prefix.length === 0 ? `${list}[${i}].config_signature` : `${prefix}.${list}[${i}].config_signature`;
     if (o.configSignature.length === 0) {
-      throw new InputError(field, `operator ${i} (${o.peerId}) has not signed the definition ("${field}" is empty)`);
+      throw new InputError(field, `${who} ${i} (${o.peerId}) has not signed the definition ("${field}" is empty)`);
     }
     if (!(await verifyIdentitySignature(o.peerId, def.configHash, o.configSignature))) {
-      throw new InputError(field, `operator ${i} (${o.peerId}): "${field}" does not verify over config_hash`);
+      throw new InputError(field, `${who} ${i} (${o.peerId}): "${field}" does not verify over config_hash`);
     }
   }
 }
@@ -817,7 +904,7 @@ export interface DefinitionSigner {
 }
 
 /**
- * Adds `identity`'s signature over `config_hash` to its operator entry and recomputes
+ * Adds `identity`'s signature over `config_hash` to its operator (or retiring operator) entry and recomputes
  * `definition_hash`. The input is not modified.
  * @throws InputError "data-dir" when `identity` is not an operator of the definition (naming its
  *   peer ID); InputError "config_hash"/"definition_hash" when the hashes do not match the contents
@@ -825,12 +912,22 @@ export interface DefinitionSigner {
 export async function signDefinition(def: ClusterDefinition, identity: DefinitionSigner): Promise<ClusterDefinition> {
   verifyDefinitionHashes(def);
   const index = def.operators.findIndex((o) => o.peerId === identity.peerId);
-  if (index < 0) {
+  const retiring = def.lifecycle?.retiringOperators ?? [];
+  const rIndex = retiring.findIndex((o) => o.peerId === identity.peerId);
+  if (index < 0 && rIndex < 0) {
     throw new InputError("data-dir", `identity ${identity.peerId} is not an operator of definition "${def.name}"`);
   }
   const signature = await identity.sign(def.configHash);
-  const operators = def.operators.map((o, i) => (i === index ? { ...o, configSignature: signature } : o));
-  const signed: ClusterDefinition = { ...def, operators };
+  const sign = (list: Operator[], at: number) =>
+    list.map((o, i) => (i === at ? { ...o, configSignature: signature } : o));
+  const operators = sign(def.operators, index);
+  const signed: ClusterDefinition = {
+    ...def,
+    operators,
+    ...(def.lifecycle === undefined
+      ? {}
+      : { lifecycle: { ...def.lifecycle, retiringOperators: sign(retiring, rIndex) } }),
+  };
   signed.definitionHash = computeDefinitionHash(signed);
   return signed;
 }

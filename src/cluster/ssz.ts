@@ -83,7 +83,24 @@ export const ValidatorConfigSsz = new ContainerType(
   { typeName: "CohortValidatorConfig" },
 );
 
-function definitionContainers<N extends typeof NetworkSszV1 | typeof NetworkSsz>(network: N, suffix: string) {
+/**
+ * The lifecycle fields of a `cohort/v3` definition (DESIGN.md § Cluster lifecycle): the operation
+ * ("reshare" or "add-validators"), the lock it starts from, and the retiring operators that take
+ * part in a reshare (old operators not in the new set; they deal and sign, and receive nothing).
+ */
+function lifecycleFields(operator: typeof OperatorConfigSsz | typeof OperatorSsz) {
+  return {
+    operation: new ByteListType(32),
+    previous_lock_hash: Bytes32,
+    retiring_operators: new ListCompositeType(operator, MAX_OPERATORS),
+  };
+}
+
+function definitionContainers<N extends typeof NetworkSszV1 | typeof NetworkSsz>(
+  network: N,
+  suffix: string,
+  lifecycle = false,
+) {
   const commonFields = {
     version: new ByteListType(32),
     uuid: new ByteListType(64),
@@ -100,7 +117,12 @@ function definitionContainers<N extends typeof NetworkSszV1 | typeof NetworkSsz>
   };
   return {
     config: new ContainerType(
-      { ...commonFields, operators: new ListCompositeType(OperatorConfigSsz, MAX_OPERATORS), ...tailFields },
+      {
+        ...commonFields,
+        operators: new ListCompositeType(OperatorConfigSsz, MAX_OPERATORS),
+        ...tailFields,
+        ...(lifecycle ? lifecycleFields(OperatorConfigSsz) : {}),
+      },
       { typeName: `CohortDefinitionConfig${suffix}` },
     ),
     full: new ContainerType(
@@ -108,6 +130,7 @@ function definitionContainers<N extends typeof NetworkSszV1 | typeof NetworkSsz>
         ...commonFields,
         operators: new ListCompositeType(OperatorSsz, MAX_OPERATORS),
         ...tailFields,
+        ...(lifecycle ? lifecycleFields(OperatorSsz) : {}),
         config_hash: Bytes32,
       },
       { typeName: `CohortDefinition${suffix}` },
@@ -117,13 +140,15 @@ function definitionContainers<N extends typeof NetworkSszV1 | typeof NetworkSsz>
 
 const v1 = definitionContainers(NetworkSszV1, "");
 const v2 = definitionContainers(NetworkSsz, "V2");
+const v3 = definitionContainers(NetworkSsz, "V3", true);
 
 /**
  * The hashing containers of each definition version: hash_tree_root of `config` is `config_hash`
  * (everything the operators agree on, no signatures, no hashes), of `full` `definition_hash`
- * (everything, with config signatures and `config_hash`). v1 is read, never written.
+ * (everything, with config signatures and `config_hash`). v1 is read, never written; v3 is v2 with
+ * the lifecycle fields, for reshares and additions.
  */
-export const DEFINITION_CONTAINERS = { "cohort/v1": v1, "cohort/v2": v2 } as const;
+export const DEFINITION_CONTAINERS = { "cohort/v1": v1, "cohort/v2": v2, "cohort/v3": v3 } as const;
 
 /** One distributed validator in the lock. Deposit data use consensus-specs `DepositData`. */
 export const DistributedValidatorSsz = new ContainerType(

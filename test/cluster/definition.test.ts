@@ -312,7 +312,10 @@ describe("JSON codec", () => {
   });
 
   const cases: [string, (j: ReturnType<typeof definitionToJson>) => void][] = [
-    ["version", (j) => ((j as { version: string }).version = "cohort/v3")],
+    ["version", (j) => ((j as { version: string }).version = "cohort/v4")],
+    // v3's lifecycle fields: required in v3, refused before it
+    ["operation", (j) => ((j as { version: string }).version = "cohort/v3")],
+    ["previous_lock_hash", (j) => ((j as { previous_lock_hash?: string }).previous_lock_hash = `0x${"11".repeat(32)}`)],
     // a v2 network without v2's fields, and a v1 network with them
     ["network.genesis_time", (j) => delete (j.network as Partial<typeof j.network>).genesis_time],
     ["network", (j) => ((j as { version: string }).version = "cohort/v1")],
