@@ -22,10 +22,17 @@ import {
   serializeLock,
 } from "../cluster/lock.js";
 import { encryptKeystores, type KdfName, randomPassword } from "../crypto/keystore.js";
-import { type CeremonyProgress, type CeremonyResult, type CeremonyValidator, runCeremony } from "../dkg/ceremony.js";
+import {
+  type ArtifactBuilder,
+  type CeremonyProgress,
+  type CeremonyResult,
+  type CeremonyValidator,
+  runCeremony,
+} from "../dkg/ceremony.js";
 import { DkgError } from "../dkg/errors.js";
 import { type EnvelopeLimits, envelopeLimits } from "../dkg/limits.js";
 import { createCeremonyTransport } from "../dkg/net.js";
+import type { CeremonyParams } from "../dkg/rounds.js";
 import { DKG_PROTOCOL_VERSION } from "../dkg/steps.js";
 import { buildDepositDatum, depositSigningRoot } from "../eth2/deposit.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
@@ -110,17 +117,24 @@ async function refuseExistingLock(dataDir: string, def: ClusterDefinition): Prom
   );
 }
 
-/** Deposit signing roots and lock hash of a definition, for the ceremony. */
-export function definitionArtifacts(def: ClusterDefinition) {
+/**
+ * Deposit signing roots and lock hash of a definition, for the ceremony. A reshare signs no
+ * deposit (the previous lock's deposit data stay, unchanged); an addition signs the deposits of
+ * the new validators only, which follow the `previous` lock's in the definition.
+ */
+export function definitionArtifacts(def: ClusterDefinition, previous?: ClusterLock) {
+  const operation = def.lifecycle?.operation;
+  const carried = operation === "add-validators" ? (previous?.distributedValidators.length ?? 0) : 0;
   let last: { validators: CeremonyValidator[]; distributed: DistributedValidator[]; lockHash: Root } | undefined;
   const toDistributed = (validators: CeremonyValidator[]): DistributedValidator[] => {
     if (last?.validators === validators) return last.distributed;
     return validators.map((val, v) => ({
       publicKey: val.publicKey,
       publicShares: val.publicShares,
-      depositData: depositMessages(def, v, val.publicKey).map((m, a) =>
-        buildDepositDatum(m, val.depositSignatures[a]!),
-      ),
+      depositData:
+        operation === "reshare"
+          ? previous!.distributedValidators[v]!.depositData
+          : depositMessages(def, v, val.publicKey).map((m, a) => buildDepositDatum(m, val.depositSignatures[a]!)),
     }));
   };
   return {
@@ -139,7 +153,11 @@ export function definitionArtifacts(def: ClusterDefinition) {
     },
     builder: {
       depositSigningRoots: (v: number, publicKey: BlsPublicKey): Root[] =>
-        depositMessages(def, v, publicKey).map((m) => depositSigningRoot(m, def.network.genesisForkVersion)),
+        operation === "reshare"
+          ? []
+          : depositMessages(def, carried + v, publicKey).map((m) =>
+              depositSigningRoot(m, def.network.genesisForkVersion),
+            ),
       lockHash: (validators: CeremonyValidator[]): Root => {
         const distributed = toDistributed(validators);
         last = { validators, distributed, lockHash: computeLockHash(def, distributed) };
@@ -173,26 +191,60 @@ export async function runDkg(opts: DkgOpts, modules: DkgModules): Promise<DkgOut
   try {
     // again under the data-dir lock: another dkg may have finished since the check above
     await refuseExistingLock(opts.dataDir, def);
-    return await ceremony(opts, log, def, self, identity);
+    const { builder, lockOf } = definitionArtifacts(def);
+    return await runCeremonyPlan(opts, log, {
+      def,
+      self,
+      identity,
+      participants: def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses })),
+      params: {},
+      builder,
+      lockOf,
+      limits: ceremonyEnvelopeLimits(def),
+      write: (lock, result) => writeArtifacts(opts.dataDir, def, lock, result, opts.kdf),
+    });
   } finally {
     await dirLock.release();
   }
 }
 
-async function ceremony(
-  opts: DkgOpts,
+/**
+ * One ceremony as the app runs it: a first DKG, or a lifecycle ceremony (src/app/lifecycle.ts)
+ * with its own roles, artifacts and writes.
+ */
+export interface CeremonyPlan {
+  def: ClusterDefinition;
+  /** This node's 1-based ceremony index (its share index in a first DKG). */
+  self: ShareIndex;
+  identity: Awaited<ReturnType<typeof loadIdentity>>;
+  /** Every participant in ceremony order (the operators, then a reshare's retiring operators). */
+  participants: { peerId: string; addresses: string[] }[];
+  /** The ceremony's roles beyond n, t and V (dealers, receivers, reshare, carried). */
+  params: Partial<CeremonyParams>;
+  builder: ArtifactBuilder;
+  lockOf: (result: CeremonyResult) => ClusterLock;
+  limits: EnvelopeLimits;
+  /** Writes the artifacts atomically. @returns the paths written, relative to the data dir */
+  write: (lock: ClusterLock, result: CeremonyResult) => Promise<string[]>;
+}
+
+/**
+ * Runs `plan`'s ceremony over libp2p. On a fault or timeout writes only `dkg-failure.json` naming
+ * the operators and rethrows; on success calls `plan.write` once every check passed.
+ * @throws DkgError when the ceremony fails
+ */
+export async function runCeremonyPlan(
+  opts: Pick<DkgOpts, "dataDir" | "p2pAddress" | "timeoutMs" | "onProgress">,
   log: Logger,
-  def: ClusterDefinition,
-  self: ShareIndex,
-  identity: Awaited<ReturnType<typeof loadIdentity>>,
+  plan: CeremonyPlan,
 ): Promise<DkgOutcome> {
-  const { builder, lockOf } = definitionArtifacts(def);
-  const operators = def.operators.map((o) => ({ peerId: o.peerId, addresses: o.addresses }));
+  const { def, self, identity, builder, lockOf } = plan;
+  const operators = plan.participants;
   const host = await createHost(
     {
       identity,
       peers: operators,
-      listenAddresses: [opts.p2pAddress ?? defaultListenAddressFor(def.operators[self - 1]!.addresses)],
+      listenAddresses: [opts.p2pAddress ?? defaultListenAddressFor(operators[self - 1]!.addresses)],
     },
     { logger: log },
   );
@@ -202,7 +254,7 @@ async function ceremony(
       operators,
       session: def.definitionHash,
       protocolVersion: DKG_PROTOCOL_VERSION,
-      limits: ceremonyEnvelopeLimits(def),
+      limits: plan.limits,
     },
     { host, logger: log },
   );
@@ -211,22 +263,23 @@ async function ceremony(
   let lock: ClusterLock | undefined;
   try {
     log.info(
-      { peer_id: identity.peerId, share_index: self, operators: def.operators.length, validators: def.numValidators },
+      { peer_id: identity.peerId, share_index: self, operators: operators.length, validators: def.numValidators },
       "starting ceremony",
     );
     const outcome = await runCeremony({
       params: {
         session: def.definitionHash,
-        n: def.operators.length,
+        n: operators.length,
         t: def.threshold,
         numValidators: def.numValidators,
         self,
+        ...plan.params,
       },
       transport,
       signer: identity,
       verifier: {
         verify: (sender, msg, sig) => {
-          const op = def.operators[sender - 1];
+          const op = operators[sender - 1];
           if (!op) throw new RangeError(`unknown operator ${sender}`);
           return verifyIdentitySignature(op.peerId, msg, sig);
         },
@@ -239,7 +292,7 @@ async function ceremony(
         lock = lockOf(result);
         if (!bytesEqual(lock.lockHash, result.lockHash))
           throw new Error("lock hash changed between signing and writing");
-        written = await writeArtifacts(opts.dataDir, def, lock, result, opts.kdf);
+        written = await plan.write(lock, result);
         const cpu = process.cpuUsage();
         log.info(
           {
@@ -256,11 +309,11 @@ async function ceremony(
     return {
       lock: lock!,
       self,
-      unconfirmed: outcome.unconfirmed.map((i) => ({ index: i, peerId: def.operators[i - 1]!.peerId })),
+      unconfirmed: outcome.unconfirmed.map((i) => ({ index: i, peerId: operators[i - 1]!.peerId })),
       written,
     };
   } catch (err) {
-    if (err instanceof DkgError && lock === undefined) await writeFailure(opts.dataDir, def, err);
+    if (err instanceof DkgError && lock === undefined) await writeFailure(opts.dataDir, def, operators, err);
     throw err;
   } finally {
     // a peer may still be waiting for this node's confirmation: deliver it first (bounded)
@@ -269,7 +322,12 @@ async function ceremony(
 }
 
 /** dkg-failure.json: who failed, why, and the signed messages that prove it. */
-async function writeFailure(dataDir: string, def: ClusterDefinition, err: DkgError): Promise<void> {
+async function writeFailure(
+  dataDir: string,
+  def: ClusterDefinition,
+  participants: { peerId: string }[],
+  err: DkgError,
+): Promise<void> {
   const report = {
     version: "cohort/dkg-failure/v1",
     timestamp: new Date().toISOString(),
@@ -277,7 +335,8 @@ async function writeFailure(dataDir: string, def: ClusterDefinition, err: DkgErr
     code: err.type.code,
     step: err.type.step,
     message: err.message,
-    culprits: err.type.culprits.map((i) => ({ share_index: i, peer_id: def.operators[i - 1]?.peerId ?? null })),
+    // share_index is the ceremony index: in a reshare, the new operators then the retiring ones
+    culprits: err.type.culprits.map((i) => ({ share_index: i, peer_id: participants[i - 1]?.peerId ?? null })),
     detail: err.type.detail,
     evidence: err.type.evidence,
   };
@@ -285,17 +344,33 @@ async function writeFailure(dataDir: string, def: ClusterDefinition, err: DkgErr
   await writeFileAtomic(path.join(dataDir, FILES.failure), `${JSON.stringify(report, null, 2)}\n`);
 }
 
+/** What a lifecycle ceremony changes in {@link writeArtifacts}. */
+export interface WriteHooks {
+  /**
+   * Number of the first keystore written (an addition continues the lock's numbering); deposit
+   * data are written for the validators from this one on.
+   */
+  firstKeystore?: number;
+  /** Existing keystore and password files copied into the new validator_keys (paths relative to the data dir). */
+  keepKeystores?: { from: string; to: string }[];
+  /** Where the existing validator_keys goes (default `validator_keys.orphaned-<ms>`). */
+  keysAside?: string;
+  /** Runs after staging, before anything is renamed into place (e.g. keep the previous lock). */
+  beforeRename?: (staging: string) => Promise<void>;
+}
+
 /**
  * Writes keystores, deposit data, the definition and the lock into a staging directory, then
  * renames them into place, the lock last: a data dir holds a lock only if everything else is there.
  * @returns the paths written, relative to `dataDir`
  */
-async function writeArtifacts(
+export async function writeArtifacts(
   dataDir: string,
   def: ClusterDefinition,
   lock: ClusterLock,
   result: CeremonyResult,
   kdf: KdfName | undefined,
+  hooks: WriteHooks = {},
 ): Promise<string[]> {
   const staging = path.join(dataDir, `.dkg-staging-${process.pid}`);
   await fsp.rm(staging, { recursive: true, force: true });
@@ -311,12 +386,16 @@ async function writeArtifacts(
     { kdf },
   );
   const entries: string[] = [];
-  for (const [v, ks] of keystores.entries()) {
-    await writeFileAtomic(path.join(staging, keystoreFile(v)), `${JSON.stringify(ks, null, 2)}\n`);
-    await writeFileAtomic(path.join(staging, keystorePasswordFile(v)), password);
+  const first = hooks.firstKeystore ?? 0;
+  for (const [k, ks] of keystores.entries()) {
+    await writeFileAtomic(path.join(staging, keystoreFile(first + k)), `${JSON.stringify(ks, null, 2)}\n`);
+    await writeFileAtomic(path.join(staging, keystorePasswordFile(first + k)), password);
   }
+  // an addition keeps the existing keystores: they join the staged ones, numbering continues
+  for (const f of hooks.keepKeystores ?? []) await fsp.copyFile(path.join(dataDir, f.from), path.join(staging, f.to));
   entries.push(FILES.keys);
-  for (const f of depositDataFiles(lock)) {
+  const deposited = { ...lock, distributedValidators: lock.distributedValidators.slice(hooks.firstKeystore ?? 0) };
+  for (const f of depositDataFiles(deposited)) {
     await writeFileAtomic(path.join(staging, f.fileName), f.contents);
     entries.push(f.fileName);
   }
@@ -325,16 +404,18 @@ async function writeArtifacts(
   await writeFileAtomic(path.join(staging, FILES.lock), serializeLock(lock));
   entries.push(FILES.lock);
 
+  await hooks.beforeRename?.(staging);
   const keysDir = path.join(dataDir, FILES.keys);
   if (await exists(keysDir)) {
-    // keys from a ceremony that never wrote its lock: keep them aside, never delete key material
-    await fsp.rename(keysDir, `${keysDir}.orphaned-${Date.now()}`);
+    // keys from a ceremony that never wrote its lock (or, in a lifecycle ceremony, the previous
+    // lock's, which hooks.keysAside names): keep them aside, never delete key material
+    await fsp.rename(keysDir, hooks.keysAside ?? `${keysDir}.orphaned-${Date.now()}`);
   }
   for (const e of entries) await fsp.rename(path.join(staging, e), path.join(dataDir, e));
   await fsp.rm(staging, { recursive: true, force: true });
   await fsyncDir(dataDir);
   return [
-    ...keystores.flatMap((_, v) => [keystoreFile(v), keystorePasswordFile(v)]),
+    ...keystores.flatMap((_, k) => [keystoreFile(first + k), keystorePasswordFile(first + k)]),
     ...entries.filter((e) => e !== FILES.keys),
   ];
 }

@@ -1,6 +1,8 @@
 /** `cohort lock verify`: checks every hash and signature of a cluster lock. */
+import path from "node:path";
 import type { Command } from "commander";
-import { toHex } from "../lib/bytes.js";
+import { bytesEqual, toHex } from "../lib/bytes.js";
+import { InputError } from "../lib/errors.js";
 import { EXIT, ExitError } from "./run.js";
 
 /** Registers `lock verify`. */
@@ -15,11 +17,33 @@ export function registerLock(program: Command): void {
         "public shares against each validator key, deposit data, and signature_aggregate. Exit 0 when all pass, 1 otherwise",
     )
     .requiredOption("--lock <file>", "cluster-lock.json to verify")
-    .action(async (opts: { lock: string }) => {
+    .option(
+      "--chain <dir>",
+      "also verify the chain of locks that ends in --lock: every locks/<lock_hash>.json in <dir> (a data dir's locks/) " +
+        "it descends from, each in full and each continuing the one before (same validator keys and deposit data)",
+    )
+    .action(async (opts: { lock: string; chain?: string }) => {
       // loaded on use: the lock code pulls in the mcl-wasm backend, which slows every other command's start
       const { readLockFile, verifyLock } = await import("../cluster/lock.js");
       const parsed = await readLockFile(opts.lock);
       const result = await verifyLock(parsed);
+      if (opts.chain !== undefined) {
+        const { verifyLockChain } = await import("../cluster/lifecycle.js");
+        const chain = [parsed];
+        for (let prev = parsed.definition.lifecycle?.previousLockHash; prev !== undefined; ) {
+          const file = path.join(opts.chain, `${toHex(prev)}.json`);
+          const lock = await readLockFile(file, "chain");
+          if (!bytesEqual(lock.lockHash, prev))
+            throw new InputError("chain", `"chain": ${file} holds lock ${toHex(lock.lockHash)}`);
+          if (chain.length > 1024) throw new InputError("chain", `"chain": more than 1024 locks`);
+          chain.unshift(lock);
+          prev = lock.definition.lifecycle?.previousLockHash;
+        }
+        const errors = await verifyLockChain(chain);
+        result.errors.push(...errors.filter((e) => !e.startsWith(`lock ${chain.length - 1} `)));
+        result.ok = result.errors.length === 0;
+        if (result.ok) console.log(`chain ok: ${chain.length} lock(s), first ${toHex(chain[0]!.lockHash)}`);
+      }
       if (!result.ok) {
         for (const e of result.errors) console.error(`  - ${e}`);
         throw new ExitError(

@@ -6,6 +6,7 @@ import { registerDefinition } from "./definition.js";
 import { registerDevnet } from "./devnet.js";
 import { registerDkg } from "./dkg.js";
 import { registerIdentity } from "./identity.js";
+import { registerLifecycle } from "./lifecycle.js";
 import { registerLock } from "./lock.js";
 import { registerRun } from "./node.js";
 import { registerSlashing } from "./slashing.js";
@@ -29,5 +30,6 @@ export function buildProgram(): Command {
   registerSlashing(program);
   registerConsent(program);
   registerCombine(program);
+  registerLifecycle(program);
   return program;
 }

@@ -39,6 +39,15 @@ export async function makeCluster(
     "--quiet",
   ]);
   if (res.code !== 0) throw new Error(`devnet failed: ${res.stderr}`);
+  return clusterOf(dir, opts.nodes, opts.cli);
+}
+
+/**
+ * A handle to start `cohort run` on the data dirs `<dir>/node-1..nodes`, which already hold their
+ * lock (a devnet's, or one a lifecycle ceremony wrote).
+ */
+export async function clusterOf(dir: string, nodes: number, cli?: string): Promise<TestCluster> {
+  const opts = { nodes, cli };
   const lock = parseLock(JSON.parse(await fsp.readFile(path.join(dir, "node-1", "cluster-lock.json"), "utf8")));
   const ports = await Promise.all(Array.from({ length: opts.nodes * 2 }, () => freePort()));
   const procs = new Map<number, ChildProcess>();
