@@ -47,7 +47,7 @@ import {
 import { FILES, readShareKeystores } from "./files.js";
 
 /** The chain of locks in a data dir: `locks/<lock_hash 0x-hex>.json`. */
-export const LOCKS_DIR = "locks";
+export const LOCKS_DIR = FILES.locks;
 
 /** `validator_keys.previous-<first 8 hex digits of the lock hash>`: a previous lock's keystores. */
 export function previousKeysDir(lockHash: Root): string {

@@ -5,12 +5,13 @@
  * metrics. The signing engine itself is src/signing/threshold.ts. DESIGN.md § Signing protocol.
  */
 
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Registry } from "prom-client";
 import { startAdminServer } from "../api/admin.js";
 import { definitionNetwork } from "../cluster/definition.js";
+import { ForeignLockReporter } from "../cluster/lifecycle.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import { DutyAgreement } from "../consensus/engine.js";
 import { agreementKeyVerifier, createAgreementKey } from "../consensus/keys.js";
@@ -83,6 +84,21 @@ export interface SigningNode {
   readonly host: Host;
   /** Stops p2p, closes the slashing database, releases the data dir. Idempotent. */
   stop(): Promise<void>;
+}
+
+/** The locks in the data dir's locks/ (the chain a lifecycle ceremony keeps); unreadable files are skipped. */
+async function readChainLocks(dataDir: string): Promise<ClusterLock[]> {
+  const dir = path.join(dataDir, FILES.locks);
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const out: ClusterLock[] = [];
+  for (const f of names.filter((n) => /^0x[0-9a-f]{64}\.json$/.test(n)).slice(0, 1024)) {
+    try {
+      out.push(await readLockFile(path.join(dir, f)));
+    } catch {
+      // a damaged chain file only loses a clearer message about a peer on that lock
+    }
+  }
+  return out;
 }
 
 async function loadShares(dataDir: string, lock: ClusterLock, self: ShareIndex): Promise<Map<string, SecretKey>> {
@@ -246,9 +262,18 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         metrics: modules.metrics,
       },
     );
+    const foreign = new ForeignLockReporter(lock, await readChainLocks(opts.dataDir), (fields, msg) =>
+      log.warn(fields, msg),
+    );
+    const labelOf = new Map(peerList.map((p) => [p.peerId, `operator ${p.label}`]));
     const handler = createParSigHandler(
       { lockHash: lock.lockHash },
-      { signer, logger: log, onRequest: (result) => modules.metrics?.parsigServed(result) },
+      {
+        signer,
+        logger: log,
+        onRequest: (result) => modules.metrics?.parsigServed(result),
+        onWrongSession: (peer, session) => foreign.report(labelOf.get(peer) ?? peer, session),
+      },
     );
     const m = modules.metrics;
     // peers are labelled by share index: only operators of the lock connect

@@ -303,3 +303,66 @@ export async function verifyLockChain(locks: readonly ClusterLock[]): Promise<st
 export function previousLockHash(lock: ClusterLock): Root | undefined {
   return lock.definition.lifecycle?.previousLockHash;
 }
+
+/** Where a lock hash a peer runs sits relative to this node's lock, in the chains it knows. */
+export type LockRelation = "previous" | "next" | "unknown";
+
+/**
+ * Places `other` (a peer's lock hash, 32 bytes) against `current`: an earlier lock of its chain
+ * ("previous"), a later lock whose chain reaches `current` ("next"), or neither ("unknown").
+ * @param known locks this node holds (its data dir's locks/), any order
+ */
+export function lockRelation(other: Uint8Array, current: ClusterLock, known: readonly ClusterLock[]): LockRelation {
+  const byHash = new Map(known.map((l) => [toHex(l.lockHash), l]));
+  byHash.set(toHex(current.lockHash), current);
+  const ancestors = (from: ClusterLock): string[] => {
+    const out: string[] = [];
+    for (let p = previousLockHash(from); p !== undefined && out.length <= byHash.size; ) {
+      out.push(toHex(p));
+      p = byHash.get(toHex(p)) === undefined ? undefined : previousLockHash(byHash.get(toHex(p))!);
+    }
+    return out;
+  };
+  const hex = toHex(other);
+  if (ancestors(current).includes(hex)) return "previous";
+  const later = byHash.get(hex);
+  if (later !== undefined && ancestors(later).includes(toHex(current.lockHash))) return "next";
+  return "unknown";
+}
+
+/**
+ * Rate-limited warnings about peers that run another lock (DESIGN.md § Cluster lifecycle,
+ * switching): at most one line per peer and lock each `intervalMs`.
+ */
+export class ForeignLockReporter {
+  readonly #last = new Map<string, number>();
+
+  constructor(
+    private readonly current: ClusterLock,
+    private readonly known: readonly ClusterLock[],
+    private readonly warn: (fields: Record<string, unknown>, message: string) => void,
+    private readonly intervalMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Reports that `peer` (its label) sent a request for lock `session`. */
+  report(peer: string, session: Uint8Array): void {
+    const key = `${peer}:${toHex(session)}`;
+    const at = this.now();
+    const last = this.#last.get(key);
+    if (last !== undefined && at - last < this.intervalMs) return;
+    if (this.#last.size > 1024) this.#last.clear();
+    this.#last.set(key, at);
+    const relation = lockRelation(session, this.current, this.known);
+    const text =
+      relation === "previous"
+        ? "still runs the previous lock of this cluster: it is refused until it restarts on this lock (the cluster signs on the new lock once its threshold of operators runs it)"
+        : relation === "next"
+          ? "runs a later lock of this cluster (a reshare or an addition): restart this node on it (its data dir's cluster-lock.json)"
+          : "runs a lock this node does not know: it is refused";
+    this.warn(
+      { peer, peer_lock_hash: toHex(session), lock_hash: toHex(this.current.lockHash), relation },
+      `peer ${peer} ${text}`,
+    );
+  }
+}

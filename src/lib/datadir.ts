@@ -31,6 +31,8 @@ export const DATA_DIR_FILES = {
   adminSocket: "admin.sock",
   /** Voluntary exits the cluster signed through this node, one beacon-API JSON file per validator. */
   exits: "exits",
+  /** The chain of locks a reshare or an addition keeps: `locks/<lock_hash 0x-hex>.json`. */
+  locks: "locks",
 } as const;
 
 /** `exits/<validator public key, 0x-hex>.json`: the SignedVoluntaryExit stored for a validator. */

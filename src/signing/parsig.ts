@@ -99,6 +99,8 @@ export function createParSigHandler(
     logger: Logger;
     /** Called once per request with "signed" or the refusal code (metrics). */
     onRequest?: (result: string) => void;
+    /** Called with a request's session (≤ 32 bytes) when it names another lock (the node reports it). */
+    onWrongSession?: (peer: string, session: Uint8Array) => void;
   },
 ): (bytes: Uint8Array, peer: string, signal: AbortSignal) => Promise<Uint8Array> {
   const log = modules.logger;
@@ -114,8 +116,10 @@ export function createParSigHandler(
         return refuse(REFUSAL.MALFORMED, `undecodable request: ${(err as Error).message}`);
       }
       group = req.group;
-      if (!bytesEqual(req.session, opts.lockHash))
+      if (!bytesEqual(req.session, opts.lockHash)) {
+        if (req.session.length <= 32) modules.onWrongSession?.(peer, req.session);
         return refuse(REFUSAL.WRONG_SESSION, "request for another cluster lock");
+      }
       const pkHex = toHex(req.publicKey);
       if (!signer.has(pkHex)) return refuse(REFUSAL.UNKNOWN_KEY, `unknown validator ${pkHex}`);
       try {
