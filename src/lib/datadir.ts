@@ -31,7 +31,16 @@ export const DATA_DIR_FILES = {
   adminSocket: "admin.sock",
   /** Voluntary exits the cluster signed through this node, one beacon-API JSON file per validator. */
   exits: "exits",
+  /** After `cohort split import`: the dealer's draft lock (public shares, deposit data) this node checked its shares against. */
+  splitDraft: "split-draft.json",
+  /** In a dealer's bundle: the solo validators' EIP-3076 history, imported before the first signature. */
+  splitHistory: "slashing-protection-interchange.json",
 } as const;
+
+/** `lock-signature-<i>.json`: share index `i`'s signatures over the split cluster's lock_hash, for exchange. */
+export function lockSignatureFile(shareIndex: number): string {
+  return `lock-signature-${shareIndex}.json`;
+}
 
 /** `exits/<validator public key, 0x-hex>.json`: the SignedVoluntaryExit stored for a validator. */
 export function exitFile(publicKeyHex: string): string {
