@@ -9,6 +9,7 @@ import { registerIdentity } from "./identity.js";
 import { registerLock } from "./lock.js";
 import { registerRun } from "./node.js";
 import { registerSlashing } from "./slashing.js";
+import { registerSplit } from "./split.js";
 
 /** The full cohort CLI. */
 export function buildProgram(): Command {
@@ -29,5 +30,6 @@ export function buildProgram(): Command {
   registerSlashing(program);
   registerConsent(program);
   registerCombine(program);
+  registerSplit(program);
   return program;
 }
