@@ -126,7 +126,7 @@ export async function createSplitCluster(
   const historyText =
     opts.slashingHistory === undefined ? undefined : await readText(opts.slashingHistory, "slashing-history");
 
-  onProgress(`decrypting ${sources.length} keystore(s)`);
+  // no progress line before every input is checked: a refusal is one line on its own
   let secrets: SecretKey[];
   try {
     secrets = await decryptKeystores(sources);
