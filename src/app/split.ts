@@ -53,7 +53,7 @@ import { errorMessage, InputError } from "../lib/errors.js";
 import { DIR_MODE, ensureDir, exists, FILE_MODE, fsyncDir, writeFileAtomic } from "../lib/fs.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Gwei, ShareIndex } from "../lib/types.js";
-import { type Identity, loadIdentity } from "../p2p/identity.js";
+import { type Identity, loadIdentity, verifyIdentitySignature } from "../p2p/identity.js";
 import type { Interchange } from "../slashing/interchange.js";
 import { FILES, readShareKeystores } from "./files.js";
 
@@ -275,7 +275,10 @@ async function readSourceKeystores(dir: string): Promise<KeystoreFile[]> {
       cause: err,
     });
   }
-  const keystores = names.filter((f) => /^keystore-.*\.json$/.test(f)).sort();
+  // numeric order: staking-deposit-cli's keystore-m_12381_3600_10_0_0-….json comes after …_9_0_0-…
+  const keystores = names
+    .filter((f) => /^keystore-.*\.json$/.test(f))
+    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   if (keystores.length === 0) throw new InputError("keystores", `--keystores ${dir} holds no keystore-*.json file`);
   const files: KeystoreFile[] = [];
   for (const name of keystores) {
@@ -392,6 +395,16 @@ export async function importBundle(opts: ImportBundleOpts): Promise<ImportBundle
         "definition",
         `--definition ${opts.definition} has config_hash ${toHex(base.configHash)}, the bundle's ${toHex(bundleDef.configHash)}`,
       );
+    }
+    // an approval that does not verify would only fail later, at sign-lock, far from whoever made it
+    for (const [i, o] of base.operators.entries()) {
+      if (o.configSignature.length === 0 || o.peerId === identity.peerId) continue;
+      if (!(await verifyIdentitySignature(o.peerId, base.configHash, o.configSignature))) {
+        throw new InputError(
+          "definition",
+          `--definition ${opts.definition}: operator ${i} (${o.peerId}): "operators[${i}].config_signature" does not verify over config_hash`,
+        );
+      }
     }
   }
   await refuseUsedDataDir(opts.dataDir, "import");

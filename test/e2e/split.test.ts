@@ -206,6 +206,19 @@ describe("cohort create cluster --split-existing-keys", () => {
     for (let i = 1; i <= N; i++) {
       const args = ["split", "import", "--bundle", bundle(i), "--data-dir", dataDir(i)];
       if (i > 1) args.push("--definition", path.join(dataDir(i - 1), "cluster-definition.json"));
+      if (i === 2) {
+        // operator 0's approval altered on the way: refused, naming it, nothing written
+        const altered = path.join(dir, "altered-definition.json");
+        const d = JSON.parse(await fsp.readFile(path.join(dataDir(1), "cluster-definition.json"), "utf8"));
+        const sig: string = d.operators[0].config_signature;
+        d.operators[0].config_signature = `${sig.slice(0, -2)}${sig.endsWith("00") ? "01" : "00"}`;
+        await fsp.writeFile(altered, JSON.stringify(d));
+        badInput(
+          await runCli(["split", "import", "--bundle", bundle(2), "--data-dir", dataDir(2), "--definition", altered]),
+          /operator 0 \(.*\): "operators\[0\]\.config_signature" does not verify/,
+        );
+        expect(await fsp.readdir(dataDir(2))).toEqual(["identity.key"]);
+      }
       const res = ok(await runCli(args));
       expect(res.stdout).toMatch(new RegExp(`imported share ${i} of 1 validator\\(s\\)`));
       expect(res.stdout).toMatch(/slashing history imported: 1 validator\(s\), 1 block\(s\), 1 attestation\(s\)/);
