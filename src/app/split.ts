@@ -57,6 +57,9 @@ import { type Identity, loadIdentity, verifyIdentitySignature } from "../p2p/ide
 import type { Interchange } from "../slashing/interchange.js";
 import { FILES, readShareKeystores } from "./files.js";
 
+/** In a dealer's bundle (not a data dir): the solo validators' EIP-3076 history, imported before the first signature. */
+export const BUNDLE_HISTORY_FILE = "slashing-protection-interchange.json";
+
 /** A bundle's name inside the dealer's `--out`: `operator-<share index>`. */
 export function bundleDirName(shareIndex: number): string {
   return `operator-${shareIndex}`;
@@ -206,7 +209,7 @@ export async function createSplitCluster(
         await writeNew(path.join(dir, keystoreFile(v)), `${JSON.stringify(ks, null, 2)}\n`);
         await writeNew(path.join(dir, keystorePasswordFile(v)), password);
       }
-      if (historyText !== undefined) await writeNew(path.join(dir, FILES.splitHistory), historyText);
+      if (historyText !== undefined) await writeNew(path.join(dir, BUNDLE_HISTORY_FILE), historyText);
       await fsyncDir(path.join(dir, FILES.keys));
       await fsyncDir(dir);
       bundles.push(path.join(out, bundleDirName(shareIndex)));
@@ -425,7 +428,7 @@ export async function importBundle(opts: ImportBundleOpts): Promise<ImportBundle
   checkShares(draft, draft.operator.shareIndex, shares, "bundle");
   shares.length = 0;
 
-  const historyFile = path.join(opts.bundle, FILES.splitHistory);
+  const historyFile = path.join(opts.bundle, BUNDLE_HISTORY_FILE);
   const interchange = (await exists(historyFile))
     ? await checkHistory(
         await readText(historyFile, "bundle"),

@@ -33,8 +33,6 @@ export const DATA_DIR_FILES = {
   exits: "exits",
   /** After `cohort split import`: the dealer's draft lock (public shares, deposit data) this node checked its shares against. */
   splitDraft: "split-draft.json",
-  /** In a dealer's bundle: the solo validators' EIP-3076 history, imported before the first signature. */
-  splitHistory: "slashing-protection-interchange.json",
 } as const;
 
 /** `lock-signature-<i>.json`: share index `i`'s signatures over the split cluster's lock_hash, for exchange. */
