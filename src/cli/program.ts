@@ -10,6 +10,7 @@ import { registerLifecycle } from "./lifecycle.js";
 import { registerLock } from "./lock.js";
 import { registerRun } from "./node.js";
 import { registerSlashing } from "./slashing.js";
+import { registerSplit } from "./split.js";
 
 /** The full cohort CLI. */
 export function buildProgram(): Command {
@@ -31,5 +32,6 @@ export function buildProgram(): Command {
   registerConsent(program);
   registerCombine(program);
   registerLifecycle(program);
+  registerSplit(program);
   return program;
 }

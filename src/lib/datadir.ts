@@ -33,7 +33,14 @@ export const DATA_DIR_FILES = {
   exits: "exits",
   /** The chain of locks a reshare or an addition keeps: `locks/<lock_hash 0x-hex>.json`. */
   locks: "locks",
+  /** After `cohort split import`: the dealer's draft lock (public shares, deposit data) this node checked its shares against. */
+  splitDraft: "split-draft.json",
 } as const;
+
+/** `lock-signature-<i>.json`: share index `i`'s signatures over the split cluster's lock_hash, for exchange. */
+export function lockSignatureFile(shareIndex: number): string {
+  return `lock-signature-${shareIndex}.json`;
+}
 
 /** `exits/<validator public key, 0x-hex>.json`: the SignedVoluntaryExit stored for a validator. */
 export function exitFile(publicKeyHex: string): string {
