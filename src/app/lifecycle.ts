@@ -220,7 +220,8 @@ async function loadPrevious(opts: LifecycleOpts, def: ClusterDefinition): Promis
 
 /**
  * This node's shares of `previous` (old share index `m`), from validator_keys or, after a crash
- * that moved them aside, from `validator_keys.previous-<h>`; each checked against its public share.
+ * that moved them aside, from `validator_keys.previous-<h>`; each checked against its public share
+ * (validator_keys that hold other shares, written before the crash, are passed over).
  * @returns undefined when the data dir holds neither (a new operator)
  * @throws InputError naming the keystore that cannot be read or is not this node's share
  */
@@ -234,6 +235,7 @@ async function loadOldShares(
   const candidates = [previousKeysDir(previous.lockHash)];
   // the data dir's validator_keys belong to its own lock: the previous one, or a new operator's none
   if (ownLock !== undefined && bytesEqual(ownLock.lockHash, previous.lockHash)) candidates.unshift(FILES.keys);
+  let mismatch: InputError | undefined;
   for (const dir of candidates) {
     if (!(await exists(path.join(dataDir, dir, path.basename(keystoreFile(0)))))) continue;
     const read = await readKeystoresIn(dataDir, dir, previous.distributedValidators.length);
@@ -243,16 +245,18 @@ async function loadOldShares(
     } catch (err) {
       throw new InputError(dir, (err as Error).message, { cause: err });
     }
-    shares.forEach((s, v) => {
-      if (!bytesEqual(s.publicKey(), previous.distributedValidators[v]!.publicShares[m - 1]!)) {
-        throw new InputError(
-          dir,
-          `${dir}/keystore-${v}.json is not this node's share of validator ${v} of the previous lock`,
-        );
-      }
-    });
-    return { shares, dir };
+    const bad = shares.findIndex(
+      (s, v) => !bytesEqual(s.publicKey(), previous.distributedValidators[v]!.publicShares[m - 1]!),
+    );
+    if (bad < 0) return { shares, dir };
+    // a crash after the new keystores went into validator_keys but before the new lock: the
+    // previous ones are aside, tried next
+    mismatch = new InputError(
+      dir,
+      `${dir}/keystore-${bad}.json is not this node's share of validator ${bad} of the previous lock`,
+    );
   }
+  if (mismatch !== undefined) throw mismatch;
   return undefined;
 }
 

@@ -89,7 +89,7 @@ describe("reshare roles and faults", () => {
     expect(existsSync(path.join(dir, "too-few.json"))).toBe(false);
   });
 
-  it("a lone node times out naming the missing operators, writes only dkg-failure.json; a rerun with everyone succeeds", async () => {
+  it("a lone node times out naming the missing operators, writes only dkg-failure.json; a rerun succeeds, after a crash too", async () => {
     // operator 4 is gone for good: 1, 2, 3 reshare among themselves (t = 2)
     const def = await reshareDef("remove.json", [
       "--operators",
@@ -109,6 +109,11 @@ describe("reshare roles and faults", () => {
     expect(failure.culprits.map((c: { peer_id: string }) => c.peer_id).sort()).toEqual([peerOf(2), peerOf(3)].sort());
     expect(await fsp.readFile(lockFile(1), "utf8")).toBe(before);
     expect(existsSync(path.join(node(1), "locks"))).toBe(false);
+    // node 2 as a crash would leave it between moving its keystores aside and writing the new
+    // lock: its previous keystores aside, other shares (here operator 3's) in validator_keys
+    const aside = `validator_keys.previous-${toHex(oldLock.lockHash).slice(2, 10)}`;
+    await fsp.rename(path.join(node(2), "validator_keys"), path.join(node(2), aside));
+    await fsp.cp(path.join(node(3), "validator_keys"), path.join(node(2), "validator_keys"), { recursive: true });
     // the rerun, with operators 1-3 (4 never shows up)
     const runs = await Promise.all([1, 2, 3].map((i) => reshare(i, def)));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
@@ -116,6 +121,8 @@ describe("reshare roles and faults", () => {
     expect(lock.definition.operators.map((o) => o.peerId)).toEqual([1, 2, 3].map(peerOf));
     expect(lock.definition.threshold).toBe(2);
     expect(existsSync(path.join(node(1), "dkg-failure.json"))).toBe(false);
+    // node 2 dealt from the keystores aside; the stray ones were kept, not deleted
+    expect((await fsp.readdir(node(2))).some((f) => f.startsWith("validator_keys.orphaned-"))).toBe(true);
     await recover(
       [
         [1, 1],
