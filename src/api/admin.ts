@@ -133,18 +133,24 @@ export async function startAdminServer(
     const out = await run(
       request.body,
       DEPOSIT,
-      (b) => ({
-        pk: fromHex(b.public_key!, "public_key", 48) as BlsPublicKey,
-        req: parseSignRequest({
-          type: "DEPOSIT",
-          deposit: {
-            pubkey: b.public_key,
-            withdrawal_credentials: b.withdrawal_credentials,
-            amount: b.amount_gwei,
-            genesis_fork_version: toHex(net.genesisForkVersion),
-          },
-        }),
-      }),
+      (b) => {
+        // top-ups and partial deposits only: the lock's withdrawal credentials, never others
+        const lockWc = toHex(byKey.get(b.public_key!.toLowerCase())!.depositData[0]!.withdrawalCredentials);
+        if (b.withdrawal_credentials!.toLowerCase() !== lockWc)
+          throw new RangeError(`"withdrawal_credentials" must be the lock's ${lockWc} for this validator`);
+        return {
+          pk: fromHex(b.public_key!, "public_key", 48) as BlsPublicKey,
+          req: parseSignRequest({
+            type: "DEPOSIT",
+            deposit: {
+              pubkey: b.public_key,
+              withdrawal_credentials: b.withdrawal_credentials,
+              amount: b.amount_gwei,
+              genesis_fork_version: toHex(net.genesisForkVersion),
+            },
+          }),
+        };
+      },
       (sig, req) => {
         if (req.type !== "DEPOSIT") throw new TypeError(req.type);
         const d = req.deposit;

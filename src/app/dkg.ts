@@ -373,14 +373,17 @@ export async function writeArtifacts(
   hooks: WriteHooks = {},
 ): Promise<string[]> {
   const staging = path.join(dataDir, `.dkg-staging-${process.pid}`);
-  await fsp.rm(staging, { recursive: true, force: true });
+  // a crashed earlier run's staging (encrypted keystores and their passwords) goes too
+  for (const f of await fsp.readdir(dataDir).catch(() => [] as string[])) {
+    if (f.startsWith(".dkg-staging-")) await fsp.rm(path.join(dataDir, f), { recursive: true, force: true });
+  }
   await ensureDir(path.join(staging, FILES.keys));
   const password = randomPassword();
   const keystores = await encryptKeystores(
     result.shares.map((secret, v) => ({
       secret,
       path: "",
-      description: `cohort share of validator ${v} (${def.name})`,
+      description: `cohort share of validator ${(hooks.firstKeystore ?? 0) + v} (${def.name})`,
     })),
     password,
     { kdf },
@@ -392,7 +395,8 @@ export async function writeArtifacts(
     await writeFileAtomic(path.join(staging, keystorePasswordFile(first + k)), password);
   }
   // an addition keeps the existing keystores: they join the staged ones, numbering continues
-  for (const f of hooks.keepKeystores ?? []) await fsp.copyFile(path.join(dataDir, f.from), path.join(staging, f.to));
+  for (const f of hooks.keepKeystores ?? [])
+    await writeFileAtomic(path.join(staging, f.to), await fsp.readFile(path.join(dataDir, f.from)));
   entries.push(FILES.keys);
   const deposited = { ...lock, distributedValidators: lock.distributedValidators.slice(hooks.firstKeystore ?? 0) };
   for (const f of depositDataFiles(deposited)) {
@@ -411,7 +415,13 @@ export async function writeArtifacts(
     // lock's, which hooks.keysAside names): keep them aside, never delete key material
     await fsp.rename(keysDir, hooks.keysAside ?? `${keysDir}.orphaned-${Date.now()}`);
   }
-  for (const e of entries) await fsp.rename(path.join(staging, e), path.join(dataDir, e));
+  await fsyncDir(path.join(staging, FILES.keys));
+  await fsyncDir(staging);
+  // everything else is in place and durable before the lock appears
+  for (const e of entries.filter((x) => x !== FILES.lock))
+    await fsp.rename(path.join(staging, e), path.join(dataDir, e));
+  await fsyncDir(dataDir);
+  await fsp.rename(path.join(staging, FILES.lock), path.join(dataDir, FILES.lock));
   await fsp.rm(staging, { recursive: true, force: true });
   await fsyncDir(dataDir);
   return [

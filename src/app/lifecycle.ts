@@ -18,6 +18,7 @@ import path from "node:path";
 import {
   type ClusterDefinition,
   computeDefinitionHash,
+  definitionNetwork,
   type LifecycleOperation,
   readDefinitionFile,
   verifyDefinition,
@@ -28,6 +29,7 @@ import type { SecretKey } from "../crypto/bls.js";
 import { decryptKeystores } from "../crypto/keystore.js";
 import { envelopeLimits } from "../dkg/limits.js";
 import type { CeremonyParams, SlashingFloor } from "../dkg/rounds.js";
+import { SECONDS_PER_SLOT } from "../eth2/clock.js";
 import { bytesEqual, toHex } from "../lib/bytes.js";
 import { keystoreFile, keystorePasswordFile } from "../lib/datadir.js";
 import { InputError } from "../lib/errors.js";
@@ -106,6 +108,13 @@ export async function runLifecycle(opts: LifecycleOpts, modules: DkgModules): Pr
     const receiving = roles.receivers.includes(self);
     const oldIndex = roles.oldIndex.get(self) ?? (def.lifecycle.operation === "add-validators" ? self : undefined);
     const found = oldIndex === undefined ? undefined : await loadOldShares(opts.dataDir, previous, oldIndex);
+    if (oldIndex !== undefined && found === undefined) {
+      // before connecting: the peers would otherwise wait for this node's deal until their timeout
+      throw new InputError(
+        FILES.keys,
+        `this node deals share ${oldIndex} of lock ${toHex(previous.lockHash)}, but ${path.join(opts.dataDir, FILES.keys)} holds no keystore of it`,
+      );
+    }
     const params: Partial<CeremonyParams> = { dealers: roles.dealers, receivers: roles.receivers };
     const V = def.numValidators - roles.carried;
     params.numValidators = V;
@@ -116,6 +125,7 @@ export async function runLifecycle(opts: LifecycleOpts, modules: DkgModules): Pr
         publicKeys: previous.distributedValidators.map((dv) => dv.publicKey),
         oldPublicShares: previous.distributedValidators.map((dv) => dv.publicShares),
         ...(found === undefined ? {} : { ownOldShares: found.shares, ownFloors: readFloors(opts.dataDir, previous) }),
+        ...floorBound(def),
       };
     } else {
       if (found === undefined) throw new InputError(FILES.keys, "an addition needs this node's shares of the lock");
@@ -155,7 +165,11 @@ export async function runLifecycle(opts: LifecycleOpts, modules: DkgModules): Pr
       }),
       write: async (lock, result) => {
         if (!receiving) {
+          // a retiring node keeps the chain, and no cluster-lock.json: `cohort run` must never
+          // bring the old cluster back (its lock is locks/<previous>.json)
           await keepLocks(opts.dataDir, lock);
+          await fsyncDir(path.join(opts.dataDir, LOCKS_DIR));
+          await fsp.rm(path.join(opts.dataDir, FILES.lock), { force: true });
           await fsyncDir(opts.dataDir);
           return [LOCKS_DIR];
         }
@@ -193,6 +207,14 @@ export async function runLifecycle(opts: LifecycleOpts, modules: DkgModules): Pr
  */
 async function loadPrevious(opts: LifecycleOpts, def: ClusterDefinition): Promise<ClusterLock> {
   const own = path.join(opts.dataDir, FILES.lock);
+  for (const l of await readChainLocks(opts.dataDir)) {
+    if (bytesEqual(computeDefinitionHash(l.definition), def.definitionHash)) {
+      throw new InputError(
+        "data-dir",
+        `${path.join(opts.dataDir, LOCKS_DIR)} already holds the lock of this definition`,
+      );
+    }
+  }
   const ownLock = (await exists(own)) ? await readLockFile(own, "data-dir") : undefined;
   if (ownLock !== undefined && bytesEqual(computeDefinitionHash(ownLock.definition), def.definitionHash)) {
     throw new InputError("data-dir", `${own} already holds the lock of this definition`);
@@ -271,6 +293,35 @@ async function readKeystoresIn(dataDir: string, dir: string, count: number) {
   } finally {
     await fsp.rm(view, { recursive: true, force: true });
   }
+}
+
+/**
+ * The highest floor a dealer may send: the wall-clock slot (and its epoch) plus one day, so a
+ * floor cannot silence a validator for good; unbounded when the network's genesis time is unknown.
+ */
+function floorBound(def: ClusterDefinition): { maxFloor?: { slot: bigint; epoch: bigint } } {
+  const genesis = definitionNetwork(def).genesisTime;
+  if (genesis === undefined) return {};
+  const slot = BigInt(Math.max(0, Math.floor((Date.now() / 1000 - genesis) / SECONDS_PER_SLOT))) + FLOOR_MARGIN_SLOTS;
+  return { maxFloor: { slot, epoch: slot / 32n } };
+}
+
+/** How far past the wall-clock slot a dealer's slashing floor may be: one day of 12 s slots. */
+export const FLOOR_MARGIN_SLOTS = 7200n;
+
+/** The locks in the data dir's locks/; unreadable files are skipped. */
+export async function readChainLocks(dataDir: string): Promise<ClusterLock[]> {
+  const dir = path.join(dataDir, LOCKS_DIR);
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const out: ClusterLock[] = [];
+  for (const f of names.filter((n) => /^0x[0-9a-f]{64}\.json$/.test(n)).slice(0, 1024)) {
+    try {
+      out.push(await readLockFile(path.join(dir, f)));
+    } catch {
+      // a damaged chain file is skipped
+    }
+  }
+  return out;
 }
 
 /** This dealer's slashing floor of each validator of `previous`, from its slashing database. */

@@ -18,7 +18,7 @@ import { agreementKeyVerifier, createAgreementKey } from "../consensus/keys.js";
 import type { SecretKey } from "../crypto/bls.js";
 import { decryptKeystores } from "../crypto/keystore.js";
 import { genesisTimeOf, type NowMs, slotClock } from "../eth2/clock.js";
-import { toHex } from "../lib/bytes.js";
+import { bytesEqual, toHex } from "../lib/bytes.js";
 import { keystoreFile } from "../lib/datadir.js";
 import { InputError } from "../lib/errors.js";
 import { writeFileAtomic } from "../lib/fs.js";
@@ -156,6 +156,16 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
   const index = lock.definition.operators.findIndex((o) => o.peerId === identity.peerId);
   if (index < 0) throw new InputError("data-dir", `identity ${identity.peerId} is not an operator of this lock`);
   const self = (index + 1) as ShareIndex;
+  // a lock that a reshare or an addition replaced must never sign again beside its successor
+  const successor = (await readChainLocks(opts.dataDir)).find(
+    (l) => l.definition.lifecycle !== undefined && bytesEqual(l.definition.lifecycle.previousLockHash, lock.lockHash),
+  );
+  if (successor !== undefined) {
+    throw new InputError(
+      "lock",
+      `${FILES.lock} (${toHex(lock.lockHash)}) was replaced by lock ${toHex(successor.lockHash)} in ${FILES.locks}/: run on that lock`,
+    );
+  }
   const network = definitionNetwork(lock.definition);
   // a flag that contradicts the definition is refused before the lock's expensive checks (and their log lines)
   const clock = slotClock(genesisTimeOf(network, opts.genesisTimeSec), opts.now);
@@ -262,9 +272,8 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
         metrics: modules.metrics,
       },
     );
-    const foreign = new ForeignLockReporter(lock, await readChainLocks(opts.dataDir), (fields, msg) =>
-      log.warn(fields, msg),
-    );
+    const chain = await readChainLocks(opts.dataDir);
+    const foreign = new ForeignLockReporter(lock, chain, (fields, msg) => log.warn(fields, msg));
     const labelOf = new Map(peerList.map((p) => [p.peerId, `operator ${p.label}`]));
     const handler = createParSigHandler(
       { lockHash: lock.lockHash },

@@ -158,30 +158,22 @@ export function registerConsent(program: Command): void {
   deposit
     .command("sign")
     .description(
-      "Consent to a deposit that is not in the lock (a top-up, another amount) and have the running node sign it once " +
+      "Consent to a deposit that is not in the lock (a top-up or a partial deposit, to the lock's withdrawal " +
+        "credentials) and have the running node sign it once " +
         `t operators consented to the same deposit. Prints the deposit data entry; exit ${EXIT_AWAITING_CONSENT} while more operators must consent`,
     )
     .option("--data-dir <dir>", "data directory of this operator's running node", DEFAULT_DATA_DIR)
     .requiredOption("--validator <pubkey>", "the validator's public key (0x, 48 bytes)")
     .requiredOption("--amount <eth>", "amount in ETH, e.g. 1 or 32")
-    .option("--withdrawal-credentials <hex>", "32-byte withdrawal credentials (default: the lock's for this validator)")
-    .action(async (flags: { dataDir: string; validator: string; amount: string; withdrawalCredentials?: string }) => {
+    .action(async (flags: { dataDir: string; validator: string; amount: string }) => {
       const lock = await lockOf(flags.dataDir);
       const { toHex } = await import("../lib/bytes.js");
       const keys = lock.distributedValidators.map((dv) => toHex(dv.publicKey));
       const pk = checkValidator(flags.validator, keys);
       const { parseEthAmount } = await import("../eth2/deposit.js");
       const amountGwei = parseEthAmount(flags.amount, "--amount");
-      let wc = flags.withdrawalCredentials;
-      if (wc === undefined) {
-        const dv = lock.distributedValidators[keys.indexOf(pk)]!;
-        wc = toHex(dv.depositData[0]!.withdrawalCredentials);
-      } else if (!/^0x[0-9a-fA-F]{64}$/.test(wc)) {
-        throw new InputError(
-          "--withdrawal-credentials",
-          `--withdrawal-credentials must be 0x and 64 hex digits, got "${wc}"`,
-        );
-      }
+      // always the lock's withdrawal credentials (the node refuses any other)
+      const wc = toHex(lock.distributedValidators[keys.indexOf(pk)]!.depositData[0]!.withdrawalCredentials);
       const { adminRequest } = await import("../api/admin.js");
       const res = await adminRequest(flags.dataDir, "/cohort/v1/consent/deposit", {
         public_key: pk,

@@ -44,6 +44,15 @@ async function writeDefinitionOut(file: string, def: ClusterDefinition, force: b
   }
 }
 
+/** Reads `--lock` and verifies it in full. @throws InputError "lock" naming the first problem */
+async function readVerifiedLock(file: string) {
+  const { readLockFile, verifyLock } = await import("../cluster/lock.js");
+  const lock = await readLockFile(file);
+  const v = await verifyLock(lock);
+  if (!v.ok) throw new InputError("lock", `"lock": ${file} does not verify: ${v.errors[0]}`);
+  return lock;
+}
+
 /** Registers `definition reshare` and `definition add-validators` under the existing `definition`. */
 function registerLifecycleDefinitions(program: Command): void {
   const definition = program.commands.find((c) => c.name() === "definition");
@@ -75,9 +84,8 @@ function registerLifecycleDefinitions(program: Command): void {
         out: string;
         force?: boolean;
       }) => {
-        const { readLockFile } = await import("../cluster/lock.js");
         const { createReshareDefinition } = await import("../cluster/lifecycle.js");
-        const previous = await readLockFile(opts.lock);
+        const previous = await readVerifiedLock(opts.lock);
         const def = createReshareDefinition(previous, {
           operators: splitList(opts.operators),
           threshold: opts.threshold === undefined ? undefined : parseCount(opts.threshold, "threshold"),
@@ -121,9 +129,8 @@ function registerLifecycleDefinitions(program: Command): void {
         out: string;
         force?: boolean;
       }) => {
-        const { readLockFile } = await import("../cluster/lock.js");
         const { createAdditionDefinition } = await import("../cluster/lifecycle.js");
-        const previous = await readLockFile(opts.lock);
+        const previous = await readVerifiedLock(opts.lock);
         const added = parseCount(opts.validators, "validators");
         const def = createAdditionDefinition(previous, {
           numValidators: added,
@@ -218,7 +225,7 @@ async function runCeremonyCommand(operation: LifecycleOperation, flags: Ceremony
         console.error(
           `warning: any ${out.previous.definition.threshold} of the old shares still hold the validator keys; the reshare protects ` +
             `against the old operators only once they delete their old keystores. Once every operator confirmed the new lock, ` +
-            `delete ${path.join(flags.dataDir, out.oldKeys)} (or rerun with --delete-old-keys)`,
+            `delete them: rm -r ${path.join(flags.dataDir, out.oldKeys)}`,
         );
       }
     }
@@ -257,6 +264,6 @@ export function registerLifecycle(program: Command): void {
     program,
     "add-validators",
     "Run a DKG among the cluster's operators that appends validators to the lock (a signed addition definition). " +
-      "Writes deposit data for all validators; keystore numbering continues",
+      "Writes deposit data for the new validators only (the lock keeps every validator's); keystore numbering continues",
   ).action((flags: CeremonyFlags) => runCeremonyCommand("add-validators", flags));
 }

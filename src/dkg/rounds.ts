@@ -94,6 +94,11 @@ export interface ReshareParams {
   ownOldShares?: readonly SecretKey[];
   /** This node's slashing floor for each validator, when it is a dealer (see {@link SlashingFloor}). */
   ownFloors?: readonly SlashingFloor[];
+  /**
+   * The highest slot and epoch a dealer's floor may name (the wall clock plus a margin); a deal
+   * with a floor past them is malformed. Unbounded when absent (tests, unknown genesis time).
+   */
+  maxFloor?: { slot: bigint; epoch: bigint };
 }
 
 /**
@@ -109,6 +114,34 @@ export interface SlashingFloor {
 }
 
 const NO_FLOOR = (1n << 64n) - 1n;
+
+/**
+ * Why a dealer's floors are unacceptable, if they are: a value above 2^63 − 1 (the slashing
+ * database's range), a source epoch above its target, or a slot or epoch past `max` (the wall
+ * clock plus a margin: a floor there would silence the validator for good).
+ */
+export function floorProblem(
+  floors: readonly SlashingFloor[],
+  max?: { slot: bigint; epoch: bigint },
+): string | undefined {
+  const LIMIT = (1n << 63n) - 1n;
+  for (const [v, f] of floors.entries()) {
+    for (const [name, x, bound] of [
+      ["block slot", f.blockSlot, max?.slot],
+      ["source epoch", f.sourceEpoch, max?.epoch],
+      ["target epoch", f.targetEpoch, max?.epoch],
+    ] as const) {
+      if (x === null) continue;
+      if (x > LIMIT) return `slashing floor ${name} of validator ${v} is above 2^63 − 1`;
+      if (bound !== undefined && x > bound) return `slashing floor ${name} ${x} of validator ${v} is in the future`;
+    }
+    if ((f.sourceEpoch === null) !== (f.targetEpoch === null))
+      return `slashing floor of validator ${v} has a source epoch or a target epoch, not both`;
+    if (f.sourceEpoch !== null && f.targetEpoch !== null && f.sourceEpoch > f.targetEpoch)
+      return `slashing floor of validator ${v} has source epoch ${f.sourceEpoch} above target epoch ${f.targetEpoch}`;
+  }
+  return undefined;
+}
 
 /** Encodes V floors as 24 bytes each (uint64 big-endian, 2^64 − 1 for none). */
 export function encodeSlashingFloors(floors: readonly SlashingFloor[]): Uint8Array {
@@ -387,11 +420,14 @@ export function verifyDeals(
       );
     if (deal.pops.length !== V * 96) throw bad(`"pops" must be ${V} signatures, got ${deal.pops.length} bytes`);
     if (p.reshare !== undefined) {
+      let floors: SlashingFloor[];
       try {
-        decodeSlashingFloors(deal.slashingFloors, V);
+        floors = decodeSlashingFloors(deal.slashingFloors, V);
       } catch (err) {
         throw bad((err as Error).message);
       }
+      const why = floorProblem(floors, p.reshare.maxFloor);
+      if (why !== undefined) throw bad(why);
     } else if (deal.slashingFloors.length !== 0) throw bad(`"slashing_floors" must be empty outside a reshare`);
     const vectors: G1Vector[] = [];
     for (let v = 0; v < V; v++) {
@@ -720,6 +756,9 @@ function judgeEchoMismatch(state: Verified, dealer: ShareIndex, filed: Filed[]):
  */
 export function judgeSharesEvidence(state: Verified, ev: Extract<Evidence, { authentic: true }>): DkgError | undefined {
   if (ev.kind !== "SHARES" || !state.verified.has(ev.sender)) return undefined;
+  // only a dealer's shares for a receiver are owed: the empty Shares a dealer sends an operator
+  // that receives nothing (a retiring one in a reshare) prove nothing against it
+  if (!state.dealers.includes(ev.sender) || !state.receivers.includes(ev.receiver as ShareIndex)) return undefined;
   const accuser = ev.receiver as ShareIndex;
   const acc: FiledAccusation = {
     kind: "BAD_SHARE",

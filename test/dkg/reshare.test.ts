@@ -3,10 +3,14 @@
 import { describe, expect, it } from "vitest";
 import { SecretKey } from "../../src/crypto/bls.js";
 import { recoverSecret } from "../../src/crypto/tbls.js";
+import { sealEnvelope } from "../../src/dkg/envelope.js";
 import type { CeremonyParams, CeremonyValidator, SlashingFloor } from "../../src/dkg/rounds.js";
+import { STEP } from "../../src/dkg/steps.js";
 import { toHex } from "../../src/lib/bytes.js";
 import type { ShareIndex } from "../../src/lib/types.js";
-import { type NodeRun, runAll } from "./harness.js";
+import { Abort, Envelope, MessageKind } from "../../src/pb/bcast.js";
+import { byzantine } from "./byzantine.js";
+import { identities, type NodeRun, runAll } from "./harness.js";
 
 const V = 3;
 
@@ -23,7 +27,7 @@ async function dkg(n: number, t: number) {
 const floorOf = (i: number, v: number): SlashingFloor => ({
   blockSlot: BigInt(100 * i + v),
   sourceEpoch: i === 2 ? null : BigInt(10 * i),
-  targetEpoch: BigInt(10 * i + 1),
+  targetEpoch: i === 2 ? null : BigInt(10 * i + 1),
 });
 
 /**
@@ -94,7 +98,7 @@ describe("reshare", () => {
     });
     expectReshared(runs, old.validators, 5, 4);
     const result = runs[0]!.outcome!.result;
-    // the slashing floor is the maximum over the dealers (operator 2 has no attestation source)
+    // the slashing floor is the maximum over the dealers (operator 2 has no attestation)
     expect(result.slashingFloors).toEqual(
       Array.from({ length: V }, (_, v) => ({ blockSlot: BigInt(400 + v), sourceEpoch: 40n, targetEpoch: 41n })),
     );
@@ -163,6 +167,76 @@ describe("reshare", () => {
     for (const r of runs) expect(r.persisted).toBe(false);
     for (const r of runs.filter((x) => x.index !== 2)) {
       expect(r.error?.type).toMatchObject({ code: "BAD_COMMITMENT", culprits: [2] });
+    }
+  });
+
+  it("a retiring operator that aborts with a dealer's empty Shares to it as BAD_SHARE evidence gets no one named", async () => {
+    const old = await dkg(4, 3);
+    const oldIndex = new Map([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [5, 4],
+    ]);
+    const ids = await identities(5);
+    const runs = await runAll({
+      n: 5,
+      t: 3,
+      numValidators: V,
+      amounts: 0,
+      params: (i) => reshareParams(old, 3, oldIndex, 4, i),
+      wrap: (i, t) =>
+        i !== 5
+          ? t
+          : byzantine(t, async (step, out, seen) => {
+              if (step !== STEP.JUSTIFY) return undefined;
+              // dealer 1's signed, empty Shares to this node, which receives nothing
+              const evidence = seen.received.get(STEP.DEAL)!.get(1 as ShareIndex)!.direct!;
+              const env = Envelope.decode(out.broadcast);
+              const payload = Abort.encode({
+                code: "BAD_SHARE",
+                step: STEP.DEAL,
+                culprits: [1],
+                detail: "operator 1's shares do not decode",
+                evidence: [evidence as Uint8Array<ArrayBuffer>],
+              });
+              return {
+                abort: await sealEnvelope(ids[4]!.signer, env.session, 5 as ShareIndex, MessageKind.ABORT, payload),
+              };
+            }),
+    });
+    for (const r of runs.filter((x) => x.index !== 5)) {
+      expect(r.persisted).toBe(false);
+      expect(r.error?.type.culprits ?? [], `node ${r.index}: ${r.error?.message}`).not.toContain(1);
+    }
+  });
+
+  it("refuses a dealer's slashing floor in the future, above 2^63 − 1 or with source above target (MALFORMED_DEAL)", async () => {
+    const { floorProblem } = await import("../../src/dkg/rounds.js");
+    const ok = { blockSlot: 10n, sourceEpoch: 1n, targetEpoch: 2n };
+    const max = { slot: 100n, epoch: 3n };
+    expect(floorProblem([ok], max)).toBeUndefined();
+    expect(floorProblem([{ ...ok, blockSlot: 101n }], max)).toMatch(/block slot 101 of validator 0 is in the future/);
+    expect(floorProblem([{ ...ok, targetEpoch: 4n }], max)).toMatch(/target epoch 4 .* in the future/);
+    expect(floorProblem([{ ...ok, blockSlot: 1n << 63n }])).toMatch(/above 2\^63 − 1/);
+    expect(floorProblem([{ ...ok, sourceEpoch: 3n }], max)).toMatch(/source epoch 3 above target epoch 2/);
+    expect(floorProblem([{ ...ok, sourceEpoch: null }], max)).toMatch(/not both/);
+    // over the wire: dealer 2 claims a floor past the bound; every honest node names it
+    const old = await dkg(4, 3);
+    const oldIndex = new Map([1, 2, 3, 4].map((i) => [i, i]));
+    const runs = await runAll({
+      n: 4,
+      t: 3,
+      numValidators: V,
+      amounts: 0,
+      params: (i) => {
+        const p = reshareParams(old, 3, oldIndex, 4, i);
+        const floors = Array.from({ length: V }, () => (i === 2 ? { ...ok, blockSlot: 10_000n } : ok));
+        return { ...p, reshare: { ...p.reshare!, ownFloors: floors, maxFloor: max } };
+      },
+    });
+    for (const r of runs.filter((x) => x.index !== 2)) {
+      expect(r.error?.type).toMatchObject({ code: "MALFORMED_DEAL", culprits: [2] });
     }
   });
 

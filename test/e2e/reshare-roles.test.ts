@@ -135,7 +135,7 @@ describe("reshare roles and faults", () => {
     expect(v.code, v.stderr).toBe(0);
   }, 240_000);
 
-  it("replaces operator 3 with a new one: the retiring operator deals, receives nothing and keeps its data dir's lock", async () => {
+  it("replaces operator 3 with a new one: the retiring operator deals, receives nothing, and can no longer run the old lock", async () => {
     const current = await readLock(lockFile(1));
     const def = path.join(dir, "replace.json");
     const made = await runCli([
@@ -165,9 +165,18 @@ describe("reshare roles and faults", () => {
     const lock = await readLock(lockFile(5));
     expect(toHex(lock.definition.lifecycle!.previousLockHash)).toBe(toHex(current.lockHash));
     expect(lock.nodeSignatures).toHaveLength(3);
-    // the retiring operator's data dir keeps its lock and keystores, and gains the chain
-    expect(await fsp.readFile(lockFile(3), "utf8")).toBe(retiringBefore);
+    // the retiring operator's data dir keeps the chain (its old lock among it) and its keystores;
+    // no cluster-lock.json is left for `cohort run`, which refuses the replaced lock even if restored
+    expect(existsSync(lockFile(3))).toBe(false);
+    expect(await fsp.readFile(path.join(node(3), "locks", `${toHex(current.lockHash)}.json`), "utf8")).toBe(
+      retiringBefore,
+    );
     expect(existsSync(path.join(node(3), "locks", `${toHex(lock.lockHash)}.json`))).toBe(true);
+    expect(existsSync(path.join(node(3), "validator_keys", "keystore-0.json"))).toBe(true);
+    await fsp.writeFile(lockFile(3), retiringBefore);
+    const restarted = await runCli(["run", "--data-dir", node(3), "--api-address", "127.0.0.1:0"]);
+    expect(restarted.code).toBe(2);
+    expect(restarted.stderr).toMatch(/was replaced by lock .* run on that lock/);
     await recover(
       [
         [2, 2],

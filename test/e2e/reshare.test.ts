@@ -216,7 +216,7 @@ describe("cohort reshare", () => {
 });
 
 describe("cohort add-validators", () => {
-  it("2 more validators among the same 5 operators: one lock of 4 that lock verify --chain accepts", async () => {
+  it("3 more validators among the same 5 operators: one lock of 5 that lock verify --chain accepts", async () => {
     const def = path.join(dir, "add.json");
     const made = await runCli([
       "definition",
@@ -224,7 +224,7 @@ describe("cohort add-validators", () => {
       "--lock",
       path.join(node(1), "cluster-lock.json"),
       "--validators",
-      "2",
+      "3",
       "--withdrawal-address",
       "0x000000000000000000000000000000000000dEaD",
       "--out",
@@ -243,12 +243,12 @@ describe("cohort add-validators", () => {
     ]);
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const lock = await readLock(path.join(node(3), "cluster-lock.json"));
-    expect(lock.distributedValidators).toHaveLength(4);
+    expect(lock.distributedValidators).toHaveLength(5);
     lock.distributedValidators.slice(0, 2).forEach((dv, v) => {
       expect(toHex(dv.publicKey)).toBe(toHex(newLock.distributedValidators[v]!.publicKey));
     });
     // keystore numbering continues; deposit data only for the new validators
-    const ks = await shares(node(3), "validator_keys", 4);
+    const ks = await shares(node(3), "validator_keys", 5);
     lock.distributedValidators.forEach((dv, v) => {
       expect(toHex(ks[v]!.publicKey())).toBe(toHex(dv.publicShares[2]!));
     });

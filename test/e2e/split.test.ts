@@ -14,10 +14,13 @@ import { decryptKeystore, encryptKeystores } from "../../src/crypto/keystore.js"
 import { combineSignatures } from "../../src/crypto/tbls.js";
 import { resolveNetwork } from "../../src/eth2/networks.js";
 import { toHex } from "../../src/lib/bytes.js";
+import { freePort } from "../../src/lib/ports.js";
 import { parseInterchangeText } from "../../src/slashing/interchange.js";
 import { SlashingError } from "../../src/slashing/rules.js";
 import { SlashingProtectionDb } from "../../src/slashing/store.js";
 import { VECTORS_DIR } from "../helpers/vectors.js";
+import { clusterOf, sign, waitForPeers } from "../integration/cluster.js";
+import { attestation, rootOf } from "../integration/duties.js";
 import { type CliResult, runCli } from "./cli.js";
 
 const VECTOR_FILE = path.join(VECTORS_DIR, "eip2335/pbkdf2.json");
@@ -30,12 +33,13 @@ const N = 4;
 const T = 3;
 
 let dir: string;
+const ports: number[] = [];
 let keystores: string;
 let bundles: string;
 let historyFile: string;
 const peerIds: string[] = [];
 const gvr = toHex(resolveNetwork("mainnet").genesisValidatorsRoot);
-const dataDir = (i: number) => path.join(dir, `op-${i}`);
+const dataDir = (i: number) => path.join(dir, `node-${i}`);
 const bundle = (i: number) => path.join(bundles, `operator-${i}`);
 const root = (b: number) => `0x${b.toString(16).padStart(2, "0").repeat(32)}`;
 
@@ -65,7 +69,7 @@ function createArgs(keystoreDir: string, out: string, extra: string[] = []): str
     "--keystores",
     keystoreDir,
     "--operators",
-    peerIds.join(","),
+    peerIds.map((id, k) => `${id}@/ip4/127.0.0.1/tcp/${ports[k]}`).join(","),
     "--threshold",
     String(T),
     "--network",
@@ -103,6 +107,7 @@ beforeAll(async () => {
   );
   for (let i = 1; i <= N; i++) {
     peerIds.push(ok(await runCli(["identity", "create", "--data-dir", dataDir(i)])).stdout.trim());
+    ports.push(await freePort());
   }
   bundles = path.join(dir, "bundles");
 }, 60_000);
@@ -347,6 +352,23 @@ describe("cohort create cluster --split-existing-keys", () => {
     expect(verify(pk, msg, combineSignatures(partials.slice(0, 2)))).toBe(false);
   });
 
+  it("a cohort run cluster of the 4 operators signs for the vector's key, one validator client per node", async () => {
+    const cluster = await clusterOf(dir, N);
+    try {
+      for (let i = 1; i <= N; i++) await cluster.start(i);
+      for (let i = 1; i <= N; i++) await waitForPeers(cluster, i, N - 1);
+      const body = attestation();
+      const replies = await Promise.all([1, 2, 3, 4].map((i) => sign(cluster.apiUrl(i), VECTOR_PUBKEY, body)));
+      for (const r of replies) expect(r.status, JSON.stringify(r.json)).toBe(200);
+      const sig = replies[0]!.json.signature as string;
+      for (const r of replies) expect(r.json.signature).toBe(sig);
+      const pk = Buffer.from(VECTOR_PUBKEY.slice(2), "hex");
+      expect(verify(pk, rootOf(body), Buffer.from(sig.slice(2), "hex"))).toBe(true);
+    } finally {
+      await cluster.stopAll();
+    }
+  }, 120_000);
+
   it("cohort combine from 3 operators gives the vector's secret and the solo history", async () => {
     const out = path.join(dir, "whole");
     ok(await runCli(["combine", "--data-dir", dataDir(1), dataDir(3), dataDir(4), "--out", out, "--kdf", "pbkdf2"]));
@@ -362,7 +384,10 @@ describe("cohort create cluster --split-existing-keys", () => {
     expect(merged.data).toHaveLength(1);
     expect(toHex(merged.data[0]!.pubkey)).toBe(VECTOR_PUBKEY);
     expect(merged.data[0]!.signedBlocks.map((b) => b.slot)).toEqual([100n]);
-    expect(merged.data[0]!.signedAttestations.map((a) => [a.sourceEpoch, a.targetEpoch])).toEqual([[10n, 11n]]);
+    // the solo history, and the attestation the cluster signed above
+    const votes = merged.data[0]!.signedAttestations.map((a) => [a.sourceEpoch, a.targetEpoch]);
+    expect(votes).toHaveLength(2);
+    expect(votes[0]).toEqual([10n, 11n]);
   }, 120_000);
 
   it("has --help for every stage", async () => {
