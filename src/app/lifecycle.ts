@@ -363,6 +363,12 @@ function importFloors(dataDir: string, previous: ClusterLock, floors: readonly S
         };
       }),
     );
+    // an operator that stays keeps its own history, whose import minima may lie below the floor
+    previous.distributedValidators.forEach((dv, v) => {
+      const f = floors[v]!;
+      if (f.blockSlot === null && f.targetEpoch === null) return;
+      db.raiseWatermarks(dv.publicKey, { slot: f.blockSlot, sourceEpoch: f.sourceEpoch, targetEpoch: f.targetEpoch });
+    });
   } finally {
     db.close();
   }

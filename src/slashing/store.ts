@@ -415,6 +415,27 @@ export class SlashingProtectionDb implements SlashingProtection {
   }
 
   /**
+   * Raises `pubkey`'s low watermarks to at least the given block slot and attestation epochs (null
+   * leaves one as it is), so nothing at or below them is signed except exact repeats of records
+   * already held. A reshare's new operators start from the floor its dealers signed (DESIGN.md
+   * § Cluster lifecycle); unlike an import's minima, a floor only ever raises.
+   * @throws RangeError when a value is negative or above 2^63 − 1
+   */
+  raiseWatermarks(
+    pubkey: Uint8Array,
+    floor: { slot: bigint | null; sourceEpoch: bigint | null; targetEpoch: bigint | null },
+  ): void {
+    const pk = checkPubkey(pubkey);
+    for (const x of [floor.slot, floor.sourceEpoch, floor.targetEpoch]) if (x !== null) checkUint(x, "floor");
+    this.db
+      .transaction(() => {
+        const vid = this.validatorId(pk);
+        this.stmt.raiseWatermark.run(vid, floor.slot, floor.sourceEpoch, floor.targetEpoch);
+      })
+      .immediate();
+  }
+
+  /**
    * Merges validated interchange records into the database in one BEGIN IMMEDIATE transaction: all or nothing.
    * The genesis validators root is pinned if the database has none. Records already present (same slot or epochs
    * and same signing root, or both unknown) are not duplicated; every other record is kept, slashable or not, so the
@@ -706,6 +727,16 @@ function prepareStatements(db: Database.Database) {
          min_source_epoch = MIN(COALESCE(min_source_epoch, excluded.min_source_epoch),
                                 COALESCE(excluded.min_source_epoch, min_source_epoch)),
          min_target_epoch = MIN(COALESCE(min_target_epoch, excluded.min_target_epoch),
+                                COALESCE(excluded.min_target_epoch, min_target_epoch))`,
+    ),
+    // Each field becomes the larger of the stored and the given value (a reshare's floor); NULL means "none".
+    raiseWatermark: p(
+      `INSERT INTO watermarks (validator_id, min_slot, min_source_epoch, min_target_epoch) VALUES (?, ?, ?, ?)
+       ON CONFLICT (validator_id) DO UPDATE SET
+         min_slot = MAX(COALESCE(min_slot, excluded.min_slot), COALESCE(excluded.min_slot, min_slot)),
+         min_source_epoch = MAX(COALESCE(min_source_epoch, excluded.min_source_epoch),
+                                COALESCE(excluded.min_source_epoch, min_source_epoch)),
+         min_target_epoch = MAX(COALESCE(min_target_epoch, excluded.min_target_epoch),
                                 COALESCE(excluded.min_target_epoch, min_target_epoch))`,
     ),
     maxSlot: p("SELECT MAX(slot) AS m FROM signed_blocks WHERE validator_id = ?"),

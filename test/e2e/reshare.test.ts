@@ -75,6 +75,16 @@ beforeAll(async () => {
     },
   ]);
   db.close();
+  // operator 3 once imported a block at slot 50: its low watermark (50) lies below the floor
+  const db3 = new SlashingProtectionDb({ dataDir: node(3) });
+  db3.importRecords(oldLock.definition.network.genesisValidatorsRoot, [
+    {
+      pubkey: oldLock.distributedValidators[0]!.publicKey,
+      signedBlocks: [{ slot: 50n, signingRoot: null }],
+      signedAttestations: [],
+    },
+  ]);
+  db3.close();
   const id = await runCli(["identity", "create", "--data-dir", node(5)]);
   expect(id.code, id.stderr).toBe(0);
   peer5 = id.stdout.match(/16Uiu2[1-9A-HJ-NP-Za-km-z]+/)![0];
@@ -173,14 +183,26 @@ describe("cohort reshare", () => {
     }
   });
 
-  it("the new operator's slashing database starts at the dealers' floor", async () => {
-    const db = new SlashingProtectionDb({ dataDir: node(5) });
-    try {
-      const m = db.readMaxima(oldLock.distributedValidators[0]!.publicKey);
-      expect(m?.maxBlock?.slot).toBe(9000n);
-      expect(m?.maxAttestation).toMatchObject({ sourceEpoch: 200n, targetEpoch: 201n });
-    } finally {
-      db.close();
+  it("every new operator's slashing database starts at the dealers' floor, a kept one's raised to it", async () => {
+    const pk = oldLock.distributedValidators[0]!.publicKey;
+    const root = new Uint8Array(32).fill(9) as never;
+    for (const i of [5, 3, 1]) {
+      const db = new SlashingProtectionDb({ dataDir: node(i) });
+      try {
+        const m = db.readMaxima(pk);
+        expect(m?.maxBlock?.slot).toBe(9000n);
+        expect(m?.maxAttestation).toMatchObject({ sourceEpoch: 200n, targetEpoch: 201n });
+        // nothing at or below the floor is signed, on a node that had a lower watermark too
+        expect(db.wouldRefuseBlock(pk, 8999n, root), `node ${i}`).toBeDefined();
+        expect(db.wouldRefuseAttestation(pk, 150n, 199n, root), `node ${i}`).toBeDefined();
+        expect(db.wouldRefuseBlock(pk, 9001n, root), `node ${i}`).toBeUndefined();
+        // the other validator had no history anywhere: no floor
+        const other = db.readMaxima(oldLock.distributedValidators[1]!.publicKey);
+        expect(other?.maxBlock ?? null).toBeNull();
+        expect(other?.maxAttestation ?? null).toBeNull();
+      } finally {
+        db.close();
+      }
     }
   });
 
