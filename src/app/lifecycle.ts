@@ -178,7 +178,11 @@ export async function runLifecycle(opts: LifecycleOpts, modules: DkgModules): Pr
           keepKeystores: Array.from({ length: roles.carried }, (_, v) => [keystoreFile(v), keystorePasswordFile(v)])
             .flat()
             .map((to) => ({ from: path.join(found!.dir, path.relative(FILES.keys, to)), to })),
-          keysAside: found?.dir === FILES.keys ? path.join(opts.dataDir, aside) : undefined,
+          // never onto an existing directory: an earlier attempt's keys aside stay, these become orphaned
+          keysAside:
+            found?.dir === FILES.keys && !(await exists(path.join(opts.dataDir, aside)))
+              ? path.join(opts.dataDir, aside)
+              : undefined,
           beforeRename: async () => {
             await keepLocks(opts.dataDir, lock);
             if (result.slashingFloors !== undefined) importFloors(opts.dataDir, previous, result.slashingFloors);
