@@ -23,7 +23,7 @@ import {
   readDefinitionFile,
   verifyDefinition,
 } from "../cluster/definition.js";
-import { ceremonyRoles } from "../cluster/lifecycle.js";
+import { ceremonyRoles, readChainLocks } from "../cluster/lifecycle.js";
 import { type ClusterLock, readLockFile, serializeLock, verifyLock } from "../cluster/lock.js";
 import type { SecretKey } from "../crypto/bls.js";
 import { decryptKeystores } from "../crypto/keystore.js";
@@ -312,21 +312,6 @@ function floorBound(def: ClusterDefinition): { maxFloor?: { slot: bigint; epoch:
 
 /** How far past the wall-clock slot a dealer's slashing floor may be: one day of 12 s slots. */
 export const FLOOR_MARGIN_SLOTS = 7200n;
-
-/** The locks in the data dir's locks/; unreadable files are skipped. */
-export async function readChainLocks(dataDir: string): Promise<ClusterLock[]> {
-  const dir = path.join(dataDir, LOCKS_DIR);
-  const names = await fsp.readdir(dir).catch(() => [] as string[]);
-  const out: ClusterLock[] = [];
-  for (const f of names.filter((n) => /^0x[0-9a-f]{64}\.json$/.test(n)).slice(0, 1024)) {
-    try {
-      out.push(await readLockFile(path.join(dir, f)));
-    } catch {
-      // a damaged chain file is skipped
-    }
-  }
-  return out;
-}
 
 /** This dealer's slashing floor of each validator of `previous`, from its slashing database. */
 function readFloors(dataDir: string, previous: ClusterLock): SlashingFloor[] {

@@ -5,13 +5,13 @@
  * metrics. The signing engine itself is src/signing/threshold.ts. DESIGN.md § Signing protocol.
  */
 
-import { readdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { Registry } from "prom-client";
 import { startAdminServer } from "../api/admin.js";
 import { definitionNetwork } from "../cluster/definition.js";
-import { ForeignLockReporter } from "../cluster/lifecycle.js";
+import { ForeignLockReporter, readChainLocks } from "../cluster/lifecycle.js";
 import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
 import { DutyAgreement } from "../consensus/engine.js";
 import { agreementKeyVerifier, createAgreementKey } from "../consensus/keys.js";
@@ -84,21 +84,6 @@ export interface SigningNode {
   readonly host: Host;
   /** Stops p2p, closes the slashing database, releases the data dir. Idempotent. */
   stop(): Promise<void>;
-}
-
-/** The locks in the data dir's locks/ (the chain a lifecycle ceremony keeps); unreadable files are skipped. */
-async function readChainLocks(dataDir: string): Promise<ClusterLock[]> {
-  const dir = path.join(dataDir, FILES.locks);
-  const names = await readdir(dir).catch(() => [] as string[]);
-  const out: ClusterLock[] = [];
-  for (const f of names.filter((n) => /^0x[0-9a-f]{64}\.json$/.test(n)).slice(0, 1024)) {
-    try {
-      out.push(await readLockFile(path.join(dir, f)));
-    } catch {
-      // a damaged chain file only loses a clearer message about a peer on that lock
-    }
-  }
-  return out;
 }
 
 async function loadShares(dataDir: string, lock: ClusterLock, self: ShareIndex): Promise<Map<string, SecretKey>> {

@@ -38,6 +38,30 @@ export function progressPrinter(prefix = ""): (ev: CeremonyProgress) => void {
   };
 }
 
+/**
+ * The flags every ceremony command shares, checked: --timeout, --log-level, --kdf, and a data dir
+ * that holds an identity. @returns the timeout, the keystore KDF and the logger writing <data-dir>/dkg.log
+ * @throws InputError naming the flag
+ */
+export async function ceremonyFlags(flags: Pick<DkgFlags, "dataDir" | "timeout" | "kdf" | "logLevel">) {
+  const timeoutMs = parseDuration(flags.timeout, "--timeout");
+  const logLevel = parseLogLevel(flags.logLevel, "--log-level");
+  if (flags.kdf !== "pbkdf2" && flags.kdf !== "scrypt")
+    throw new InputError("--kdf", `--kdf must be pbkdf2 or scrypt, got "${flags.kdf}"`);
+  if (!(await exists(path.join(flags.dataDir, FILES.identity)))) {
+    throw new InputError(
+      "--data-dir",
+      `${flags.dataDir} holds no ${FILES.identity} (run "cohort identity create --data-dir ${flags.dataDir}")`,
+    );
+  }
+  const kdf: "pbkdf2" | "scrypt" = flags.kdf;
+  return {
+    timeoutMs,
+    kdf,
+    logger: createLogger({ level: logLevel, destination: path.join(flags.dataDir, FILES.dkgLog) }),
+  };
+}
+
 /** Registers `dkg`. */
 export function registerDkg(program: Command): void {
   program
@@ -57,17 +81,7 @@ export function registerDkg(program: Command): void {
     .option("--kdf <name>", "keystore key derivation: pbkdf2 or scrypt", "pbkdf2")
     .option("--log-level <level>", "JSON log level for <data-dir>/dkg.log", "info")
     .action(async (flags: DkgFlags) => {
-      const timeoutMs = parseDuration(flags.timeout, "--timeout");
-      const logLevel = parseLogLevel(flags.logLevel, "--log-level");
-      if (flags.kdf !== "pbkdf2" && flags.kdf !== "scrypt")
-        throw new InputError("--kdf", `--kdf must be pbkdf2 or scrypt, got "${flags.kdf}"`);
-      if (!(await exists(path.join(flags.dataDir, FILES.identity)))) {
-        throw new InputError(
-          "--data-dir",
-          `${flags.dataDir} holds no ${FILES.identity} (run "cohort identity create --data-dir ${flags.dataDir}")`,
-        );
-      }
-      const logger = createLogger({ level: logLevel, destination: path.join(flags.dataDir, FILES.dkgLog) });
+      const { timeoutMs, kdf, logger } = await ceremonyFlags(flags);
       // loaded on use: libp2p, blst and mcl take a second to load
       const { runDkg } = await import("../app/dkg.js");
       const { DkgError } = await import("../dkg/errors.js");
@@ -79,7 +93,7 @@ export function registerDkg(program: Command): void {
             definitionFile: flags.definition ?? path.join(flags.dataDir, FILES.definition),
             p2pAddress: flags.p2pAddress,
             timeoutMs,
-            kdf: flags.kdf,
+            kdf,
             onProgress: progressPrinter(),
           },
           { logger },

@@ -5,14 +5,12 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { DEFAULT_DKG_TIMEOUT_MS, FILES } from "../app/files.js";
-import { parseDuration, parseLogLevel } from "../app/options.js";
 import type { LifecycleOperation } from "../cluster/definition.js";
 import { type ClusterDefinition, serializeDefinition } from "../cluster/definition.js";
 import { toHex } from "../lib/bytes.js";
 import { errorMessage, InputError } from "../lib/errors.js";
 import { exists, writeFileAtomic } from "../lib/fs.js";
-import { createLogger } from "../lib/logger.js";
-import { progressPrinter } from "./dkg.js";
+import { ceremonyFlags, progressPrinter } from "./dkg.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
 import { EXIT, ExitError } from "./run.js";
 
@@ -182,17 +180,7 @@ function ceremonyCommand(program: Command, operation: LifecycleOperation, descri
 }
 
 async function runCeremonyCommand(operation: LifecycleOperation, flags: CeremonyFlags): Promise<void> {
-  const timeoutMs = parseDuration(flags.timeout, "--timeout");
-  const logLevel = parseLogLevel(flags.logLevel, "--log-level");
-  if (flags.kdf !== "pbkdf2" && flags.kdf !== "scrypt")
-    throw new InputError("--kdf", `--kdf must be pbkdf2 or scrypt, got "${flags.kdf}"`);
-  if (!(await exists(path.join(flags.dataDir, FILES.identity)))) {
-    throw new InputError(
-      "--data-dir",
-      `${flags.dataDir} holds no ${FILES.identity} (run "cohort identity create --data-dir ${flags.dataDir}")`,
-    );
-  }
-  const logger = createLogger({ level: logLevel, destination: path.join(flags.dataDir, FILES.dkgLog) });
+  const { timeoutMs, kdf, logger } = await ceremonyFlags(flags);
   const { runLifecycle } = await import("../app/lifecycle.js");
   const { DkgError } = await import("../dkg/errors.js");
   const started = Date.now();
@@ -205,7 +193,7 @@ async function runCeremonyCommand(operation: LifecycleOperation, flags: Ceremony
         previousLockFile: flags.previousLock,
         p2pAddress: flags.p2pAddress,
         timeoutMs,
-        kdf: flags.kdf,
+        kdf,
         deleteOldKeys: flags.deleteOldKeys,
         onProgress: progressPrinter(),
       },

@@ -5,7 +5,10 @@
  * first definition, and each ends in a new lock whose definition names the lock before it.
  */
 import { randomUUID } from "node:crypto";
+import { promises as fsp } from "node:fs";
+import path from "node:path";
 import { bytesEqual, toHex } from "../lib/bytes.js";
+import { DATA_DIR_FILES } from "../lib/datadir.js";
 import { InputError } from "../lib/errors.js";
 import type { Root, ShareIndex } from "../lib/types.js";
 import {
@@ -18,7 +21,7 @@ import {
   type Operator,
   parseOperatorSpec,
 } from "./definition.js";
-import { type ClusterLock, verifyLock } from "./lock.js";
+import { type ClusterLock, readLockFile, verifyLock } from "./lock.js";
 import { MAX_VALIDATORS } from "./ssz.js";
 
 /** Options for {@link createReshareDefinition}. */
@@ -376,4 +379,22 @@ export class ForeignLockReporter {
       `peer ${peer} ${text}`,
     );
   }
+}
+
+/**
+ * The locks in a data dir's `locks/` (the chain a lifecycle ceremony keeps), at most 1024; files
+ * that do not parse are skipped (a damaged chain file only loses what it would tell).
+ */
+export async function readChainLocks(dataDir: string): Promise<ClusterLock[]> {
+  const dir = path.join(dataDir, DATA_DIR_FILES.locks);
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const out: ClusterLock[] = [];
+  for (const f of names.filter((n) => /^0x[0-9a-f]{64}\.json$/.test(n)).slice(0, 1024)) {
+    try {
+      out.push(await readLockFile(path.join(dir, f)));
+    } catch {
+      // skipped, as documented
+    }
+  }
+  return out;
 }
