@@ -13,7 +13,16 @@ import { type AgreementKey, Batch, type Entry, type QbftMsg, type SignedQbftMsg 
 import type { BatchKey, BatchVerifier } from "./keys.js";
 import { QBFT_MAX_MESSAGES_PER_INSTANCE, QbftInstance, type QbftMessage, type QbftOutput, quorumSize } from "./qbft.js";
 import { roundTimeoutMs } from "./timers.js";
-import { batchSigningBytes, batchTree, evidenceValid, leafOf, QBFT_TYPE_CODES, qbftTypeOf, sealBatch } from "./wire.js";
+import {
+  batchSigningBytes,
+  batchTree,
+  evidenceValid,
+  leafOf,
+  PARTIAL_CODE,
+  QBFT_TYPE_CODES,
+  qbftTypeOf,
+  sealBatch,
+} from "./wire.js";
 
 /** Instances at most, across validators and duties; past it, peers' messages for new duties are dropped. */
 export const AGREEMENT_MAX_INSTANCES = 65_536;
@@ -73,6 +82,83 @@ export interface AgreementValue {
    * proposed this value and so took part. The signer asks it for the combined signature first.
    */
   readonly leader?: ShareIndex;
+  /**
+   * Set on a decision: the partial signatures peers sent over this value once they decided it
+   * (PARTIAL entries), as they arrive.
+   */
+  readonly partials?: PeerPartials;
+}
+
+/** Bytes of a partial signature a PARTIAL entry carries: a compressed G2 point. */
+export const PARTIAL_SIGNATURE_BYTES = 96;
+
+/**
+ * The partials peers sent for one duty's decided value (96 bytes each, not verified), one per
+ * peer at most: what each node combines at its decision, without asking for them.
+ */
+export interface PeerPartials {
+  /** Peer `index`'s partial over the decided value (1-based share index), if it arrived. */
+  get(index: ShareIndex): Uint8Array | undefined;
+  /**
+   * Resolves with peer `index`'s partial over the decided value once it arrives, or undefined after
+   * `ms`, when `signal` fires, or when the instance is dropped.
+   */
+  next(index: ShareIndex, ms: number, signal: AbortSignal): Promise<Uint8Array | undefined>;
+}
+
+/** Peers' PARTIAL entries for one instance: the first per sender, matched against the decided value. */
+class PartialInbox implements PeerPartials {
+  readonly #by = new Map<number, { value: string; signature: Uint8Array }>();
+  readonly #waiters = new Map<number, Set<(sig: Uint8Array | undefined) => void>>();
+  #decided: string | undefined;
+
+  /** Keeps a peer's first partial; false when it sent one already. */
+  add(sender: number, value: string, signature: Uint8Array): boolean {
+    if (this.#by.has(sender)) return false;
+    const copy = new Uint8Array(signature);
+    this.#by.set(sender, { value, signature: copy });
+    if (this.#decided === value) this.#wake(sender, copy);
+    return true;
+  }
+
+  decide(value: string): void {
+    this.#decided = value;
+    for (const [sender, p] of this.#by) if (p.value === value) this.#wake(sender, p.signature);
+  }
+
+  get(index: ShareIndex): Uint8Array | undefined {
+    const p = this.#by.get(index);
+    return p !== undefined && p.value === this.#decided ? p.signature : undefined;
+  }
+
+  next(index: ShareIndex, ms: number, signal: AbortSignal): Promise<Uint8Array | undefined> {
+    const have = this.get(index);
+    if (have !== undefined || signal.aborted) return Promise.resolve(have);
+    return new Promise((resolve) => {
+      const set = this.#waiters.get(index) ?? new Set();
+      this.#waiters.set(index, set);
+      const done = (sig: Uint8Array | undefined) => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) this.#waiters.delete(index);
+        signal.removeEventListener("abort", onAbort);
+        resolve(sig);
+      };
+      const onAbort = () => done(undefined);
+      const timer = setTimeout(onAbort, ms);
+      signal.addEventListener("abort", onAbort, { once: true });
+      set.add(done);
+    });
+  }
+
+  /** Ends every wait (the instance is dropped). */
+  close(): void {
+    for (const set of [...this.#waiters.values()]) for (const done of [...set]) done(undefined);
+  }
+
+  #wake(sender: number, sig: Uint8Array): void {
+    for (const done of [...(this.#waiters.get(sender) ?? [])]) done(sig);
+  }
 }
 
 export interface DutyAgreementOpts {
@@ -134,6 +220,12 @@ interface BatchRef {
  */
 type Proof = SignedQbftMsg | { ref: BatchRef; index: number; msg: QbftMsg } | { unchecked: SignedQbftMsg };
 
+/** A message waiting for the next batch; a PARTIAL carries this node's partial signature. */
+interface Queued {
+  inst: Instance;
+  msg: QbftMessage | { type: "PARTIAL"; round: number; value: string; signature: Uint8Array };
+}
+
 interface Waiter {
   resolve: (v: AgreementValue) => void;
   reject: (err: unknown) => void;
@@ -155,6 +247,10 @@ interface Instance {
   /** Evidence entries held for each peer (1-based index), counted against it until the duty is decided. */
   charges: Map<number, number>;
   waiters: Set<Waiter>;
+  /** Peers' partials for the decided value (PARTIAL entries): at most one per peer. */
+  partials: PartialInbox;
+  /** True once this node sent its own partial for the decision. */
+  sharedPartial: boolean;
   decided?: AgreementValue;
   timer?: ReturnType<typeof setTimeout>;
   timerRound: number;
@@ -181,7 +277,7 @@ export class DutyAgreement {
   readonly #proofsBy = new Map<number, number>();
   readonly #leavesBy = new Map<number, number>();
   readonly #verified = new Set<string>();
-  #queue: { inst: Instance; msg: QbftMessage }[] = [];
+  #queue: Queued[] = [];
   #scheduled = false;
   readonly #sweep: ReturnType<typeof setInterval>;
   #stopped = false;
@@ -308,6 +404,22 @@ export class DutyAgreement {
     return batch.entries.length;
   }
 
+  /**
+   * Sends every peer this node's partial signature over a duty's decided value (96 bytes, made
+   * after this node recorded its decision), in its next batch, so each can combine without asking.
+   * Call it only for a duty this node's own validator client asked for. Does nothing unless the
+   * duty is decided here as `root`, or once per duty.
+   */
+  sharePartial(publicKeyHex: string, dutyKey: string, root: Root, signature: Uint8Array): void {
+    const inst = this.#instances.get(`${publicKeyHex}/${dutyKey}`);
+    const d = inst?.decided;
+    if (inst === undefined || d === undefined || inst.sharedPartial || this.#stopped) return;
+    if (signature.length !== PARTIAL_SIGNATURE_BYTES || toHex(d.root) !== toHex(root)) return;
+    inst.sharedPartial = true;
+    const round = inst.qbft.decision?.round ?? 0;
+    this.#push({ inst, msg: { type: "PARTIAL", round, value: toHex(root), signature } });
+  }
+
   /** Stops timers and fails every waiting proposal. */
   stop(): void {
     this.#stopped = true;
@@ -320,6 +432,11 @@ export class DutyAgreement {
     const msg = entry.msg;
     if (msg === undefined) throw new RangeError("entry without a message");
     if (msg.sender !== from) throw new RangeError(`message from ${msg.sender} in a batch from ${from}`);
+    if (msg.type === PARTIAL_CODE) {
+      this.#onPartial(from, entry);
+      return;
+    }
+    if (entry.partialSignature.length > 0) throw new RangeError("only a PARTIAL entry carries a partial signature");
     if (entry.valueJson.length > AGREEMENT_MAX_VALUE_BYTES) {
       throw new RangeError(`value of ${entry.valueJson.length} bytes exceeds ${AGREEMENT_MAX_VALUE_BYTES}`);
     }
@@ -358,6 +475,29 @@ export class DutyAgreement {
     const full: QbftMessage = justification.length > 0 ? { ...core, justification } : core;
     this.#keepProof(inst, proofKey(full), { ref, index, msg }, from);
     this.#apply(inst, inst.qbft.receive(full));
+  }
+
+  /**
+   * A peer's partial over a value it decided: kept in the duty's instance (one per peer), opened
+   * if need be within the per-peer cap of duties this node was not asked for.
+   */
+  #onPartial(from: number, entry: Entry): void {
+    const msg = entry.msg!;
+    if (msg.value.length !== 32) throw new RangeError(`"value" must be 32 bytes, got ${msg.value.length}`);
+    if (entry.partialSignature.length !== PARTIAL_SIGNATURE_BYTES) {
+      throw new RangeError(`"partial_signature" must be ${PARTIAL_SIGNATURE_BYTES} bytes`);
+    }
+    if (entry.valueJson.length > 0 || entry.justification.length > 0) {
+      throw new RangeError("a PARTIAL carries no value or justification");
+    }
+    const pkHex = toHex(msg.validator);
+    if (!this.#o.validatorIndex.has(pkHex)) throw new RangeError(`unknown validator ${pkHex.slice(0, 18)}`);
+    const inst = this.#instance(pkHex, msg.validator, msg.duty, from);
+    if (inst === undefined) {
+      this.#m.metrics?.agreementDropped("instance_cap");
+      return;
+    }
+    inst.partials.add(from, toHex(msg.value), entry.partialSignature);
   }
 
   /** Holds evidence a peer sent for an undecided duty, within the per-instance and per-peer caps. */
@@ -477,6 +617,8 @@ export class DutyAgreement {
       proofs: new Map(),
       charges: new Map(),
       waiters: new Set(),
+      partials: new PartialInbox(),
+      sharedPartial: false,
       timerRound: 0,
       learned: 0,
       expiresAt: this.#now() + (openedBy === 0 ? AGREEMENT_STARTED_TTL_MS : AGREEMENT_PENDING_TTL_MS),
@@ -490,10 +632,12 @@ export class DutyAgreement {
     for (const msg of out.broadcast) this.#enqueue(inst, msg);
     if (out.decided && !inst.decided) {
       const root = Buffer.from(out.decided.value.slice(2), "hex") as unknown as Root;
+      inst.partials.decide(out.decided.value);
       inst.decided = {
         root: new Uint8Array(root) as Root,
         json: out.decided.valueBytes,
         leader: inst.leader(out.decided.round),
+        partials: inst.partials,
       };
       inst.expiresAt = this.#now() + AGREEMENT_DECIDED_TTL_MS;
       if (inst.timer) clearTimeout(inst.timer);
@@ -537,7 +681,11 @@ export class DutyAgreement {
   }
 
   #enqueue(inst: Instance, msg: QbftMessage): void {
-    this.#queue.push({ inst, msg });
+    this.#push({ inst, msg });
+  }
+
+  #push(item: Queued): void {
+    this.#queue.push(item);
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(() => this.#flush());
@@ -578,14 +726,25 @@ export class DutyAgreement {
 
   #flush(): void {
     this.#scheduled = false;
-    const all = this.#queue;
+    const queued = this.#queue;
     this.#queue = [];
-    if (all.length === 0 || this.#stopped) return;
+    if (queued.length === 0 || this.#stopped) return;
+    // PARTIAL entries go in batches of their own: a node of the previous release, which does not
+    // know the type, drops only those (one bad entry drops the rest of its batch)
+    const partials = queued.filter((q) => q.msg.type === "PARTIAL");
+    const messages = partials.length === 0 ? queued : queued.filter((q) => q.msg.type !== "PARTIAL");
+    this.#sendBatches(messages);
+    this.#sendBatches(partials);
+  }
+
+  /** Sends `all` in batches of at most {@link AGREEMENT_BATCH_MAX_ENTRIES} entries and about {@link AGREEMENT_BATCH_MAX_BYTES}. */
+  #sendBatches(all: Queued[]): void {
+    if (all.length === 0) return;
     let start = 0;
     let bytes = 0;
     for (let i = 0; i < all.length; i++) {
       const m = all[i]!.msg;
-      bytes += 256 + (m.valueBytes?.length ?? 0) + (m.justification?.length ?? 0) * 512;
+      bytes += m.type === "PARTIAL" ? 256 : 256 + (m.valueBytes?.length ?? 0) + (m.justification?.length ?? 0) * 512;
       if (i + 1 - start >= AGREEMENT_BATCH_MAX_ENTRIES || bytes >= AGREEMENT_BATCH_MAX_BYTES) {
         this.#sendBatch(all.slice(start, i + 1));
         start = i + 1;
@@ -595,28 +754,48 @@ export class DutyAgreement {
     if (start < all.length) this.#sendBatch(all.slice(start));
   }
 
-  #sendBatch(queue: { inst: Instance; msg: QbftMessage }[]): void {
-    const entries: Entry[] = queue.map(({ inst, msg }) => ({
-      msg: {
-        type: QBFT_TYPE_CODES[msg.type],
-        validator: inst.publicKey as Uint8Array<ArrayBuffer>,
-        duty: inst.duty,
-        round: msg.round,
-        sender: this.#o.self,
-        value: hexBytes(msg.value),
-        preparedRound: msg.preparedRound ?? 0,
-        preparedValue: hexBytes(msg.preparedValue),
-      },
-      valueJson: (msg.valueBytes ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
-      justification: [],
-    }));
+  #sendBatch(queue: Queued[]): void {
+    const entries: Entry[] = queue.map(({ inst, msg }) =>
+      msg.type === "PARTIAL"
+        ? {
+            msg: {
+              type: PARTIAL_CODE,
+              validator: inst.publicKey as Uint8Array<ArrayBuffer>,
+              duty: inst.duty,
+              round: msg.round,
+              sender: this.#o.self,
+              value: hexBytes(msg.value),
+              preparedRound: 0,
+              preparedValue: new Uint8Array(0),
+            },
+            valueJson: new Uint8Array(0),
+            justification: [],
+            partialSignature: msg.signature as Uint8Array<ArrayBuffer>,
+          }
+        : {
+            msg: {
+              type: QBFT_TYPE_CODES[msg.type],
+              validator: inst.publicKey as Uint8Array<ArrayBuffer>,
+              duty: inst.duty,
+              round: msg.round,
+              sender: this.#o.self,
+              value: hexBytes(msg.value),
+              preparedRound: msg.preparedRound ?? 0,
+              preparedValue: hexBytes(msg.preparedValue),
+            },
+            valueJson: (msg.valueBytes ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
+            justification: [],
+            partialSignature: new Uint8Array(0),
+          },
+    );
     const bytes = sealBatch(this.#o.lockHash, this.#o.self, entries, this.#m.batchKey, (evidence) => {
       queue.forEach(({ inst, msg }, i) => {
+        if (msg.type === "PARTIAL") return;
         const k = proofKey(msg);
         if (!inst.proofs.has(k)) inst.proofs.set(k, evidence[i]!);
       });
       queue.forEach(({ inst, msg }, i) => {
-        if (msg.justification === undefined) return;
+        if (msg.type === "PARTIAL" || msg.justification === undefined) return;
         const just: SignedQbftMsg[] = [];
         for (const j of msg.justification) {
           const ev = this.#evidence(inst, j);
@@ -644,6 +823,7 @@ export class DutyAgreement {
 
   #drop(inst: Instance, err: unknown): void {
     if (inst.timer) clearTimeout(inst.timer);
+    inst.partials.close();
     this.#release(inst);
     this.#releaseProofs(inst);
     inst.proofs.clear();

@@ -25,6 +25,11 @@ export const QBFT_TYPE_CODES: Readonly<Record<QbftType, number>> = {
   ROUND_CHANGE: 4,
   DECIDED: 5,
 };
+/**
+ * Wire code of a PARTIAL entry: not a QBFT message, but a node's partial signature over the value
+ * it decided, sent to its peers in an agreement batch (proto/consensus.proto).
+ */
+export const PARTIAL_CODE = 6;
 const TYPE_BY_CODE = new Map(Object.entries(QBFT_TYPE_CODES).map(([k, v]) => [v, k as QbftType]));
 
 /** The QBFT type of a wire code, or undefined for an unknown one. */

@@ -634,6 +634,7 @@ export interface Entry {
   msg?: QbftMsg
   valueJson: Uint8Array<ArrayBuffer>
   justification: SignedQbftMsg[]
+  partialSignature: Uint8Array<ArrayBuffer>
 }
 
 export namespace Entry {
@@ -663,13 +664,19 @@ export namespace Entry {
           }
         }
 
+        if ((obj.partialSignature != null && obj.partialSignature.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.partialSignature)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           valueJson: uint8ArrayAlloc(0),
-          justification: []
+          justification: [],
+          partialSignature: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -696,6 +703,10 @@ export namespace Entry {
               obj.justification.push(SignedQbftMsg.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.justification$
               }))
+              break
+            }
+            case 4: {
+              obj.partialSignature = reader.bytes()
               break
             }
             default: {
@@ -747,6 +758,13 @@ export namespace Entry {
 
               obj.justification++
 
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.partialSignature`,
+                value: reader.bytes()
+              }
               break
             }
             default: {
@@ -890,6 +908,11 @@ export namespace Entry {
     index: number
   }
 
+  export interface EntryPartialSignatureFieldEvent {
+    field: '$.partialSignature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<Entry>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Entry.codec())
   }
@@ -898,7 +921,7 @@ export namespace Entry {
     return decodeMessage(buf, Entry.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Entry>): Generator<EntryMsgTypeFieldEvent | EntryMsgValidatorFieldEvent | EntryMsgDutyFieldEvent | EntryMsgRoundFieldEvent | EntryMsgSenderFieldEvent | EntryMsgValueFieldEvent | EntryMsgPreparedRoundFieldEvent | EntryMsgPreparedValueFieldEvent | EntryValueJsonFieldEvent | EntryJustificationMsgTypeFieldEvent | EntryJustificationMsgValidatorFieldEvent | EntryJustificationMsgDutyFieldEvent | EntryJustificationMsgRoundFieldEvent | EntryJustificationMsgSenderFieldEvent | EntryJustificationMsgValueFieldEvent | EntryJustificationMsgPreparedRoundFieldEvent | EntryJustificationMsgPreparedValueFieldEvent | EntryJustificationLeafIndexFieldEvent | EntryJustificationLeafCountFieldEvent | EntryJustificationPathFieldEvent | EntryJustificationSignatureFieldEvent | EntryJustificationKeyPublicKeyFieldEvent | EntryJustificationKeySignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Entry>): Generator<EntryMsgTypeFieldEvent | EntryMsgValidatorFieldEvent | EntryMsgDutyFieldEvent | EntryMsgRoundFieldEvent | EntryMsgSenderFieldEvent | EntryMsgValueFieldEvent | EntryMsgPreparedRoundFieldEvent | EntryMsgPreparedValueFieldEvent | EntryValueJsonFieldEvent | EntryJustificationMsgTypeFieldEvent | EntryJustificationMsgValidatorFieldEvent | EntryJustificationMsgDutyFieldEvent | EntryJustificationMsgRoundFieldEvent | EntryJustificationMsgSenderFieldEvent | EntryJustificationMsgValueFieldEvent | EntryJustificationMsgPreparedRoundFieldEvent | EntryJustificationMsgPreparedValueFieldEvent | EntryJustificationLeafIndexFieldEvent | EntryJustificationLeafCountFieldEvent | EntryJustificationPathFieldEvent | EntryJustificationSignatureFieldEvent | EntryJustificationKeyPublicKeyFieldEvent | EntryJustificationKeySignatureFieldEvent | EntryPartialSignatureFieldEvent> {
     return streamMessage(buf, Entry.codec(), opts)
   }
 }
@@ -1218,6 +1241,12 @@ export namespace Batch {
     index: number
   }
 
+  export interface BatchEntriesPartialSignatureFieldEvent {
+    field: '$.entries[].partialSignature'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
   export interface BatchSignatureFieldEvent {
     field: '$.signature'
     value: Uint8Array<ArrayBuffer>
@@ -1241,7 +1270,7 @@ export namespace Batch {
     return decodeMessage(buf, Batch.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Batch>): Generator<BatchSessionFieldEvent | BatchSenderFieldEvent | BatchEntriesMsgTypeFieldEvent | BatchEntriesMsgValidatorFieldEvent | BatchEntriesMsgDutyFieldEvent | BatchEntriesMsgRoundFieldEvent | BatchEntriesMsgSenderFieldEvent | BatchEntriesMsgValueFieldEvent | BatchEntriesMsgPreparedRoundFieldEvent | BatchEntriesMsgPreparedValueFieldEvent | BatchEntriesValueJsonFieldEvent | BatchEntriesJustificationMsgTypeFieldEvent | BatchEntriesJustificationMsgValidatorFieldEvent | BatchEntriesJustificationMsgDutyFieldEvent | BatchEntriesJustificationMsgRoundFieldEvent | BatchEntriesJustificationMsgSenderFieldEvent | BatchEntriesJustificationMsgValueFieldEvent | BatchEntriesJustificationMsgPreparedRoundFieldEvent | BatchEntriesJustificationMsgPreparedValueFieldEvent | BatchEntriesJustificationLeafIndexFieldEvent | BatchEntriesJustificationLeafCountFieldEvent | BatchEntriesJustificationPathFieldEvent | BatchEntriesJustificationSignatureFieldEvent | BatchEntriesJustificationKeyPublicKeyFieldEvent | BatchEntriesJustificationKeySignatureFieldEvent | BatchSignatureFieldEvent | BatchKeyPublicKeyFieldEvent | BatchKeySignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Batch>): Generator<BatchSessionFieldEvent | BatchSenderFieldEvent | BatchEntriesMsgTypeFieldEvent | BatchEntriesMsgValidatorFieldEvent | BatchEntriesMsgDutyFieldEvent | BatchEntriesMsgRoundFieldEvent | BatchEntriesMsgSenderFieldEvent | BatchEntriesMsgValueFieldEvent | BatchEntriesMsgPreparedRoundFieldEvent | BatchEntriesMsgPreparedValueFieldEvent | BatchEntriesValueJsonFieldEvent | BatchEntriesJustificationMsgTypeFieldEvent | BatchEntriesJustificationMsgValidatorFieldEvent | BatchEntriesJustificationMsgDutyFieldEvent | BatchEntriesJustificationMsgRoundFieldEvent | BatchEntriesJustificationMsgSenderFieldEvent | BatchEntriesJustificationMsgValueFieldEvent | BatchEntriesJustificationMsgPreparedRoundFieldEvent | BatchEntriesJustificationMsgPreparedValueFieldEvent | BatchEntriesJustificationLeafIndexFieldEvent | BatchEntriesJustificationLeafCountFieldEvent | BatchEntriesJustificationPathFieldEvent | BatchEntriesJustificationSignatureFieldEvent | BatchEntriesJustificationKeyPublicKeyFieldEvent | BatchEntriesJustificationKeySignatureFieldEvent | BatchEntriesPartialSignatureFieldEvent | BatchSignatureFieldEvent | BatchKeyPublicKeyFieldEvent | BatchKeySignatureFieldEvent> {
     return streamMessage(buf, Batch.codec(), opts)
   }
 }

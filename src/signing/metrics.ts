@@ -10,13 +10,13 @@ export interface NodeMetrics {
   partialReceived(peer: number): void;
   partialInvalid(peer: number): void;
   parsigServed(result: string): void;
-  /** The remaining peers were asked: the hedge delay passed, or one of the first peers failed. */
+  /** The peers beyond the first t − 1 were asked: the hedge delay passed ("timer") or one of the first failed. */
+  hedged(reason: "timer" | "failure"): void;
   /**
-   * A sign request asked beyond its first choice: the peers beyond the first t − 1 ("timer",
-   * "failure"), or this node combined an agreed duty itself after its leader was slow
-   * ("leader_timer") or failed ("leader_failure").
+   * An agreed duty's group signature reached this node's client: combined here from the partials
+   * peers sent once they decided, or from partials asked of every peer.
    */
-  hedged(reason: "timer" | "failure" | "leader_timer" | "leader_failure"): void;
+  groupSignature(source: "partials" | "gathered"): void;
   peersConnected(count: number): void;
   /** A duty decided, in this round (1-based). */
   agreementDecided(round: number): void;
@@ -66,8 +66,14 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
   });
   const hedges = new Counter({
     name: "cohort_parsig_hedges_total",
-    help: "Sign requests that asked beyond their first choice, by reason (timer, failure: the peers beyond the first t - 1; leader_timer, leader_failure: an agreed duty combined here, not fetched from its leader)",
+    help: "Sign requests that asked beyond their first choice, by reason (timer, failure: the peers beyond the first t - 1)",
     labelNames: ["reason"],
+    registers: [registry],
+  });
+  const groups = new Counter({
+    name: "cohort_group_signatures_total",
+    help: "Agreed duties' group signatures returned to this node's client, by source (partials: combined here from the partials peers sent once they decided; gathered: combined here from partials asked of every peer)",
+    labelNames: ["source"],
     registers: [registry],
   });
   const peers = new Gauge({
@@ -167,6 +173,7 @@ export function createNodeMetrics(registry: Registry): NodeMetrics {
     partialInvalid: (p) => invalid.inc({ peer: String(p) }),
     parsigServed: (r) => served.inc({ result: r }),
     hedged: (r) => hedges.inc({ reason: r }),
+    groupSignature: (source) => groups.inc({ source }),
     peersConnected: (n) => peers.set(n),
   };
 }

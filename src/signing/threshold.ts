@@ -5,7 +5,7 @@
  * verifies. It serves the API's {@link RemoteSigner} and answers peers' partial requests.
  */
 import type { DistributedValidator } from "../cluster/lock.js";
-import { AgreementError, type AgreementValue, type DutyAgreement } from "../consensus/engine.js";
+import { AgreementError, type AgreementValue, type DutyAgreement, type PeerPartials } from "../consensus/engine.js";
 import { combinesCheaply } from "../crypto/tbls.js";
 import type { SlotClock } from "../eth2/clock.js";
 import type { Duty } from "../eth2/duties.js";
@@ -34,10 +34,10 @@ export const DECIDED_PARTIALS_KEPT = 65_536;
 /** Longest a peer's request for an agreed duty's partial waits for this node's own decision, ms. */
 export const DECIDED_PARTIAL_WAIT_MS = 4_000;
 /**
- * Share of the signing deadline a node waits for the deciding round's leader to send the group
- * signature before it combines itself (1 s at the default 4 s).
+ * Share of the signing deadline a node waits for a peer's partial over a decided value to arrive
+ * in the peer's agreement batches before it asks the peer for it (1 s at the default 4 s).
  */
-export const LEADER_WAIT_FRACTION = 0.25;
+export const PARTIAL_WAIT_FRACTION = 0.25;
 /** Least time between two combinations of one decided duty's group signature after one failed, ms. */
 export const COMBINE_RETRY_MS = 1_000;
 
@@ -100,9 +100,15 @@ export interface ThresholdSignerModules {
   latency: PeerLatency;
   logger: Logger;
   metrics?: {
-    hedged(reason: "timer" | "failure" | "leader_timer" | "leader_failure"): void;
+    hedged(reason: "timer" | "failure"): void;
     partialReceived(index: number): void;
     partialInvalid(index: number): void;
+    /**
+     * An agreed duty's group signature reached this node's client, combined here from the
+     * partials peers sent once they decided ("partials"; any that did not come were asked for), or
+     * from partials asked of every peer ("gathered": an agreement that delivers none).
+     */
+    groupSignature?(source: "partials" | "gathered"): void;
   };
 }
 
@@ -117,6 +123,8 @@ interface DecidedPartial {
   json: Uint8Array | undefined;
   /** The leader of the round that decided it (1-based), when agreement said. */
   leader: ShareIndex | undefined;
+  /** The partials peers send over the decided value once they decided it, when agreement gives them. */
+  partials: PeerPartials | undefined;
   /** This node's combination of the group signature, once started (`#combine`). */
   combined?: Promise<BlsSignature>;
   /** When that combination failed (performance.now(), ms). */
@@ -249,7 +257,9 @@ export class ThresholdSigner implements RemoteSigner {
    * Answers a peer's request for the group signature over the decided value of an agreed duty
    * (96 bytes, verified under the validator's key): waits as {@link serveDecided} does, then
    * combines it from t partials, its own among them, once per duty for every asker and for this
-   * node's own client.
+   * node's own client. This node never asks for one (it combines for itself); it serves nodes of
+   * the previous release (`/cohort/parsig/2.0.0` without PARTIAL entries), which ask the leader of
+   * the deciding round, so a cluster can be upgraded one node at a time.
    */
   async serveGroup(publicKeyHex: string, duty: string, root: Root, signal: AbortSignal): Promise<PartialAnswer> {
     const entry = this.#byKey.get(publicKeyHex);
@@ -456,6 +466,12 @@ export class ThresholdSigner implements RemoteSigner {
       throw err;
     }
     const d = this.#decide(pkHex, dv.publicKey, duty, decided);
+    // this node's own client asked for the duty (its consent): its partial goes to every peer, so
+    // each combines at its decision without asking
+    d.partial.then(
+      (sig) => this.#m.agreement.sharePartial(pkHex, duty.key, d.root, sig),
+      () => {},
+    );
     if (!bytesEqual(d.root, ownRoot)) {
       // this node's client asked for another value: this node signs the decided one for its peers, nothing else
       await d.partial.catch(() => undefined);
@@ -473,18 +489,14 @@ export class ThresholdSigner implements RemoteSigner {
   }
 
   /**
-   * The group signature over a decided value, for this node's own client. The leader of the round
-   * that decided the duty combines it once and the others fetch it from there (one combination per
-   * duty instead of n). This node combines it itself when it is that leader, the leader is not
-   * connected or failed within the last 30 s, or the leader refuses, sends a signature that does
-   * not verify, or is silent for {@link LEADER_WAIT_FRACTION} of the signing deadline; whichever
-   * valid signature comes first is returned, and only once
-   * this node's own partial exists (its window, decision record and slashing check passed), so a
-   * client never gets a signature its own node refused. Any t valid partials combine to the same
-   * signature (BLS signatures are unique), so the leader's is the one this node would make.
+   * The group signature over a decided value, for this node's own client: combined here from this
+   * node's own partial and t − 1 of its peers' ({@link #combine}), and returned only once this
+   * node's own partial exists (its window, decision record and slashing check passed), so a client
+   * never gets a signature its own node refused. Every node combines for itself: its peers send
+   * their partials once they decided (src/consensus/engine.ts sharePartial), so nothing waits on
+   * another node's combination.
    * @throws whatever this node's own partial rejects with (SLASHING_REFUSED, DECIDED_OTHER,
-   *   INVALID_REQUEST); SignerError NOT_ENOUGH_PARTIALS from this node's own combination; the
-   *   signal's reason
+   *   INVALID_REQUEST); SignerError NOT_ENOUGH_PARTIALS; the signal's reason
    */
   async #groupSignature(
     dv: DistributedValidator,
@@ -492,81 +504,17 @@ export class ThresholdSigner implements RemoteSigner {
     d: DecidedPartial,
     signal: AbortSignal,
   ): Promise<BlsSignature> {
-    const now = performance.now();
-    const combiner =
-      d.leader === undefined || d.leader === this.#o.shareIndex
-        ? undefined
-        : this.#m.peers.find(
-            (p) => p.index === d.leader && p.isConnected() && !this.#m.latency.failedRecently(p.index, now),
-          );
-    if (combiner === undefined) return await untilAborted(this.#combine(dv, duty, d), signal);
-    if (signal.aborted) throw signal.reason;
-    const latency = this.#m.latency;
-    const ask = new AbortController();
-    return await new Promise<BlsSignature>((resolve, reject) => {
-      let settled = false;
-      let local = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let off = () => {};
-      const finish = (err: unknown, sig?: BlsSignature) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        off();
-        ask.abort(this.#settled);
-        if (sig !== undefined) resolve(sig);
-        else reject(err);
-      };
-      off = onAbort(signal, () => finish(signal.reason));
-      // this node's own refusal ends the request at once, whatever the leader sends
-      d.partial.catch((err) => finish(err));
-      const combineHere = (reason: "leader_timer" | "leader_failure") => {
-        if (local || settled) return;
-        local = true;
-        if (reason === "leader_timer") latency.failed(combiner.index, performance.now());
-        this.#m.metrics?.hedged(reason);
-        // its own combination waits for its own partial, and fails only after its deadline: by
-        // then the leader has answered or will not
-        this.#combine(dv, duty, d).then(
-          (sig) => finish(undefined, sig),
-          (err) => finish(err),
-        );
-      };
-      // the fallback is for a leader that fails, not for a slow one: combining here as well when the
-      // cluster is merely loaded would double the work that made it slow. A leader that failed is
-      // not asked for FAILURE_MEMORY_MS (peerLatency.ts); its duties are combined here at once.
-      timer = setTimeout(() => combineHere("leader_timer"), this.#o.signTimeoutMs * LEADER_WAIT_FRACTION);
-      const failed = (why: Record<string, unknown>, msg: string, warn = false) => {
-        if (settled) return;
-        latency.failed(combiner.index, performance.now());
-        this.#m.logger[warn ? "warn" : "debug"]({ peer: combiner.index, ...why }, msg);
-        combineHere("leader_failure");
-      };
-      combiner.requestPartial({ kind: "group", publicKey: dv.publicKey, duty, root: d.root }, ask.signal).then(
-        async (answer) => {
-          if (!("signature" in answer)) return failed({ code: answer.refusal.code }, "no group signature from leader");
-          const sig = answer.signature as BlsSignature;
-          if (!(await this.#m.verifier.verify(dv.publicKey, d.root, sig))) {
-            return failed(
-              { validator: toHex(dv.publicKey).slice(0, 12) },
-              "group signature from the leader does not verify",
-              true,
-            );
-          }
-          d.partial.then(
-            () => finish(undefined, sig),
-            (err) => finish(err),
-          );
-        },
-        (err) => failed({ err: (err as Error).message }, "no group signature from leader"),
-      );
-    });
+    const sig = await untilAborted(this.#combine(dv, duty, d), signal);
+    this.#m.metrics?.groupSignature?.(d.partials !== undefined ? "partials" : "gathered");
+    return sig;
   }
 
   /**
    * This node's combination of a decided value's group signature, from its own partial and its
-   * peers' (every peer decided and signed already, so all are asked at once): started once per
-   * decision and kept with it, shared by its own client's requests and peers' `group` requests.
+   * peers': those they send once they decided, where agreement delivers them (a peer whose partial
+   * has not come within {@link PARTIAL_WAIT_FRACTION} of the deadline is asked for it), else asked
+   * of every peer at once (each decided and signed already). Started once per decision and kept
+   * with it, shared by its own client's requests and peers' `group` requests.
    * A failed combination is kept for {@link COMBINE_RETRY_MS} before another may start, so peers'
    * requests cannot make this node gather again and again.
    */
@@ -585,6 +533,7 @@ export class ThresholdSigner implements RemoteSigner {
       { kind: "decided", publicKey: dv.publicKey, duty, root: d.root },
       AbortSignal.timeout(this.#o.signTimeoutMs),
       false,
+      d.partials,
     );
     d.combined = p;
     d.combinedFailedAt = undefined;
@@ -629,7 +578,13 @@ export class ThresholdSigner implements RemoteSigner {
     })();
     partial.catch(() => undefined);
     const led = value.leader === this.#o.shareIndex;
-    const d: DecidedPartial = { root: value.root, json: led ? value.json : undefined, partial, leader: value.leader };
+    const d: DecidedPartial = {
+      root: value.root,
+      json: led ? value.json : undefined,
+      partial,
+      leader: value.leader,
+      partials: value.partials,
+    };
     if (this.#decided.size >= DECIDED_PARTIALS_KEPT) {
       const oldest = this.#decided.keys().next().value;
       if (oldest !== undefined) this.#decided.delete(oldest);
@@ -646,6 +601,7 @@ export class ThresholdSigner implements RemoteSigner {
     ask: PeerPartialRequest,
     callerSignal: AbortSignal,
     hedge = true,
+    inbox?: PeerPartials,
   ): Promise<BlsSignature> {
     const t = this.#o.threshold;
     const deadline = new AbortController();
@@ -670,6 +626,12 @@ export class ThresholdSigner implements RemoteSigner {
         index: p.index,
         label: p.label,
         fetch: async (signal) => {
+          if (inbox !== undefined) {
+            // the peer sends its partial once it decided: wait for it before asking
+            const sent = await inbox.next(p.index, this.#o.signTimeoutMs * PARTIAL_WAIT_FRACTION, signal);
+            if (sent !== undefined) return { signature: sent };
+            if (signal.aborted) throw signal.reason;
+          }
           const started = performance.now();
           try {
             const answer = await p.requestPartial(ask, signal);

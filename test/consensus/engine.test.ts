@@ -14,6 +14,7 @@ import {
   batchTree,
   evidenceValid,
   leafOf,
+  PARTIAL_CODE,
   QBFT_TYPE_CODES,
   rootFromPath,
   sealBatch,
@@ -140,6 +141,7 @@ const entry = (
   },
   valueJson: (json === undefined ? new Uint8Array(0) : enc(json)) as Uint8Array<ArrayBuffer>,
   justification: [],
+  partialSignature: new Uint8Array(0) as Uint8Array<ArrayBuffer>,
 });
 
 describe("batch Merkle evidence", () => {
@@ -375,4 +377,72 @@ describe("duty agreement engine", () => {
     // the first batch pinned 1 leaf, so 15 full ones fit: the rest each lose their one new message
     await expect.poll(() => counter.dropped(1, "evidence_cap"), { timeout: 10_000 }).toBe(batches - 15);
   }, 60_000);
+});
+
+describe("partial signatures after a decision", () => {
+  /** A stand-in partial: 96 bytes, each the sender's share index (the engine never checks them). */
+  const fake = (self: number) => new Uint8Array(96).fill(self);
+  const partialEntry = (duty: string, sender: number, v: string, sig: Uint8Array): Entry => ({
+    ...entry("PRE_PREPARE", duty, 1, sender, v),
+    msg: { ...entry("PRE_PREPARE", duty, 1, sender, v).msg!, type: PARTIAL_CODE },
+    partialSignature: sig as Uint8Array<ArrayBuffer>,
+  });
+
+  it("each node that shares its partial after deciding reaches every peer's decision, as it arrives", async () => {
+    const { nodes } = await network(undefined);
+    const duty = `attester/${slotLedBy(2)}`;
+    const decided = await Promise.all(nodes.map((e) => propose(e!, duty, "A", ["A"])));
+    nodes.forEach((e, k) => {
+      e!.sharePartial(PK_HEX, duty, decided[k]!.root, fake(k + 1));
+    });
+    const peers = (self: number) => [1, 2, 3, 4].filter((i) => i !== self);
+    await expect
+      .poll(() => decided.every((d, k) => peers(k + 1).every((i) => d.partials!.get(i as ShareIndex) !== undefined)))
+      .toBe(true);
+    decided.forEach((d, k) => {
+      expect(d.partials!.get((k + 1) as ShareIndex)).toBeUndefined();
+      for (const i of peers(k + 1)) expect(d.partials!.get(i as ShareIndex)).toEqual(fake(i));
+    });
+  });
+
+  it("a partial for an undecided duty, for another root, or twice, is not sent", async () => {
+    const { nodes, delivered } = await network(undefined);
+    const duty = `attester/${slotLedBy(3)}`;
+    nodes[0]!.sharePartial(PK_HEX, duty, rootOf(enc("A")), fake(1));
+    const decided = await Promise.all(nodes.map((e) => propose(e!, duty, "A", ["A"])));
+    // the last commits are still on their way: count from when the network is quiet
+    await new Promise((r) => setTimeout(r, 100));
+    const before = delivered.length;
+    nodes[0]!.sharePartial(PK_HEX, duty, rootOf(enc("B")), fake(1));
+    nodes[0]!.sharePartial(PK_HEX, duty, decided[0]!.root, new Uint8Array(95));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(delivered.length).toBe(before);
+    nodes[0]!.sharePartial(PK_HEX, duty, decided[0]!.root, fake(1));
+    nodes[0]!.sharePartial(PK_HEX, duty, decided[0]!.root, fake(9));
+    await expect.poll(() => decided[1]!.partials!.get(1 as ShareIndex)).toEqual(fake(1));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(delivered.length).toBe(before + 3);
+  });
+
+  it("a Byzantine peer's partials: the first per duty counts, one for another value is not the decision's, malformed ones drop the batch", async () => {
+    const counter = dropCounter();
+    const { nodes, sendAs } = await network(4, counter.metricsFor);
+    const duty = `attester/${slotLedBy(1)}`;
+    // before anyone decided: a partial over B (not what is decided), then one over A (ignored: second)
+    sendAs(4, [partialEntry(duty, 4, "B", fake(4))], [1, 2, 3]);
+    sendAs(4, [partialEntry(duty, 4, "A", fake(4))], [1, 2, 3]);
+    // malformed: a partial on a PREPARE, a short partial, a PARTIAL with value bytes
+    const onPrepare = { ...entry("PREPARE", duty, 1, 4, "A"), partialSignature: fake(4) as Uint8Array<ArrayBuffer> };
+    sendAs(4, [onPrepare], [1, 2, 3]);
+    sendAs(4, [partialEntry(duty, 4, "A", new Uint8Array(95))], [1, 2, 3]);
+    sendAs(4, [{ ...partialEntry(duty, 4, "A", fake(4)), valueJson: enc("A") as Uint8Array<ArrayBuffer> }], [1, 2, 3]);
+    await expect
+      .poll(() => [1, 2, 3].map((i) => counter.dropped(i, "invalid_message")), { timeout: 5_000 })
+      .toEqual([3, 3, 3]);
+    const decided = await Promise.all(nodes.slice(0, 3).map((e) => propose(e!, duty, "A", ["A"])));
+    for (const d of decided) {
+      expect(toHex(d.root)).toBe(toHex(rootOf(enc("A"))));
+      expect(d.partials!.get(4 as ShareIndex)).toBeUndefined();
+    }
+  });
 });

@@ -1,13 +1,13 @@
-// ThresholdSigner's group signature for an agreed duty (src/signing/threshold.ts): the leader of the
-// deciding round combines it once and the others fetch it; a leader that refuses, is silent, or sends a
-// signature that does not verify costs a hedge delay and this node's own combination, never a missed duty.
+// ThresholdSigner's group signature for an agreed duty (src/signing/threshold.ts): each node combines
+// it from the partials its peers send once they decided, asking a peer whose partial does not come;
+// the deciding round's leader still serves the group signature to peers that ask for it.
 // Real BLS shares (t = 3 of 4), a real PartialSigner and slashing database; peers are in-memory fakes.
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DistributedValidator } from "../../src/cluster/lock.js";
-import type { AgreementValue, DutyAgreement } from "../../src/consensus/engine.js";
+import type { AgreementValue, DutyAgreement, PeerPartials } from "../../src/consensus/engine.js";
 import { SecretKey, verify } from "../../src/crypto/bls.js";
 import { Polynomial } from "../../src/crypto/tbls.js";
 import { PRESET_GENESIS_TIME, slotClock } from "../../src/eth2/clock.js";
@@ -20,7 +20,7 @@ import type { PeerAnswer } from "../../src/signing/combine.js";
 import { PartialSigner } from "../../src/signing/partial.js";
 import { PeerLatency } from "../../src/signing/peerLatency.js";
 import { type PeerPartialRequest, type SignerPeer, ThresholdSigner } from "../../src/signing/threshold.js";
-import { SignerError } from "../../src/signing/types.js";
+import type { SignerError } from "../../src/signing/types.js";
 import { VerifyQueue } from "../../src/signing/verifyQueue.js";
 import { type AsyncSlashingProtection, GroupCommit } from "../../src/slashing/groupCommit.js";
 import { SlashingError } from "../../src/slashing/rules.js";
@@ -66,7 +66,13 @@ afterEach(() => {
 function signerWith(
   leader: number,
   group: GroupBehaviour,
-  opts: { leaderConnected?: boolean; slashing?: AsyncSlashingProtection; refusePartials?: boolean } = {},
+  opts: {
+    leaderConnected?: boolean;
+    slashing?: AsyncSlashingProtection;
+    refusePartials?: boolean;
+    /** The partials peers send once they decided (the engine's PeerPartials). */
+    inbox?: PeerPartials;
+  } = {},
 ) {
   const asked: { peer: number; kind: PeerPartialRequest["kind"] }[] = [];
   const peers: SignerPeer[] = [1, 3, 4].map((index) => ({
@@ -92,10 +98,17 @@ function signerWith(
     root: root as Root,
     json: encodeSignRequest(request),
     leader: leader as ShareIndex,
+    partials: opts.inbox,
   };
+  const sources: string[] = [];
+  const invalid: number[] = [];
+  const shared: Uint8Array[] = [];
   const agreement = {
     propose: async () => decided,
     progress: () => undefined,
+    sharePartial: (_pk: string, duty: string, r: Root, sig: Uint8Array) => {
+      if (duty === dutyKey && toHex(r) === toHex(root)) shared.push(sig);
+    },
   } as unknown as DutyAgreement;
   const signer = new ThresholdSigner(
     {
@@ -118,22 +131,21 @@ function signerWith(
       verifier: new VerifyQueue(),
       latency: new PeerLatency(),
       logger: silentLogger(),
+      metrics: {
+        hedged: () => {},
+        partialReceived: () => {},
+        partialInvalid: (i) => invalid.push(i),
+        groupSignature: (source) => sources.push(source),
+      },
     },
   );
-  return { signer, asked };
+  return { signer, asked, sources, invalid, shared };
 }
 
 const signOnce = (signer: ThresholdSigner) =>
   signer.sign(dv.publicKey, request, { signal: AbortSignal.timeout(5_000) });
 
-describe("threshold signer: one combination per agreed duty", () => {
-  it("a node fetches the group signature from the deciding round's leader and combines nothing itself", async () => {
-    const { signer, asked } = signerWith(1, "valid");
-    const sig = await signOnce(signer);
-    expect(verify(dv.publicKey, root, sig)).toBe(true);
-    expect(asked).toEqual([{ peer: 1, kind: "group" }]);
-  });
-
+describe("threshold signer: the group signatures it serves to peers that ask", () => {
   it("the leader combines once for itself and its peers: each peer asked for its partial once", async () => {
     const { signer, asked } = signerWith(SELF, "valid");
     const [a, b] = await Promise.all([
@@ -144,48 +156,6 @@ describe("threshold signer: one combination per agreed duty", () => {
     expect("signature" in b && verify(dv.publicKey, root, b.signature)).toBe(true);
     expect(asked.every((x) => x.kind === "decided")).toBe(true);
     expect(asked.map((x) => x.peer).sort()).toEqual([1, 3, 4]);
-  });
-
-  it.each<GroupBehaviour>(["invalid", "refuse", "silent"])(
-    "a leader whose group answer is %s: this node combines t partials itself, and the result verifies",
-    async (behaviour) => {
-      const { signer, asked } = signerWith(1, behaviour);
-      const sig = await signOnce(signer);
-      expect(verify(dv.publicKey, root, sig)).toBe(true);
-      expect(asked[0]).toEqual({ peer: 1, kind: "group" });
-      expect(asked.filter((x) => x.kind === "decided").length).toBeGreaterThanOrEqual(T - 1);
-    },
-  );
-
-  it("a leader that is not connected: this node combines itself and asks it nothing", async () => {
-    const { signer, asked } = signerWith(1, "valid", { leaderConnected: false });
-    const sig = await signOnce(signer);
-    expect(verify(dv.publicKey, root, sig)).toBe(true);
-    expect(asked.every((x) => x.kind === "decided")).toBe(true);
-  });
-
-  it("this node's own slashing protection refuses after the decision: the leader's valid signature is not returned", async () => {
-    const refusing: AsyncSlashingProtection = {
-      checkAndRecordBlock: async () => {},
-      checkAndRecordAttestation: async (req) => {
-        const candidate = {
-          sourceEpoch: req.sourceEpoch,
-          targetEpoch: req.targetEpoch,
-          signingRoot: req.signingRoot as Root,
-        };
-        throw new SlashingError({
-          code: "DOUBLE_VOTE",
-          pubkey: req.pubkey as BlsPublicKey,
-          candidate,
-          existing: { ...candidate, signingRoot: new Uint8Array(32) as Root },
-        });
-      },
-    };
-    const { signer, asked } = signerWith(1, "valid", { slashing: refusing });
-    const err = await signOnce(signer).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SignerError);
-    expect((err as SignerError).type.code).toBe("SLASHING_REFUSED");
-    expect(asked).toEqual([{ peer: 1, kind: "group" }]);
   });
 
   it("a node that did not lead the deciding round refuses peers' group requests", async () => {
@@ -208,16 +178,7 @@ describe("threshold signer: one combination per agreed duty", () => {
     expect(asked).toHaveLength(before);
   });
 
-  it("a client that gives up while the leader is silent: no combination starts here afterwards", async () => {
-    const { signer, asked } = signerWith(1, "silent");
-    const err = await signer.sign(dv.publicKey, request, { signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
-    expect((err as Error).name).toBe("TimeoutError");
-    // the leader wait (a quarter of the 2 s deadline) has passed: its timer was cleared with the request
-    await new Promise((r) => setTimeout(r, 700));
-    expect(asked).toEqual([{ peer: 1, kind: "group" }]);
-  });
-
-  it("the leader refuses and t partials cannot be had: the answer names the missing partials", async () => {
+  it("t partials cannot be had: NOT_ENOUGH_PARTIALS", async () => {
     const { signer } = signerWith(1, "refuse", { refusePartials: true });
     const err = await signOnce(signer).catch((e: unknown) => e);
     expect((err as SignerError).type.code).toBe("NOT_ENOUGH_PARTIALS");
@@ -229,5 +190,89 @@ describe("threshold signer: one combination per agreed duty", () => {
     const other = new Uint8Array(32).fill(9) as Root;
     const answer = await signer.serveGroup(pkHex, dutyKey, other, AbortSignal.timeout(5_000));
     expect("refusal" in answer && answer.refusal.code).toBe("DIFFERENT_DECISION");
+  });
+});
+
+/** A stand-in for the engine's inbox of the partials peers send once they decided. */
+function fakeInbox() {
+  const by = new Map<number, Uint8Array>();
+  const waiting = new Map<number, ((sig: Uint8Array) => void)[]>();
+  const inbox: PeerPartials = {
+    get: (i) => by.get(i),
+    next: (i, ms, signal) =>
+      new Promise((resolve) => {
+        const have = by.get(i);
+        if (have !== undefined || signal.aborted) return resolve(have);
+        waiting.set(i, [...(waiting.get(i) ?? []), resolve]);
+        setTimeout(() => resolve(undefined), ms);
+        signal.addEventListener("abort", () => resolve(undefined), { once: true });
+      }),
+  };
+  const deliver = (i: number, sig: Uint8Array = shares[i - 1]!.sign(root)) => {
+    by.set(i, sig);
+    for (const w of waiting.get(i) ?? []) w(sig);
+  };
+  return { inbox, deliver };
+}
+
+describe("threshold signer: partials peers send once they decided", () => {
+  it("t − 1 peers' partials here: combined here, no peer asked, and this node's own partial is shared", async () => {
+    const { inbox, deliver } = fakeInbox();
+    deliver(1);
+    deliver(3);
+    const { signer, asked, sources, shared } = signerWith(1, "valid", { inbox });
+    const sig = await signOnce(signer);
+    expect(verify(dv.publicKey, root, sig)).toBe(true);
+    expect(asked).toEqual([]);
+    expect(sources).toEqual(["partials"]);
+    expect(shared).toHaveLength(1);
+    expect(verify(dv.publicShares[SELF - 1]!, root, shared[0]!)).toBe(true);
+  });
+
+  it("partials that arrive after this node's decision are waited for, not asked for", async () => {
+    const { inbox, deliver } = fakeInbox();
+    setTimeout(() => deliver(4), 30);
+    setTimeout(() => deliver(1), 60);
+    const { signer, asked } = signerWith(1, "valid", { inbox });
+    const sig = await signOnce(signer);
+    expect(verify(dv.publicKey, root, sig)).toBe(true);
+    expect(asked).toEqual([]);
+  });
+
+  it("a partial that does not verify is reported, and a peer whose partial does not come is asked for it", async () => {
+    const { inbox, deliver } = fakeInbox();
+    deliver(1);
+    deliver(3, SecretKey.random().sign(root));
+    const { signer, asked, invalid } = signerWith(1, "valid", { inbox });
+    const sig = await signOnce(signer);
+    expect(verify(dv.publicKey, root, sig)).toBe(true);
+    expect(invalid).toEqual([3]);
+    expect(asked).toEqual([{ peer: 4, kind: "decided" }]);
+  });
+
+  it("this node's own slashing protection refuses: it shares nothing and returns nothing", async () => {
+    const { inbox, deliver } = fakeInbox();
+    deliver(1);
+    deliver(3);
+    const refusing: AsyncSlashingProtection = {
+      checkAndRecordBlock: async () => {},
+      checkAndRecordAttestation: async (req) => {
+        const candidate = {
+          sourceEpoch: req.sourceEpoch,
+          targetEpoch: req.targetEpoch,
+          signingRoot: req.signingRoot as Root,
+        };
+        throw new SlashingError({
+          code: "DOUBLE_VOTE",
+          pubkey: req.pubkey as BlsPublicKey,
+          candidate,
+          existing: { ...candidate, signingRoot: new Uint8Array(32) as Root },
+        });
+      },
+    };
+    const { signer, shared } = signerWith(1, "valid", { inbox, slashing: refusing });
+    const err = await signOnce(signer).catch((e: unknown) => e);
+    expect((err as SignerError).type.code).toBe("SLASHING_REFUSED");
+    expect(shared).toEqual([]);
   });
 });
