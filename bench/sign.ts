@@ -108,6 +108,13 @@ function percentile(sorted: number[], p: number): number {
 const tmp = mkdtempSync(path.join(os.tmpdir(), "cohort-bench-sign-"));
 let cluster: DevnetCluster | undefined;
 try {
+  // other processes on the 2 cores (a left-over cluster, a test run) skew every figure here
+  const loadBefore = os.loadavg()[0]!;
+  if (loadBefore > 1) {
+    process.stderr.write(
+      `warning: load average ${loadBefore.toFixed(2)} before the benchmark: other processes share the cores, and the figures will show it\n`,
+    );
+  }
   process.stderr.write("creating a 4-node devnet…\n");
   const devnet = await runDevnet(
     { nodes: NODES, validators: VALIDATORS, network: "mainnet", out: path.join(tmp, "net"), timeoutMs: 600_000 },
@@ -265,6 +272,7 @@ try {
     validators: VALIDATORS,
     requests_per_duty: NODES,
     requests_at_rate: latencies.length,
+    load_average_1m_before: loadBefore,
     blst_verify_ms_before: verifyBefore,
     blst_verify_ms_after: calibrate(),
     signatures_verified: verified,
@@ -303,6 +311,7 @@ try {
   console.log(
     `blst verify on this machine, ms (before / after)  ${result.blst_verify_ms_before.toFixed(2)} / ${result.blst_verify_ms_after.toFixed(2)}   DESIGN.md: 1.2–1.5`,
   );
+  console.log(`load average (1 min) before the run         ${loadBefore.toFixed(2)}`);
   console.log(`\nall ${verified} signatures verified under their validator keys`);
   console.log("wrote bench/results/sign.json");
 } finally {

@@ -46,6 +46,7 @@ import { GroupCommit } from "../slashing/groupCommit.js";
 import { SlashingProtectionDb } from "../slashing/store.js";
 import { storeSignedExit } from "./exits.js";
 import { FILES, readShareKeystores } from "./files.js";
+import { exchangeLockHashes } from "./lockExchange.js";
 
 /**
  * Default signing deadline, ms: a request without a signature by then gets a 503. An attestation
@@ -260,6 +261,16 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     const chain = await readChainLocks(opts.dataDir);
     const foreign = new ForeignLockReporter(lock, chain, (fields, msg) => log.warn(fields, msg));
     const labelOf = new Map(peerList.map((p) => [p.peerId, `operator ${p.label}`]));
+    // lock hashes are exchanged as peers connect: an operator on another lock of the cluster's
+    // chain (before or after a reshare) is named at once
+    cleanup.push(
+      await exchangeLockHashes(lock, {
+        host,
+        report: (peer, hash, previous) => foreign.report(peer, hash, previous),
+        labelOf: (peer) => labelOf.get(peer) ?? peer,
+        logger: log,
+      }),
+    );
     const handler = createParSigHandler(
       { lockHash: lock.lockHash },
       {

@@ -358,8 +358,12 @@ export class ForeignLockReporter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Reports that `peer` (its label) sent a request for lock `session`. */
-  report(peer: string, session: Uint8Array): void {
+  /**
+   * Reports that `peer` (its label) runs lock `session` (32 bytes), which names `previous` as its
+   * previous lock when the peer said so (the lock exchange at connect): a lock naming this node's
+   * is the next one even when this node has not seen it.
+   */
+  report(peer: string, session: Uint8Array, previous?: Uint8Array): void {
     // one line per peer and interval, whatever it sends: random sessions cannot flood the log
     const key = peer;
     const at = this.now();
@@ -367,7 +371,9 @@ export class ForeignLockReporter {
     if (last !== undefined && at - last < this.intervalMs) return;
     if (this.#last.size > 1024) this.#last.clear();
     this.#last.set(key, at);
-    const relation = lockRelation(session, this.current, this.known);
+    const placed = lockRelation(session, this.current, this.known);
+    const relation =
+      placed === "unknown" && previous !== undefined && bytesEqual(previous, this.current.lockHash) ? "next" : placed;
     const text =
       relation === "previous"
         ? "still runs the previous lock of this cluster: it is refused until it restarts on this lock (the cluster signs on the new lock once its threshold of operators runs it)"

@@ -1,5 +1,6 @@
 // Lifecycle definitions, ceremony roles, lock chains and foreign-lock reports (src/cluster/lifecycle.ts).
 import { describe, expect, it } from "vitest";
+import { exchangeLockHashes, LOCK_HELLO_BYTES, lockHello, parseLockHello } from "../../src/app/lockExchange.js";
 import { definitionToJson, parseDefinition, signDefinition, verifyDefinition } from "../../src/cluster/definition.js";
 import {
   ceremonyRoles,
@@ -12,6 +13,8 @@ import {
 import { aggregateLockSignatures, buildLock, type ClusterLock, computeLockHash } from "../../src/cluster/lock.js";
 import { Polynomial } from "../../src/crypto/tbls.js";
 import { toHex } from "../../src/lib/bytes.js";
+import { silentLogger } from "../../src/lib/logger.js";
+import { createHost } from "../../src/p2p/host.js";
 import type { Identity } from "../../src/p2p/identity.js";
 import { buildTestLock, type Dealt, makeIdentities, signedDefinition } from "./fixtures.js";
 
@@ -153,5 +156,47 @@ describe("lock chains", () => {
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/operator 2 still runs the previous lock/);
     expect(lines[2]).toMatch(/operator 3 runs a lock this node does not know/);
+  });
+
+  it("two nodes on successive locks name each other when they connect, both ways; a node on the same lock says nothing", async () => {
+    const def = await signAll(
+      createReshareDefinition(first.lock, { operators: four.map((i) => i.peerId), threshold: 3 }),
+      four,
+    );
+    const second = await reshareLock(first.lock, first.dealt, def, four);
+    expect(parseLockHello(lockHello(second))?.previous).toEqual(first.lock.lockHash);
+    expect(parseLockHello(lockHello(first.lock))?.previous).toBeUndefined();
+    expect(parseLockHello(new Uint8Array(LOCK_HELLO_BYTES - 1))).toBeUndefined();
+    const peers = four.slice(0, 3).map((i) => ({ peerId: i.peerId }));
+    const hosts = await Promise.all(four.slice(0, 3).map((identity) => createHost({ identity, peers })));
+    const lines = new Map<number, string[]>();
+    try {
+      // node 1 still on the first lock (which does not know the second), nodes 2 and 3 on the second
+      const locks = [first.lock, second, second];
+      for (const [k, host] of hosts.entries()) {
+        const out: string[] = [];
+        lines.set(k + 1, out);
+        const reporter = new ForeignLockReporter(locks[k]!, k === 0 ? [] : [first.lock], (_f, msg) => out.push(msg));
+        await exchangeLockHashes(locks[k]!, {
+          host,
+          report: (peer, hash, previous) => reporter.report(peer, hash, previous),
+          labelOf: (peer) => `operator ${four.findIndex((i) => i.peerId === peer) + 1}`,
+          logger: silentLogger(),
+        });
+        await host.start();
+      }
+      await hosts[0]!.dial(four[1]!.peerId, hosts[1]!.listenAddresses());
+      await hosts[1]!.dial(four[2]!.peerId, hosts[2]!.listenAddresses());
+      await expect
+        .poll(() => lines.get(1)!.length + lines.get(2)!.length, { timeout: 10_000 })
+        .toBeGreaterThanOrEqual(2);
+      // let both directions of both connections finish
+      await new Promise((r) => setTimeout(r, 300));
+      expect(lines.get(1)).toEqual([expect.stringMatching(/^peer operator 2 runs a later lock of this cluster/)]);
+      expect(lines.get(2)).toEqual([expect.stringMatching(/^peer operator 1 still runs the previous lock/)]);
+      expect(lines.get(3)).toEqual([]);
+    } finally {
+      await Promise.all(hosts.map((h) => h.stop()));
+    }
   });
 });
