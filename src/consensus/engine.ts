@@ -5,7 +5,7 @@
  * for it (`propose`); messages for a duty it has not been asked for yet are held for a bounded
  * time, in bounded memory. DESIGN.md § Signing protocol step 2.
  */
-import { toHex } from "../lib/bytes.js";
+import { bytesEqual, toHex } from "../lib/bytes.js";
 import type { Logger } from "../lib/logger.js";
 import type { Root, ShareIndex } from "../lib/types.js";
 import { CONSENSUS_MAX_ENTRIES, CONSENSUS_MAX_JUSTIFICATION } from "../p2p/protocols.js";
@@ -79,7 +79,8 @@ export interface AgreementValue {
   readonly json: Uint8Array;
   /**
    * Set on a decision: the 1-based share index of the leader of the round that decided it, which
-   * proposed this value and so took part. The signer asks it for the combined signature first.
+   * proposed this value and so took part. Only that node serves peers' requests for the combined
+   * signature (nodes of the previous release ask it).
    */
   readonly leader?: ShareIndex;
   /**
@@ -112,13 +113,12 @@ class PartialInbox implements PeerPartials {
   readonly #waiters = new Map<number, Set<(sig: Uint8Array | undefined) => void>>();
   #decided: string | undefined;
 
-  /** Keeps a peer's first partial; false when it sent one already. */
-  add(sender: number, value: string, signature: Uint8Array): boolean {
-    if (this.#by.has(sender)) return false;
+  /** Keeps a peer's first partial; a later one from the same peer is ignored. */
+  add(sender: number, value: string, signature: Uint8Array): void {
+    if (this.#by.has(sender)) return;
     const copy = new Uint8Array(signature);
     this.#by.set(sender, { value, signature: copy });
     if (this.#decided === value) this.#wake(sender, copy);
-    return true;
   }
 
   decide(value: string): void {
@@ -414,7 +414,7 @@ export class DutyAgreement {
     const inst = this.#instances.get(`${publicKeyHex}/${dutyKey}`);
     const d = inst?.decided;
     if (inst === undefined || d === undefined || inst.sharedPartial || this.#stopped) return;
-    if (signature.length !== PARTIAL_SIGNATURE_BYTES || toHex(d.root) !== toHex(root)) return;
+    if (signature.length !== PARTIAL_SIGNATURE_BYTES || !bytesEqual(d.root, root)) return;
     inst.sharedPartial = true;
     const round = inst.qbft.decision?.round ?? 0;
     this.#push({ inst, msg: { type: "PARTIAL", round, value: toHex(root), signature } });
@@ -755,39 +755,25 @@ export class DutyAgreement {
   }
 
   #sendBatch(queue: Queued[]): void {
-    const entries: Entry[] = queue.map(({ inst, msg }) =>
-      msg.type === "PARTIAL"
-        ? {
-            msg: {
-              type: PARTIAL_CODE,
-              validator: inst.publicKey as Uint8Array<ArrayBuffer>,
-              duty: inst.duty,
-              round: msg.round,
-              sender: this.#o.self,
-              value: hexBytes(msg.value),
-              preparedRound: 0,
-              preparedValue: new Uint8Array(0),
-            },
-            valueJson: new Uint8Array(0),
-            justification: [],
-            partialSignature: msg.signature as Uint8Array<ArrayBuffer>,
-          }
-        : {
-            msg: {
-              type: QBFT_TYPE_CODES[msg.type],
-              validator: inst.publicKey as Uint8Array<ArrayBuffer>,
-              duty: inst.duty,
-              round: msg.round,
-              sender: this.#o.self,
-              value: hexBytes(msg.value),
-              preparedRound: msg.preparedRound ?? 0,
-              preparedValue: hexBytes(msg.preparedValue),
-            },
-            valueJson: (msg.valueBytes ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer>,
-            justification: [],
-            partialSignature: new Uint8Array(0),
-          },
-    );
+    const empty = new Uint8Array(0);
+    const entries: Entry[] = queue.map(({ inst, msg }) => {
+      const partial = msg.type === "PARTIAL";
+      return {
+        msg: {
+          type: partial ? PARTIAL_CODE : QBFT_TYPE_CODES[msg.type],
+          validator: inst.publicKey as Uint8Array<ArrayBuffer>,
+          duty: inst.duty,
+          round: msg.round,
+          sender: this.#o.self,
+          value: hexBytes(msg.value),
+          preparedRound: partial ? 0 : (msg.preparedRound ?? 0),
+          preparedValue: partial ? empty : hexBytes(msg.preparedValue),
+        },
+        valueJson: (partial ? empty : (msg.valueBytes ?? empty)) as Uint8Array<ArrayBuffer>,
+        justification: [],
+        partialSignature: (partial ? msg.signature : empty) as Uint8Array<ArrayBuffer>,
+      };
+    });
     const bytes = sealBatch(this.#o.lockHash, this.#o.self, entries, this.#m.batchKey, (evidence) => {
       queue.forEach(({ inst, msg }, i) => {
         if (msg.type === "PARTIAL") return;

@@ -48,14 +48,8 @@ export class PeerLatency {
    * failure, then by mean round trip (a peer not yet measured first, so it gets measured).
    */
   order<T extends { index: number }>(peers: readonly T[], connected: (peer: T) => boolean, now: number): T[] {
-    const rank = (p: T) => {
-      const failed = this.#failedAt.get(p.index);
-      return [
-        connected(p) ? 0 : 1,
-        failed !== undefined && now - failed < FAILURE_MEMORY_MS ? 1 : 0,
-        this.#mean.get(p.index) ?? 0,
-      ] as const;
-    };
+    const rank = (p: T) =>
+      [connected(p) ? 0 : 1, this.failedRecently(p.index, now) ? 1 : 0, this.#mean.get(p.index) ?? 0] as const;
     const ranked = peers.map((p) => ({ p, r: rank(p) }));
     ranked.sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.r[2] - b.r[2]);
     return ranked.map((x) => x.p);

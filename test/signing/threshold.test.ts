@@ -48,9 +48,6 @@ const network = {
 const root = requestSigningRoot(request, network);
 const dutyKey = requestDescriptor(request).duty(request).key;
 
-/** How a fake peer answers a `group` request. */
-type GroupBehaviour = "valid" | "invalid" | "refuse" | "silent";
-
 let dir: string;
 let db: SlashingProtectionDb;
 beforeEach(() => {
@@ -62,12 +59,10 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Node 2's signer, with the duty decided and led by `leader`, whose `group` answers behave as given. */
+/** Node 2's signer, with the duty decided in a round led by `leader`. */
 function signerWith(
   leader: number,
-  group: GroupBehaviour,
   opts: {
-    leaderConnected?: boolean;
     slashing?: AsyncSlashingProtection;
     refusePartials?: boolean;
     /** The partials peers send once they decided (the engine's PeerPartials). */
@@ -78,18 +73,11 @@ function signerWith(
   const peers: SignerPeer[] = [1, 3, 4].map((index) => ({
     index: index as ShareIndex,
     label: `${index} (peer)`,
-    isConnected: () => index !== leader || (opts.leaderConnected ?? true),
-    requestPartial: async (req: PeerPartialRequest, signal: AbortSignal): Promise<PeerAnswer> => {
+    isConnected: () => true,
+    requestPartial: async (req: PeerPartialRequest): Promise<PeerAnswer> => {
       asked.push({ peer: index, kind: req.kind });
-      if (req.kind === "group") {
-        if (group === "refuse") return { refusal: { code: "NOT_DECIDED", message: "not decided" } };
-        if (group === "silent") {
-          return await new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
-        }
-        // "invalid": a well-formed signature by another key
-        const key = group === "valid" ? poly.secret() : SecretKey.random();
-        return { signature: key.sign(root) };
-      }
+      // the signer combines for itself: a group request is never answered with a signature here
+      if (req.kind === "group") return { refusal: { code: "NOT_LEADER", message: "not asked in these tests" } };
       if (opts.refusePartials) return { refusal: { code: "NOT_DECIDED", message: "not decided" } };
       return { signature: shares[index - 1]!.sign(root) };
     },
@@ -147,7 +135,7 @@ const signOnce = (signer: ThresholdSigner) =>
 
 describe("threshold signer: the group signatures it serves to peers that ask", () => {
   it("the leader combines once for itself and its peers: each peer asked for its partial once", async () => {
-    const { signer, asked } = signerWith(SELF, "valid");
+    const { signer, asked } = signerWith(SELF);
     const [a, b] = await Promise.all([
       signOnce(signer),
       signer.serveGroup(pkHex, dutyKey, root as Root, AbortSignal.timeout(5_000)),
@@ -159,7 +147,7 @@ describe("threshold signer: the group signatures it serves to peers that ask", (
   });
 
   it("a node that did not lead the deciding round refuses peers' group requests", async () => {
-    const { signer, asked } = signerWith(1, "valid");
+    const { signer, asked } = signerWith(1);
     await signOnce(signer);
     const before = asked.length;
     const answer = await signer.serveGroup(pkHex, dutyKey, root as Root, AbortSignal.timeout(5_000));
@@ -168,7 +156,7 @@ describe("threshold signer: the group signatures it serves to peers that ask", (
   });
 
   it("a failed combination is not started again for peers within the retry interval", async () => {
-    const { signer, asked } = signerWith(SELF, "valid", { refusePartials: true });
+    const { signer, asked } = signerWith(SELF, { refusePartials: true });
     const err = await signOnce(signer).catch((e: unknown) => e);
     expect((err as SignerError).type.code).toBe("NOT_ENOUGH_PARTIALS");
     const before = asked.length;
@@ -179,13 +167,13 @@ describe("threshold signer: the group signatures it serves to peers that ask", (
   });
 
   it("t partials cannot be had: NOT_ENOUGH_PARTIALS", async () => {
-    const { signer } = signerWith(1, "refuse", { refusePartials: true });
+    const { signer } = signerWith(1, { refusePartials: true });
     const err = await signOnce(signer).catch((e: unknown) => e);
     expect((err as SignerError).type.code).toBe("NOT_ENOUGH_PARTIALS");
   });
 
   it("a peer's group request for another value than this node decided is refused with the decided root", async () => {
-    const { signer } = signerWith(SELF, "valid");
+    const { signer } = signerWith(SELF);
     await signOnce(signer);
     const other = new Uint8Array(32).fill(9) as Root;
     const answer = await signer.serveGroup(pkHex, dutyKey, other, AbortSignal.timeout(5_000));
@@ -220,7 +208,7 @@ describe("threshold signer: partials peers send once they decided", () => {
     const { inbox, deliver } = fakeInbox();
     deliver(1);
     deliver(3);
-    const { signer, asked, sources, shared } = signerWith(1, "valid", { inbox });
+    const { signer, asked, sources, shared } = signerWith(1, { inbox });
     const sig = await signOnce(signer);
     expect(verify(dv.publicKey, root, sig)).toBe(true);
     expect(asked).toEqual([]);
@@ -233,7 +221,7 @@ describe("threshold signer: partials peers send once they decided", () => {
     const { inbox, deliver } = fakeInbox();
     setTimeout(() => deliver(4), 30);
     setTimeout(() => deliver(1), 60);
-    const { signer, asked } = signerWith(1, "valid", { inbox });
+    const { signer, asked } = signerWith(1, { inbox });
     const sig = await signOnce(signer);
     expect(verify(dv.publicKey, root, sig)).toBe(true);
     expect(asked).toEqual([]);
@@ -243,7 +231,7 @@ describe("threshold signer: partials peers send once they decided", () => {
     const { inbox, deliver } = fakeInbox();
     deliver(1);
     deliver(3, SecretKey.random().sign(root));
-    const { signer, asked, invalid } = signerWith(1, "valid", { inbox });
+    const { signer, asked, invalid } = signerWith(1, { inbox });
     const sig = await signOnce(signer);
     expect(verify(dv.publicKey, root, sig)).toBe(true);
     expect(invalid).toEqual([3]);
@@ -270,7 +258,7 @@ describe("threshold signer: partials peers send once they decided", () => {
         });
       },
     };
-    const { signer, shared } = signerWith(1, "valid", { inbox, slashing: refusing });
+    const { signer, shared } = signerWith(1, { inbox, slashing: refusing });
     const err = await signOnce(signer).catch((e: unknown) => e);
     expect((err as SignerError).type.code).toBe("SLASHING_REFUSED");
     expect(shared).toEqual([]);
