@@ -1,7 +1,9 @@
 /**
  * `npm run bench:dkg`: wall time and per-process CPU of `cohort devnet` ceremonies (each node its
  * own OS process on loopback), from all peers connected to artifacts written, next to the
- * arithmetic floor of DESIGN.md. Writes bench/results/dkg.json.
+ * arithmetic floor of DESIGN.md, with each node's peak RSS, event-loop delay (p99 and worst) and
+ * missed heartbeats (src/p2p/heartbeat.ts). Writes bench/results/dkg.json. BENCH_DKG_CASES picks the
+ * rows (e.g. "10x10000", which takes long on 2 cores and is not in the default set).
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -20,10 +22,12 @@ interface Case {
   validators: number;
 }
 
-const CASES: Case[] = (process.env.BENCH_DKG_CASES ?? "4x1,4x100,4x1000,7x100").split(",").map((c) => {
-  const [n, v] = c.split("x").map(Number);
-  return { nodes: n!, validators: v! };
-});
+const CASES: Case[] = (process.env.BENCH_DKG_CASES ?? "4x1,4x100,4x1000,7x100,7x1000,10x1000,4x10000")
+  .split(",")
+  .map((c) => {
+    const [n, v] = c.split("x").map(Number);
+    return { nodes: n!, validators: v! };
+  });
 
 /**
  * Per-node CPU floor from DESIGN.md's per-operation figures: dealing (t commitments, one PoP,
@@ -45,6 +49,10 @@ interface LogLine {
   msg: string;
   cpu_user_ms?: number;
   cpu_system_ms?: number;
+  rss_peak_mb?: number;
+  event_loop_delay_p99_ms?: number;
+  event_loop_delay_max_ms?: number;
+  heartbeats_missed?: number;
 }
 
 function readLog(file: string): LogLine[] {
@@ -75,7 +83,7 @@ try {
         out,
         "--quiet",
         "--timeout",
-        "10m",
+        "60m",
       ],
       { encoding: "utf8" },
     );
@@ -91,6 +99,10 @@ try {
         ceremonyCpuMs:
           written.cpu_user_ms! + written.cpu_system_ms! - (connected.cpu_user_ms! + connected.cpu_system_ms!),
         processCpuMs: written.cpu_user_ms! + written.cpu_system_ms!,
+        rssMb: written.rss_peak_mb ?? Number.NaN,
+        loopP99Ms: written.event_loop_delay_p99_ms ?? Number.NaN,
+        loopMaxMs: written.event_loop_delay_max_ms ?? Number.NaN,
+        missed: written.heartbeats_missed ?? Number.NaN,
       };
     });
     const allConnected = Math.max(...nodes.map((n) => n.connectedAt));
@@ -106,6 +118,10 @@ try {
       process_cpu_per_node_ms_max: Math.max(...nodes.map((n) => n.processCpuMs)),
       floor_cpu_per_node_ms: floorCpuMs(c.nodes, t, c.validators),
       floor_wall_ms_on_2_cores: (floorCpuMs(c.nodes, t, c.validators) * c.nodes) / 2,
+      rss_peak_per_node_mb_max: Math.max(...nodes.map((n) => n.rssMb)),
+      event_loop_delay_p99_ms_max: Math.max(...nodes.map((n) => n.loopP99Ms)),
+      event_loop_delay_max_ms: Math.max(...nodes.map((n) => n.loopMaxMs)),
+      heartbeats_missed: nodes.reduce((a, n) => a + n.missed, 0),
     });
     rmSync(out, { recursive: true, force: true });
   }
@@ -119,11 +135,11 @@ console.log(
   "cohort dkg benchmark: all nodes on this machine (2 cores), wall = all peers connected → last artifacts written",
 );
 console.log(
-  "nodes  t  validators   wall s  cpu/node s (mean)  cpu/node s (max)  floor cpu/node s  floor wall s (2 cores)",
+  "nodes  t  validators   wall s  cpu/node s (mean)  cpu/node s (max)  floor cpu/node s  floor wall s (2 cores)  rss MB (max)  loop p99 ms  loop max ms  missed heartbeats",
 );
 for (const r of results) {
   console.log(
-    `${String(r.nodes).padStart(5)} ${String(r.threshold).padStart(2)} ${String(r.validators).padStart(11)} ${f(r.wall_ms)} ${f(r.cpu_per_node_ms.mean).padStart(18)} ${f(r.cpu_per_node_ms.max).padStart(17)} ${f(r.floor_cpu_per_node_ms).padStart(17)} ${f(r.floor_wall_ms_on_2_cores).padStart(23)}`,
+    `${String(r.nodes).padStart(5)} ${String(r.threshold).padStart(2)} ${String(r.validators).padStart(11)} ${f(r.wall_ms)} ${f(r.cpu_per_node_ms.mean).padStart(18)} ${f(r.cpu_per_node_ms.max).padStart(17)} ${f(r.floor_cpu_per_node_ms).padStart(17)} ${f(r.floor_wall_ms_on_2_cores).padStart(23)} ${String(r.rss_peak_per_node_mb_max).padStart(13)} ${String(r.event_loop_delay_p99_ms_max).padStart(12)} ${String(r.event_loop_delay_max_ms).padStart(12)} ${String(r.heartbeats_missed).padStart(18)}`,
   );
 }
 mkdirSync(path.join(ROOT, "bench/results"), { recursive: true });

@@ -5,6 +5,7 @@
  */
 import { promises as fsp } from "node:fs";
 import path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import {
   type ClusterDefinition,
   computeDefinitionHash,
@@ -42,6 +43,7 @@ import { ensureDir, exists, fsyncDir, writeFileAtomic } from "../lib/fs.js";
 import { acquireDataDirLock } from "../lib/lockfile.js";
 import type { Logger } from "../lib/logger.js";
 import type { BlsPublicKey, Root, ShareIndex } from "../lib/types.js";
+import { startHeartbeats } from "../p2p/heartbeat.js";
 import { createHost } from "../p2p/host.js";
 import { loadIdentity, verifyIdentitySignature } from "../p2p/identity.js";
 import { defaultListenAddressFor } from "../p2p/protocols.js";
@@ -53,6 +55,8 @@ import { DEFAULT_DKG_TIMEOUT_MS, FILES } from "./files.js";
  * still waiting for it then confirms too, instead of seeing this node vanish at the last step.
  */
 export const FINAL_DELIVERY_MS = 5_000;
+/** Sampling resolution of the event-loop delay a ceremony reports, ms. */
+const EVENT_LOOP_RESOLUTION_MS = 10;
 
 export { DEFAULT_DKG_TIMEOUT_MS, FILES };
 
@@ -261,6 +265,27 @@ export async function runCeremonyPlan(
   const signal = AbortSignal.timeout(opts.timeoutMs ?? DEFAULT_DKG_TIMEOUT_MS);
   let written: string[] = [];
   let lock: ClusterLock | undefined;
+  // how well the event loop kept up through the ceremony's computation (src/lib/slice.ts): peers'
+  // heartbeats answered, and the loop's delay
+  const heartbeats = startHeartbeats(
+    host,
+    operators.filter((_, i) => i + 1 !== self).map((o) => o.peerId),
+    { logger: log },
+  );
+  const loopDelay = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  loopDelay.enable();
+  const health = () => {
+    const h = heartbeats.counts();
+    return {
+      heartbeats_sent: h.sent,
+      heartbeats_answered: h.answered,
+      heartbeats_missed: h.missed,
+      heartbeat_max_round_trip_ms: Math.round(h.maxRoundTripMs),
+      event_loop_delay_p99_ms: Math.round(loopDelay.percentile(99) / 1e6),
+      event_loop_delay_max_ms: Math.round(loopDelay.max / 1e6),
+      rss_peak_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    };
+  };
   try {
     log.info(
       { peer_id: identity.peerId, share_index: self, operators: operators.length, validators: def.numValidators },
@@ -300,6 +325,7 @@ export async function runCeremonyPlan(
             files: written.length,
             cpu_user_ms: cpu.user / 1000,
             cpu_system_ms: cpu.system / 1000,
+            ...health(),
           },
           "artifacts written",
         );
@@ -314,8 +340,11 @@ export async function runCeremonyPlan(
     };
   } catch (err) {
     if (err instanceof DkgError && lock === undefined) await writeFailure(opts.dataDir, def, operators, err);
+    log.info(health(), "ceremony ended");
     throw err;
   } finally {
+    heartbeats.stop();
+    loopDelay.disable();
     // a peer may still be waiting for this node's confirmation: deliver it first (bounded)
     await transport.close({ lingerMs: FINAL_DELIVERY_MS });
   }

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import * as blst from "@chainsafe/blst";
 import { bls12_381 } from "@noble/curves/bls12-381.js";
 import * as mcl from "mcl-wasm";
+import { noPause, type Pause } from "../lib/slice.js";
 import type { BlsPublicKey, BlsSignature, ShareIndex } from "../lib/types.js";
 import { blstPublicKey, blstSignature, CURVE_ORDER, SecretKey, scalarToBytes } from "./bls.js";
 
@@ -285,9 +286,14 @@ export interface ShareCheck {
  * Batched Feldman check that every share satisfies s·G1 = Σ_k C_k·index^k for the receiver's
  * 1-based `index`: one multi-scalar multiplication with 64-bit random weights (small-exponent
  * batch test, soundness error 2^-64). On false, check items one by one with
- * {@link verifyShare} to find the culprits.
+ * {@link verifyShare} to find the culprits. With `pause`, the weights and each chunk of the
+ * multiplication run after `pause()`, so a 10,000-validator check lets I/O in as it goes.
  */
-export function verifySharesBatch(items: readonly ShareCheck[], index: number): boolean {
+export async function verifySharesBatch(
+  items: readonly ShareCheck[],
+  index: number,
+  pause: Pause = noPause,
+): Promise<boolean> {
   checkIndex(index);
   if (items.length === 0) return true;
   const X = BigInt(index);
@@ -295,6 +301,7 @@ export function verifySharesBatch(items: readonly ShareCheck[], index: number): 
   const points: mcl.G1[] = [];
   const scalars: mcl.Fr[] = [];
   for (const item of items) {
+    await pause();
     const buf = randomBytes(8);
     const r = buf.readBigUInt64BE(0) | 1n;
     lhs = Fr.add(lhs, Fr.mul(r, item.share.scalar));
@@ -307,6 +314,7 @@ export function verifySharesBatch(items: readonly ShareCheck[], index: number): 
   }
   let rhs: mcl.G1 | undefined;
   for (let o = 0; o < points.length; o += MSM_CHUNK) {
+    await pause();
     const part = mcl.mulVec(points.slice(o, o + MSM_CHUNK), scalars.slice(o, o + MSM_CHUNK));
     rhs = rhs === undefined ? part : mcl.add(rhs, part);
   }

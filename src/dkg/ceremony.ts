@@ -1,11 +1,12 @@
 /**
- * The ceremony runner: sequences the pure rounds of rounds.ts over a CeremonyTransport, one
+ * The ceremony runner: sequences the rounds of rounds.ts (pure, time-sliced) over a CeremonyTransport, one
  * all-to-all exchange per step, and turns every fault into a DkgError that names the operator.
  * DESIGN.md § DKG protocol, steps 1–10.
  */
 import { toHex } from "../lib/bytes.js";
 import { CodedError } from "../lib/errors.js";
 import type { Logger } from "../lib/logger.js";
+import { timeSlicer } from "../lib/slice.js";
 import type { ShareIndex } from "../lib/types.js";
 import { MessageKind } from "../pb/bcast.js";
 import { ABORT_DELIVERY_MS, abortPayload, judgeAbort } from "./abort.js";
@@ -235,8 +236,10 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
 
   /** Steps 2–9, up to the checked lock. */
   async function rounds(): Promise<CeremonyResult> {
+    // every long computation below lets stream reads, sync and heartbeats in as it goes
+    const pause = timeSlicer();
     // 2. Deal
-    const dealt = createDeal(p);
+    const dealt = await createDeal(p, pause);
     progress(STEP.DEAL, `dealt ${p.numValidators} validator(s)`);
     const shares = new Map([...dealt.shares].map(([j, m]) => [j, encodeShares(m)]));
     const deals = await exchange(MessageKind.DEAL, "bcast", encodeDeal(dealt.deal), shares);
@@ -250,11 +253,15 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
 
     // 4. Verify and complain
     const decodedDeals = all(deals, decodeDeal, true);
-    const checked = verifyAndComplain(echoed.state, {
-      echoes: all(echoes, (r) => decodeEcho(r, ctx), true),
-      deals: decodedDeals,
-      shares: all(deals, (r) => decodeShares(r.direct!), true),
-    });
+    const checked = await verifyAndComplain(
+      echoed.state,
+      {
+        echoes: all(echoes, (r) => decodeEcho(r, ctx), true),
+        deals: decodedDeals,
+        shares: all(deals, (r) => decodeShares(r.direct!), true),
+      },
+      pause,
+    );
     verifiedState = checked.state;
     const accused = checked.complaints.accusations.map((a) => a.accused);
     progress(
@@ -272,16 +279,17 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     // is settled by its evidence, so no share is revealed); 6–7. Outcome and derive
     const justs = await exchange(MessageKind.JUSTIFICATIONS, "bcast", encodeJustifications({ shares: [] }));
     all(justs, decodeJustifications, true);
-    const derived = derive(judged, decodedDeals);
+    const derived = await derive(judged, decodedDeals, pause);
     progress(STEP.JUSTIFY, `derived ${p.numValidators} validator key(s)`);
 
     // 8. Deposit partial signatures
-    const signed = signDeposits(derived, opts.artifacts);
+    const signed = await signDeposits(derived, opts.artifacts, pause);
     const parsigs = await exchange(MessageKind.DEPOSIT_PARTIALS, "parsig", encodeDepositPartials(signed.partials));
     const count = depositPartialCount(signed.state);
-    const deposited = combineDeposits(
+    const deposited = await combineDeposits(
       signed.state,
       all(parsigs, (r) => decodeDepositPartials(r, count)),
+      pause,
     );
     progress(STEP.DEPOSIT_PARTIALS, `signed ${count} deposit message(s)`);
 
@@ -299,7 +307,7 @@ export async function runCeremony(opts: CeremonyOpts): Promise<CeremonyOutcome> 
     );
     const checkedLocks = new Map<ShareIndex, Awaited<ReturnType<typeof decodeLockSignature>>>();
     for (const [s, r] of locks) checkedLocks.set(s, await decodeLockSignature(r, p.self, opts.verifier));
-    const checkedLock = checkLock(locking.state, checkedLocks);
+    const checkedLock = await checkLock(locking.state, checkedLocks, pause);
     progress(STEP.LOCK_SIGNATURES, `lock ${toHex(lockHash)} signed by all ${ctx.receivers.length} operators`);
     return checkedLock;
   }

@@ -26,8 +26,9 @@ import {
   weightedSumSecretKeys,
 } from "../crypto/tbls.js";
 import { bytesEqual, concatBytes, toHex, u32be } from "../lib/bytes.js";
+import { noPause, type Pause } from "../lib/slice.js";
 import type { BlsPublicKey, BlsSignature, Root, ShareIndex } from "../lib/types.js";
-import { findInvalid, type PartialSignatures, verifyAndCombine } from "../signing/verifySets.js";
+import { findInvalidSliced, type PartialSignatures, verifyAndCombine } from "../signing/verifySets.js";
 import { DkgError, fault } from "./errors.js";
 import type {
   Accusation,
@@ -287,10 +288,15 @@ export interface Dealt {
  * share as its constant term), its commitments, PoPs and shares. A node that does not deal (a new
  * operator in a reshare) sends an empty deal; every node sends every other node a Shares message,
  * empty where one of the two is not a dealer or not a receiver.
+ * Each validator's polynomial is made after `pause()` (this and every step below: a long ceremony
+ * lets I/O in as it computes; src/lib/slice.ts).
  * @returns the state, this node's deal (broadcast) and its shares for every other operator (direct)
  * @throws RangeError on inconsistent reshare parameters ({@link checkReshareParams})
  */
-export function createDeal(p: CeremonyParams): { state: Dealt; deal: Deal; shares: Map<ShareIndex, Shares> } {
+export async function createDeal(
+  p: CeremonyParams,
+  pause: Pause = noPause,
+): Promise<{ state: Dealt; deal: Deal; shares: Map<ShareIndex, Shares> }> {
   checkReshareParams(p);
   const { dealers, receivers } = rosterOf(p);
   const V = p.numValidators;
@@ -314,6 +320,7 @@ export function createDeal(p: CeremonyParams): { state: Dealt; deal: Deal; share
   const ownVerified: VerifiedDeal = [];
   const old = p.reshare?.ownOldShares;
   for (let v = 0; v < V; v++) {
+    await pause();
     const poly = old === undefined ? Polynomial.random(p.t) : Polynomial.withSecret(old[v]!, p.t);
     const { commitments: cs, vector } = poly.commit();
     ownVerified.push(vector);
@@ -399,11 +406,12 @@ export function compareEchoes(
  * @param own this node's own commitments, used for `p.self` (never re-validated)
  * @throws DkgError MALFORMED_DEAL or BAD_POP naming the dealer
  */
-export function verifyDeals(
+export async function verifyDeals(
   p: CeremonyParams,
   deals: ReadonlyMap<ShareIndex, Signed<Deal>>,
   own: VerifiedDeal,
-): Map<ShareIndex, VerifiedDeal> {
+  pause: Pause = noPause,
+): Promise<Map<ShareIndex, VerifiedDeal>> {
   const V = p.numValidators;
   const { dealers } = rosterOf(p);
   const out = new Map<ShareIndex, VerifiedDeal>(dealers.includes(p.self) ? [[p.self, own]] : []);
@@ -431,6 +439,7 @@ export function verifyDeals(
     } else if (deal.slashingFloors.length !== 0) throw bad(`"slashing_floors" must be empty outside a reshare`);
     const vectors: G1Vector[] = [];
     for (let v = 0; v < V; v++) {
+      await pause();
       const bytes = deal.commitments.subarray(v * p.t * 48, (v + 1) * p.t * 48);
       let vec: G1Vector;
       let pop: Uint8Array;
@@ -460,7 +469,7 @@ export function verifyDeals(
     }
     out.set(dealer, vectors);
   }
-  const invalid = findInvalid(sets).map((i) => owners[i]!);
+  const invalid = (await findInvalidSliced(sets, pause)).map((i) => owners[i]!);
   if (invalid.length > 0) {
     const dealer = invalid[0]!.dealer;
     const badValidators = invalid.filter((o) => o.dealer === dealer).map((o) => o.v);
@@ -499,11 +508,12 @@ export function parseShares(numValidators: number, receiver: number, decoded: De
  * and per validator to find the culprits.
  * @returns failing validator indices by dealer (empty map when all pass)
  */
-export function findBadShares(
+export async function findBadShares(
   p: CeremonyParams,
   verified: ReadonlyMap<ShareIndex, VerifiedDeal>,
   shares: ReadonlyMap<ShareIndex, SecretKey[]>,
-): Map<ShareIndex, number[]> {
+  pause: Pause = noPause,
+): Promise<Map<ShareIndex, number[]>> {
   const items: { dealer: ShareIndex; v: number; commitments: G1Vector; share: SecretKey }[] = [];
   for (const [dealer, list] of shares) {
     const vectors = verified.get(dealer)!;
@@ -512,14 +522,16 @@ export function findBadShares(
     });
   }
   const bad = new Map<ShareIndex, number[]>();
-  if (verifySharesBatch(items, p.self)) return bad;
+  if (await verifySharesBatch(items, p.self, pause)) return bad;
   for (const dealer of shares.keys()) {
     const mine = items.filter((x) => x.dealer === dealer);
-    if (verifySharesBatch(mine, p.self)) continue;
-    bad.set(
-      dealer,
-      mine.filter((x) => !verifyShare(x, p.self)).map((x) => x.v),
-    );
+    if (await verifySharesBatch(mine, p.self, pause)) continue;
+    const failing: number[] = [];
+    for (const x of mine) {
+      await pause();
+      if (!verifyShare(x, p.self)) failing.push(x.v);
+    }
+    bad.set(dealer, failing);
   }
   return bad;
 }
@@ -549,7 +561,11 @@ export interface Verified extends Echoed {
  * @returns the state and this node's complaints (empty when everything checked out)
  * @throws DkgError MALFORMED_MESSAGE (a bad echo, an undecodable undisputed deal), MALFORMED_DEAL, BAD_POP
  */
-export function verifyAndComplain(state: Echoed, input: DealsReceived): { state: Verified; complaints: Complaints } {
+export async function verifyAndComplain(
+  state: Echoed,
+  input: DealsReceived,
+  pause: Pause = noPause,
+): Promise<{ state: Verified; complaints: Complaints }> {
   const { p } = state;
   const disputes = compareEchoes(state, input.echoes);
   const deals = new Map<ShareIndex, Signed<Deal>>();
@@ -559,7 +575,8 @@ export function verifyAndComplain(state: Echoed, input: DealsReceived): { state:
       throw fault("MALFORMED_MESSAGE", STEP.DEAL, [dealer], d.message.undecodable, [toHex(d.envelope)]);
     deals.set(dealer, { ...d, message: d.message });
   }
-  const verified = disputes.size === 0 ? verifyDeals(p, deals, state.ownVerified) : new Map<ShareIndex, VerifiedDeal>();
+  const verified =
+    disputes.size === 0 ? await verifyDeals(p, deals, state.ownVerified, pause) : new Map<ShareIndex, VerifiedDeal>();
   const accusations: Accusation[] = [];
   for (const [dealer, echoers] of disputes) {
     accusations.push({
@@ -578,6 +595,7 @@ export function verifyAndComplain(state: Echoed, input: DealsReceived): { state:
       if (dealer === p.self) continue;
       const s = input.shares.get(dealer);
       if (s === undefined) throw new RangeError(`no shares from dealer ${dealer}`);
+      await pause();
       const shares = parseShares(p.numValidators, p.self, s.message);
       if (typeof shares === "string") {
         accusations.push({
@@ -590,7 +608,7 @@ export function verifyAndComplain(state: Echoed, input: DealsReceived): { state:
         });
       } else received.set(dealer, shares);
     }
-    for (const [dealer, validators] of findBadShares(p, verified, received)) {
+    for (const [dealer, validators] of await findBadShares(p, verified, received, pause)) {
       received.delete(dealer);
       accusations.push({
         kind: "BAD_SHARE",
@@ -841,7 +859,11 @@ export interface Derived {
  * @throws DkgError ABORTED if a self-check fails (a bug, not a peer fault: every share and every
  *   reshare commitment was verified)
  */
-export function derive(state: Judged, deals?: ReadonlyMap<ShareIndex, Signed<Decoded<Deal>>>): Derived {
+export async function derive(
+  state: Judged,
+  deals?: ReadonlyMap<ShareIndex, Signed<Decoded<Deal>>>,
+  pause: Pause = noPause,
+): Promise<Derived> {
   const { p } = state;
   const outShares: SecretKey[] = [];
   const validators: DerivedValidator[] = [];
@@ -852,6 +874,7 @@ export function derive(state: Judged, deals?: ReadonlyMap<ShareIndex, Signed<Dec
   const abort = (detail: string, message: string) =>
     new DkgError({ code: "ABORTED", step: STEP.DEAL, culprits: [], evidence: [], detail }, message);
   for (let v = 0; v < p.numValidators; v++) {
+    await pause();
     const vectors = dealers.map((i) => state.verified.get(i)![v]!);
     const group = weights === undefined ? G1Vector.sum(vectors) : G1Vector.linearCombination(vectors, weights);
     const publicShares = state.receivers.map((m) => group.evaluate(m));
@@ -885,14 +908,19 @@ export interface DepositsSigned extends Derived {
  * Step 8: this node's partial signature over every deposit message, validator-major.
  * @returns the state and this node's deposit partials (broadcast)
  */
-export function signDeposits(
+export async function signDeposits(
   state: Derived,
   artifacts: Pick<ArtifactBuilder, "depositSigningRoots">,
-): { state: DepositsSigned; partials: DepositPartials } {
-  const roots = state.validators.map((v, i) => artifacts.depositSigningRoots(i, v.publicKey));
-  const partials = roots.flatMap((rs, v) =>
-    rs.map((root) => ({ validator: v, signingRoot: root, signature: state.shares[v]!.sign(root) })),
-  );
+  pause: Pause = noPause,
+): Promise<{ state: DepositsSigned; partials: DepositPartials }> {
+  const roots: Root[][] = [];
+  const partials: DepositPartials["partials"] = [];
+  for (let v = 0; v < state.validators.length; v++) {
+    await pause();
+    const rs = artifacts.depositSigningRoots(v, state.validators[v]!.publicKey);
+    roots.push(rs);
+    for (const root of rs) partials.push({ validator: v, signingRoot: root, signature: state.shares[v]!.sign(root) });
+  }
   return { state: { ...state, roots }, partials: { partials } };
 }
 
@@ -911,7 +939,11 @@ export interface Deposited extends DepositsSigned {
  * over the expected root, each a valid G2 point.
  * @returns the signatures in (validator, amount) order
  */
-function checkPartialShapes(state: DepositsSigned, s: Signed<DepositPartials>): Uint8Array[] {
+async function checkPartialShapes(
+  state: DepositsSigned,
+  s: Signed<DepositPartials>,
+  pause: Pause,
+): Promise<Uint8Array[]> {
   const expected = depositPartialCount(state);
   const ev = [toHex(s.envelope)];
   const { partials } = s.message;
@@ -926,8 +958,9 @@ function checkPartialShapes(state: DepositsSigned, s: Signed<DepositPartials>): 
   }
   const out: Uint8Array[] = [];
   let k = 0;
-  state.roots.forEach((rs, v) => {
-    for (const root of rs) {
+  for (let v = 0; v < state.roots.length; v++) {
+    await pause();
+    for (const root of state.roots[v]!) {
       const ps = partials[k++]!;
       if (ps.validator !== v || !bytesEqual(ps.signingRoot, root)) {
         throw fault(
@@ -944,7 +977,7 @@ function checkPartialShapes(state: DepositsSigned, s: Signed<DepositPartials>): 
         throw fault("BAD_PARTIAL", STEP.DEPOSIT_PARTIALS, [s.sender], (err as Error).message, ev);
       }
     }
-  });
+  }
   return out;
 }
 
@@ -956,13 +989,14 @@ function checkPartialShapes(state: DepositsSigned, s: Signed<DepositPartials>): 
  * @throws DkgError MALFORMED_MESSAGE or BAD_PARTIAL naming the lowest sender at fault; ABORTED when
  *   valid partials combine to an invalid signature
  */
-export function combineDeposits(
+export async function combineDeposits(
   state: DepositsSigned,
   partials: ReadonlyMap<ShareIndex, Signed<DepositPartials>>,
-): Deposited {
+  pause: Pause = noPause,
+): Promise<Deposited> {
   const { p } = state;
   const bySender = new Map<ShareIndex, Uint8Array[]>();
-  for (const [s, set] of partials) bySender.set(s, checkPartialShapes(state, set));
+  for (const [s, set] of partials) bySender.set(s, await checkPartialShapes(state, set, pause));
   const signers = [...bySender.keys()].sort((a, b) => (a === p.self ? -1 : b === p.self ? 1 : a - b));
   const sets: PartialSignatures[] = [];
   state.roots.forEach((rs, v) => {
@@ -979,9 +1013,9 @@ export function combineDeposits(
       });
     }
   });
-  let combined: ReturnType<typeof verifyAndCombine>;
+  let combined: Awaited<ReturnType<typeof verifyAndCombine>>;
   try {
-    combined = verifyAndCombine(sets, p.t);
+    combined = await verifyAndCombine(sets, p.t, pause);
   } catch (err) {
     throw new DkgError(
       { code: "ABORTED", step: STEP.DEPOSIT_PARTIALS, culprits: [], evidence: [], detail: "combine" },
@@ -1040,10 +1074,11 @@ export function signLock(
  * @throws DkgError LOCK_MISMATCH, MALFORMED_MESSAGE (identity signature) or BAD_PARTIAL naming the
  *   lowest sender at fault
  */
-export function checkLock(
+export async function checkLock(
   state: LockSigned,
   locks: ReadonlyMap<ShareIndex, Signed<CheckedLockSignature>>,
-): CeremonyResult {
+  pause: Pause = noPause,
+): Promise<CeremonyResult> {
   const { p, lockHash } = state;
   const { receivers } = rosterOf(p);
   const nodeSignatures: Uint8Array[] = [];
@@ -1074,6 +1109,7 @@ export function checkLock(
       throw fault("BAD_PARTIAL", STEP.LOCK_SIGNATURES, [s], (err as Error).message, ev);
     }
     if (s !== p.self) {
+      await pause();
       const m = receivers.indexOf(s);
       const publicKey = aggregatePublicKeys(state.ceremonyValidators.map((dv) => dv.publicShares[m]!));
       checks.push({ publicKey, message: lockHash, signature: sig });
@@ -1082,7 +1118,7 @@ export function checkLock(
     shareAggregates.push(sig);
     nodeSignatures.push(msg.signature);
   }
-  const invalid = findInvalid(checks);
+  const invalid = await findInvalidSliced(checks, pause);
   if (invalid.length > 0) {
     const l = owners[invalid[0]!]!;
     throw fault("BAD_PARTIAL", STEP.LOCK_SIGNATURES, [l.sender], "share signatures over lock_hash do not verify", [

@@ -8,7 +8,7 @@ import { identify } from "@libp2p/identify";
 import type { Connection, ConnectionGater, PeerId, Stream } from "@libp2p/interface";
 import { noise } from "@libp2p/noise";
 import { peerIdFromString } from "@libp2p/peer-id";
-import { ping } from "@libp2p/ping";
+import { type Ping, ping } from "@libp2p/ping";
 import { prometheusMetrics } from "@libp2p/prometheus-metrics";
 import { tcp } from "@libp2p/tcp";
 import { yamux } from "@libp2p/yamux";
@@ -130,6 +130,12 @@ export interface Host {
   /** Closes every connection to `peer`. */
   hangUp(peer: string): Promise<void>;
   /**
+   * One libp2p ping (`/ipfs/ping/1.0.0`) over an open connection to `peer`.
+   * @returns the round trip, ms
+   * @throws P2pError PEER_NOT_ALLOWED; whatever the ping fails with (no connection, `signal`)
+   */
+  ping(peer: string, opts?: { signal?: AbortSignal }): Promise<number>;
+  /**
    * Registers `handler` for inbound streams on `protocol`. A handler error resets that stream, is logged
    * at debug level and reported to {@link Host.onStreamError} listeners; it never reaches the event loop.
    */
@@ -239,7 +245,8 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
       dialTimeout: DIAL_TIMEOUT_MS,
     },
     peerDiscovery: [],
-    services: { identify: identify(), ping: ping() },
+    // heartbeats (src/p2p/heartbeat.ts) ping once a second: a stream still closing must not refuse the next
+    services: { identify: identify(), ping: ping({ maxOutboundStreams: 4, maxInboundStreams: 4 }) },
     ...(modules.metricsRegistry === undefined
       ? {}
       : { metrics: prometheusMetrics({ registry: modules.metricsRegistry, preserveExistingMetrics: true }) }),
@@ -334,6 +341,12 @@ export async function createHost(opts: HostOpts, modules: HostModules = {}): Pro
     isConnected: (peer) => allowed.has(peer) && node.getConnections(toPeerId(peer)).length > 0,
     connectedPeers: () => node.getPeers().map((p) => p.toString()),
     connectionIds: (peer) => (allowed.has(peer) ? node.getConnections(toPeerId(peer)).map((c) => c.id) : []),
+
+    async ping(peer, pingOpts = {}) {
+      const id = checkPeer(peer);
+      if (node.getConnections(id).length === 0) throw new Error(`no connection to ${peer}`);
+      return await (node.services as { ping: Ping }).ping.ping(id, { signal: pingOpts.signal });
+    },
 
     async dial(peer, addresses = [], dialOpts = {}) {
       const id = checkPeer(peer);

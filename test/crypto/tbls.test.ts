@@ -166,13 +166,13 @@ describe("Feldman commitment checks", () => {
   const dealers = [0, 1, 2, 3].map(() => Polynomial.random(t));
   const vectors = dealers.map((d) => G1Vector.fromPoints(d.commitments()));
 
-  it("batched check accepts honest shares and rejects one bad share; single check finds it", () => {
+  it("batched check accepts honest shares and rejects one bad share; single check finds it", async () => {
     const j = 2;
     const items = dealers.map((d, i) => ({ commitments: vectors[i]!, share: d.evaluate(j) }));
-    expect(verifySharesBatch(items, j)).toBe(true);
+    expect(await verifySharesBatch(items, j)).toBe(true);
     const bad = items.map((x) => ({ ...x }));
     bad[1]!.share = dealers[1]!.evaluate(3);
-    expect(verifySharesBatch(bad, j)).toBe(false);
+    expect(await verifySharesBatch(bad, j)).toBe(false);
     expect(bad.map((x) => verifyShare(x, j))).toEqual([true, false, true, true]);
   });
 

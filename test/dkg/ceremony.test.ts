@@ -131,7 +131,7 @@ describe("adversarial ceremonies (n=4, t=3, V=2)", () => {
       tamper: async (from, to, step, kind, bytes) => {
         if (from !== 2 || to !== 3 || step !== STEP.DEAL || kind !== "broadcast") return bytes;
         const env = Envelope.decode(bytes);
-        const other = createDeal({ ...base, session: env.session, self: 2 as ShareIndex });
+        const other = await createDeal({ ...base, session: env.session, self: 2 as ShareIndex });
         return resign(bytes, () => encodeDeal(other.deal));
       },
     });

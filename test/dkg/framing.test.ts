@@ -267,10 +267,12 @@ describe("a genuinely faulty dealer is still convicted, with evidence others acc
     const shares = parseShares(p.numValidators, 3, decodeSharesPayload(env.payload));
     if (typeof shares === "string") throw new Error(shares);
     const dealEnv = await openEnvelope(deal!, { session: session!, kind: MessageKind.DEAL, n: 4, verifier });
-    const vectors = verifyDeals(
-      p,
-      new Map([[idx(2), { sender: idx(2), message: Deal.decode(dealEnv.payload), envelope: deal! }]]),
-      [],
+    const vectors = (
+      await verifyDeals(
+        p,
+        new Map([[idx(2), { sender: idx(2), message: Deal.decode(dealEnv.payload), envelope: deal! }]]),
+        [],
+      )
     ).get(idx(2))!;
     expect(verifyShare({ commitments: vectors[0]!, share: shares[0]! }, 3)).toBe(true);
     expect(verifyShare({ commitments: vectors[1]!, share: shares[1]! }, 3)).toBe(false);
@@ -301,7 +303,7 @@ describe("a genuinely faulty dealer is still convicted, with evidence others acc
       },
       tamper: async (from, to, step, kind, bytes) => {
         if (from !== 2 || to !== 3 || step !== STEP.DEAL || kind !== "broadcast") return bytes;
-        const other = createDeal({ ...base, session: session!, self: idx(2) });
+        const other = await createDeal({ ...base, session: session!, self: idx(2) });
         return reseal(ids[1]!.signer, bytes, encodeDeal(other.deal));
       },
     });

@@ -1,7 +1,7 @@
 // The DKG rounds as a pure state machine: every step's function on crafted typed messages, with no
 // transport, no envelopes and no protobuf (the envelopes are opaque evidence bytes to the rounds).
 import { sha256 } from "@noble/hashes/sha2.js";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { SecretKey, verify } from "../../src/crypto/bls.js";
 import { recoverSecret } from "../../src/crypto/tbls.js";
 import type { DkgError } from "../../src/dkg/errors.js";
@@ -52,9 +52,18 @@ function caught(fn: () => unknown): DkgError {
   throw new Error("expected a DkgError");
 }
 
+async function caughtAsync(fn: () => Promise<unknown>): Promise<DkgError> {
+  try {
+    await fn();
+  } catch (err) {
+    return err as DkgError;
+  }
+  throw new Error("expected a DkgError");
+}
+
 /** Every operator's round-2 output, and the opaque envelopes the "network" carried them in. */
-function dealAll(tamper: { shares?: (dealer: ShareIndex, to: ShareIndex, s: Shares) => Shares } = {}) {
-  const dealt = new Map(ids.map((i) => [i, createDeal(params(i))]));
+async function dealAll(tamper: { shares?: (dealer: ShareIndex, to: ShareIndex, s: Shares) => Shares } = {}) {
+  const dealt = new Map(await Promise.all(ids.map(async (i) => [i, await createDeal(params(i))] as const)));
   const dealEnv = (d: ShareIndex) => bytes("deal", d);
   const sharesEnv = (d: ShareIndex, to: ShareIndex) => bytes("shares", d, to);
   const sharesFor = (d: ShareIndex, to: ShareIndex) => {
@@ -77,16 +86,26 @@ function dealAll(tamper: { shares?: (dealer: ShareIndex, to: ShareIndex, s: Shar
 }
 
 /** Steps 4→9 for every operator, no complaints: the ceremony's results by operator. */
-function runClean(net: ReturnType<typeof dealAll>) {
-  const verified = new Map(ids.map((j) => [j, verifyAndComplain(net.echoed.get(j)!.state, net.received(j))] as const));
+async function runClean(net: Awaited<ReturnType<typeof dealAll>>) {
+  const verified = new Map(
+    await Promise.all(
+      ids.map(async (j) => [j, await verifyAndComplain(net.echoed.get(j)!.state, net.received(j))] as const),
+    ),
+  );
   for (const v of verified.values()) expect(v.complaints.accusations).toEqual([]);
   const noComplaints = new Map(ids.map((i) => [i, signed<FiledAccusation[]>(i, [], bytes("complaints", i))]));
   const judged = new Map(ids.map((j) => [j, judgeComplaints(verified.get(j)!.state, noComplaints)] as const));
-  const derived = new Map(ids.map((j) => [j, derive(judged.get(j)!)]));
+  const derived = new Map(await Promise.all(ids.map(async (j) => [j, await derive(judged.get(j)!)] as const)));
   const artifacts = testArtifacts(2);
-  const signedDeposits = new Map(ids.map((j) => [j, signDeposits(derived.get(j)!, artifacts)] as const));
+  const signedDeposits = new Map(
+    await Promise.all(ids.map(async (j) => [j, await signDeposits(derived.get(j)!, artifacts)] as const)),
+  );
   const partials = new Map(ids.map((i) => [i, signed(i, signedDeposits.get(i)!.partials, bytes("parsig", i))]));
-  const deposited = new Map(ids.map((j) => [j, combineDeposits(signedDeposits.get(j)!.state, partials)] as const));
+  const deposited = new Map(
+    await Promise.all(
+      ids.map(async (j) => [j, await combineDeposits(signedDeposits.get(j)!.state, partials)] as const),
+    ),
+  );
   const locking = new Map(ids.map((j) => [j, signLock(deposited.get(j)!, artifacts)] as const));
   const locks = new Map(
     ids.map((i) => [
@@ -107,10 +126,10 @@ function runClean(net: ReturnType<typeof dealAll>) {
 }
 
 describe("the rounds, end to end without I/O (n=3, t=2, V=2)", () => {
-  it("every operator reaches the same lock; any t shares recover each group key; deposits verify", () => {
-    const net = dealAll();
-    const run = runClean(net);
-    const results = ids.map((j) => checkLock(run.locking.get(j)!.state, run.locks));
+  it("every operator reaches the same lock; any t shares recover each group key; deposits verify", async () => {
+    const net = await dealAll();
+    const run = await runClean(net);
+    const results = await Promise.all(ids.map((j) => checkLock(run.locking.get(j)!.state, run.locks)));
     for (const r of results) {
       expect(toHex(r.lockHash)).toBe(toHex(results[0]!.lockHash));
       expect(toHex(r.signatureAggregate)).toBe(toHex(results[0]!.signatureAggregate));
@@ -128,8 +147,8 @@ describe("the rounds, end to end without I/O (n=3, t=2, V=2)", () => {
 });
 
 describe("step 4: verify and complain", () => {
-  it("a bad share → a BAD_SHARE accusation naming the dealer and validator, with its signed shares", () => {
-    const net = dealAll({
+  it("a bad share → a BAD_SHARE accusation naming the dealer and validator, with its signed shares", async () => {
+    const net = await dealAll({
       shares: (d, to, s) => {
         if (d !== 2 || to !== 3) return s;
         const bad = s.shares.slice();
@@ -137,7 +156,10 @@ describe("step 4: verify and complain", () => {
         return { ...s, shares: bad };
       },
     });
-    const { complaints } = verifyAndComplain(net.echoed.get(3 as ShareIndex)!.state, net.received(3 as ShareIndex));
+    const { complaints } = await verifyAndComplain(
+      net.echoed.get(3 as ShareIndex)!.state,
+      net.received(3 as ShareIndex),
+    );
     expect(complaints.accusations).toEqual([
       {
         kind: "BAD_SHARE",
@@ -149,15 +171,15 @@ describe("step 4: verify and complain", () => {
       },
     ]);
     // the other receivers' shares are fine
-    expect(verifyAndComplain(net.echoed.get(1 as ShareIndex)!.state, net.received(1 as ShareIndex)).complaints).toEqual(
-      { accusations: [] },
-    );
+    expect(
+      (await verifyAndComplain(net.echoed.get(1 as ShareIndex)!.state, net.received(1 as ShareIndex))).complaints,
+    ).toEqual({ accusations: [] });
   });
 
-  it("unusable shares (misaddressed, undecodable) → BAD_SHARE for all validators, with the reason", () => {
-    const net = dealAll({ shares: (d, to, s) => (d === 1 && to === 2 ? { ...s, receiver: 3 } : s) });
+  it("unusable shares (misaddressed, undecodable) → BAD_SHARE for all validators, with the reason", async () => {
+    const net = await dealAll({ shares: (d, to, s) => (d === 1 && to === 2 ? { ...s, receiver: 3 } : s) });
     const j = 2 as ShareIndex;
-    const { complaints } = verifyAndComplain(net.echoed.get(j)!.state, net.received(j));
+    const { complaints } = await verifyAndComplain(net.echoed.get(j)!.state, net.received(j));
     expect(complaints.accusations).toMatchObject([
       { kind: "BAD_SHARE", accused: 1, validators: [], reason: "shares addressed to 3" },
     ]);
@@ -166,14 +188,13 @@ describe("step 4: verify and complain", () => {
       3 as ShareIndex,
       signed(3 as ShareIndex, { undecodable: "undecodable shares: x" } as never, bytes("s")),
     );
-    expect(verifyAndComplain(net.echoed.get(j)!.state, input).complaints.accusations.map((a) => a.reason)).toEqual([
-      "shares addressed to 3",
-      "undecodable shares: x",
-    ]);
+    expect(
+      (await verifyAndComplain(net.echoed.get(j)!.state, input)).complaints.accusations.map((a) => a.reason),
+    ).toEqual(["shares addressed to 3", "undecodable shares: x"]);
   });
 
-  it("an echo that disagrees → ECHO_MISMATCH with the deal and the echo; no deal is checked", () => {
-    const net = dealAll();
+  it("an echo that disagrees → ECHO_MISMATCH with the deal and the echo; no deal is checked", async () => {
+    const net = await dealAll();
     const j = 1 as ShareIndex;
     const lying = {
       dealDigests: net.echoed.get(3 as ShareIndex)!.echo.dealDigests.map((d, i) => (i === 1 ? sha256(d) : d)),
@@ -184,7 +205,7 @@ describe("step 4: verify and complain", () => {
       2 as ShareIndex,
       signed(2 as ShareIndex, { undecodable: "garbage" } as never, net.dealEnv(2 as ShareIndex)),
     );
-    const out = verifyAndComplain(net.echoed.get(j)!.state, input);
+    const out = await verifyAndComplain(net.echoed.get(j)!.state, input);
     expect(out.complaints.accusations).toEqual([
       {
         kind: "ECHO_MISMATCH",
@@ -198,21 +219,21 @@ describe("step 4: verify and complain", () => {
     expect(out.state.verified.size).toBe(0);
   });
 
-  it("an echo with the wrong number of digests is its sender's malformed message", () => {
-    const net = dealAll();
+  it("an echo with the wrong number of digests is its sender's malformed message", async () => {
+    const net = await dealAll();
     const input = net.received(1 as ShareIndex, new Map([[2 as ShareIndex, { dealDigests: [new Uint8Array(32)] }]]));
-    const err = caught(() => verifyAndComplain(net.echoed.get(1 as ShareIndex)!.state, input));
+    const err = await caughtAsync(() => verifyAndComplain(net.echoed.get(1 as ShareIndex)!.state, input));
     expect(err.type).toMatchObject({ code: "MALFORMED_MESSAGE", culprits: [2], step: STEP.ECHO });
   });
 
-  it("an undecodable undisputed deal is its dealer's malformed message, with the envelope", () => {
-    const net = dealAll();
+  it("an undecodable undisputed deal is its dealer's malformed message, with the envelope", async () => {
+    const net = await dealAll();
     const input = net.received(1 as ShareIndex);
     input.deals.set(
       3 as ShareIndex,
       signed(3 as ShareIndex, { undecodable: "bad" } as never, net.dealEnv(3 as ShareIndex)),
     );
-    const err = caught(() => verifyAndComplain(net.echoed.get(1 as ShareIndex)!.state, input));
+    const err = await caughtAsync(() => verifyAndComplain(net.echoed.get(1 as ShareIndex)!.state, input));
     expect(err.type).toMatchObject({
       code: "MALFORMED_MESSAGE",
       culprits: [3],
@@ -220,36 +241,42 @@ describe("step 4: verify and complain", () => {
     });
   });
 
-  it("a bad proof of possession → BAD_POP naming the dealer and its failing validators", () => {
-    const net = dealAll();
+  it("a bad proof of possession → BAD_POP naming the dealer and its failing validators", async () => {
+    const net = await dealAll();
     const input = net.received(1 as ShareIndex);
     const deal = input.deals.get(3 as ShareIndex)!.message as { pops: Uint8Array };
     const pops = deal.pops.slice();
     pops.set(SecretKey.random().sign(new Uint8Array(32)), 96);
     input.deals.set(3 as ShareIndex, signed(3 as ShareIndex, { ...deal, pops } as never, net.dealEnv(3 as ShareIndex)));
-    const err = caught(() => verifyAndComplain(net.echoed.get(1 as ShareIndex)!.state, input));
+    const err = await caughtAsync(() => verifyAndComplain(net.echoed.get(1 as ShareIndex)!.state, input));
     expect(err.type).toMatchObject({ code: "BAD_POP", culprits: [3] });
     expect(err.type.detail).toBe("proof of possession fails for validator(s) 1");
   });
 
-  it("wrong counts → MALFORMED_DEAL", () => {
-    const net = dealAll();
+  it("wrong counts → MALFORMED_DEAL", async () => {
+    const net = await dealAll();
     const input = net.received(2 as ShareIndex);
     const deal = input.deals.get(1 as ShareIndex)!.message as object;
     input.deals.set(
       1 as ShareIndex,
       signed(1 as ShareIndex, { ...deal, threshold: 3 } as never, net.dealEnv(1 as ShareIndex)),
     );
-    const err = caught(() => verifyAndComplain(net.echoed.get(2 as ShareIndex)!.state, input));
+    const err = await caughtAsync(() => verifyAndComplain(net.echoed.get(2 as ShareIndex)!.state, input));
     expect(err.type).toMatchObject({ code: "MALFORMED_DEAL", culprits: [1] });
   });
 });
 
 describe("step 4→5: judging complaints on typed evidence", () => {
-  const net = dealAll();
-  const states = new Map(
-    ids.map((j) => [j, verifyAndComplain(net.echoed.get(j)!.state, net.received(j)).state] as const),
-  );
+  let net: Awaited<ReturnType<typeof dealAll>>;
+  let states: Map<ShareIndex, Verified>;
+  beforeAll(async () => {
+    net = await dealAll();
+    states = new Map(
+      await Promise.all(
+        ids.map(async (j) => [j, (await verifyAndComplain(net.echoed.get(j)!.state, net.received(j))).state] as const),
+      ),
+    );
+  });
   const sharesEvidence = (
     dealer: ShareIndex,
     to: ShareIndex,
@@ -418,8 +445,8 @@ describe("step 4→5: judging complaints on typed evidence", () => {
 });
 
 describe("steps 8–9: deposits and lock", () => {
-  it("a bad deposit partial names its sender and its position", () => {
-    const run = runClean(dealAll());
+  it("a bad deposit partial names its sender and its position", async () => {
+    const run = await runClean(await dealAll());
     const partials = new Map(run.partials);
     const p3 = partials.get(3 as ShareIndex)!;
     const list = p3.message.partials.map((x, k) =>
@@ -427,26 +454,26 @@ describe("steps 8–9: deposits and lock", () => {
     );
     partials.set(3 as ShareIndex, { ...p3, message: { partials: list } });
     for (const j of [1, 2] as ShareIndex[]) {
-      const err = caught(() => combineDeposits(run.signedDeposits.get(j)!.state, partials));
+      const err = await caughtAsync(() => combineDeposits(run.signedDeposits.get(j)!.state, partials));
       expect(err.type).toMatchObject({ code: "BAD_PARTIAL", culprits: [3], evidence: [toHex(bytes("parsig", 3))] });
       expect(err.type.detail).toBe("partial 2 does not verify under its public share");
     }
   });
 
-  it("a partial over the wrong root, or too few, is its sender's fault", () => {
-    const run = runClean(dealAll());
+  it("a partial over the wrong root, or too few, is its sender's fault", async () => {
+    const run = await runClean(await dealAll());
     const p2 = run.partials.get(2 as ShareIndex)!;
     const wrongRoot = p2.message.partials.map((x, k) =>
       k === 0 ? { ...x, signingRoot: new Uint8Array(32) as Root } : x,
     );
-    const e1 = caught(() =>
+    const e1 = await caughtAsync(() =>
       combineDeposits(
         run.signedDeposits.get(1 as ShareIndex)!.state,
         new Map(run.partials).set(2 as ShareIndex, { ...p2, message: { partials: wrongRoot } }),
       ),
     );
     expect(e1.type).toMatchObject({ code: "BAD_PARTIAL", culprits: [2] });
-    const e2 = caught(() =>
+    const e2 = await caughtAsync(() =>
       combineDeposits(
         run.signedDeposits.get(1 as ShareIndex)!.state,
         new Map(run.partials).set(2 as ShareIndex, { ...p2, message: { partials: [] } }),
@@ -455,23 +482,23 @@ describe("steps 8–9: deposits and lock", () => {
     expect(e2.type).toMatchObject({ code: "MALFORMED_MESSAGE", culprits: [2] });
   });
 
-  it("a different lock hash, a bad identity signature or a bad share signature names the operator", () => {
-    const run = runClean(dealAll());
+  it("a different lock hash, a bad identity signature or a bad share signature names the operator", async () => {
+    const run = await runClean(await dealAll());
     const state = run.locking.get(1 as ShareIndex)!.state;
     const with2 = (over: object) => {
       const l = run.locks.get(2 as ShareIndex)!;
       return new Map(run.locks).set(2 as ShareIndex, { ...l, message: { ...l.message, ...over } });
     };
-    expect(caught(() => checkLock(state, with2({ lockHash: new Uint8Array(32) }))).type).toMatchObject({
+    expect((await caughtAsync(() => checkLock(state, with2({ lockHash: new Uint8Array(32) })))).type).toMatchObject({
       code: "LOCK_MISMATCH",
       culprits: [2],
     });
-    expect(caught(() => checkLock(state, with2({ identitySignatureValid: false }))).type).toMatchObject({
+    expect((await caughtAsync(() => checkLock(state, with2({ identitySignatureValid: false })))).type).toMatchObject({
       code: "MALFORMED_MESSAGE",
       culprits: [2],
     });
     const bogus = SecretKey.random().sign(state.lockHash);
-    expect(caught(() => checkLock(state, with2({ shareSignatureAggregate: bogus }))).type).toMatchObject({
+    expect((await caughtAsync(() => checkLock(state, with2({ shareSignatureAggregate: bogus })))).type).toMatchObject({
       code: "BAD_PARTIAL",
       culprits: [2],
     });
@@ -479,9 +506,9 @@ describe("steps 8–9: deposits and lock", () => {
 });
 
 describe("explicit dealer and receiver sets", () => {
-  it("echoes carry one digest per dealer, in dealer order", () => {
+  it("echoes carry one digest per dealer, in dealer order", async () => {
     const p = { ...params(1 as ShareIndex), n: 4, dealers: ids, receivers: ids };
-    const dealt = createDeal(p);
+    const dealt = await createDeal(p);
     // every other operator gets a Shares message; one that receives nothing gets an empty one
     expect([...dealt.shares.keys()]).toEqual([2, 3, 4]);
     expect(dealt.shares.get(4 as ShareIndex)!.shares.length).toBe(0);
@@ -489,7 +516,7 @@ describe("explicit dealer and receiver sets", () => {
     const digests = new Map(ids.map((d) => [d, { envelope: bytes("deal", d), digest: sha256(bytes("deal", d)) }]));
     expect(echo(dealt.state, digests).echo.dealDigests).toEqual(ids.map((d) => sha256(bytes("deal", d))));
     // an operator that does not deal sends an empty deal
-    const outsider = createDeal({ ...p, self: 4 as ShareIndex });
+    const outsider = await createDeal({ ...p, self: 4 as ShareIndex });
     expect(outsider.deal.commitments.length + outsider.deal.pops.length).toBe(0);
   });
 

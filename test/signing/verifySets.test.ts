@@ -4,11 +4,14 @@ import { describe, expect, it } from "vitest";
 import { SecretKey, type SignatureSet, verify } from "../../src/crypto/bls.js";
 import { Polynomial } from "../../src/crypto/tbls.js";
 import { toHex } from "../../src/lib/bytes.js";
+import { timeSlicer } from "../../src/lib/slice.js";
 import type { BlsPublicKey, BlsSignature } from "../../src/lib/types.js";
 import {
   combineOptimistic,
   findInvalid,
+  findInvalidSliced,
   type PartialSignatures,
+  SLICED_CHECK_SETS,
   verifyAndCombine,
 } from "../../src/signing/verifySets.js";
 
@@ -73,6 +76,24 @@ describe("findInvalid", () => {
   });
 });
 
+describe("findInvalidSliced", () => {
+  it("finds what findInvalid finds, across chunk boundaries, and lets other work in between chunks", async () => {
+    // 100 sets span two chunks of 64: corruptions on either side of the boundary and at both ends
+    expect(SLICED_CHECK_SETS).toBeLessThan(good.length);
+    for (const bad of [[], [0], [63, 64], [5, 70, 99], [SLICED_CHECK_SETS - 1]]) {
+      const sets = corrupt(good, bad);
+      let turns = 0;
+      const tick = setInterval(() => turns++, 0);
+      // a zero-length slice pauses before every chunk
+      const found = await findInvalidSliced(sets, timeSlicer(0));
+      clearInterval(tick);
+      expect(found).toEqual(findInvalid(sets));
+      expect(found).toEqual(bad);
+      expect(turns).toBeGreaterThan(0);
+    }
+  });
+});
+
 describe("verifyAndCombine", () => {
   const n = 5;
   const t = 3;
@@ -90,8 +111,8 @@ describe("verifyAndCombine", () => {
       };
     });
 
-  it("combines t valid partials into the group signature and checks every untrusted one", () => {
-    const out = verifyAndCombine(sets(), t);
+  it("combines t valid partials into the group signature and checks every untrusted one", async () => {
+    const out = await verifyAndCombine(sets(), t);
     out.forEach((r, v) => {
       expect(r.invalid).toEqual([]);
       expect(r.valid).toEqual([2, 3, 4, 5]);
@@ -100,8 +121,8 @@ describe("verifyAndCombine", () => {
     });
   });
 
-  it("names a bad partial even when t good ones would do, and combines around it", () => {
-    const out = verifyAndCombine(
+  it("names a bad partial even when t good ones would do, and combines around it", async () => {
+    const out = await verifyAndCombine(
       sets((v, i, s) => (v === 1 && i === 2 ? otherSig : s)),
       t,
     );
@@ -110,8 +131,8 @@ describe("verifyAndCombine", () => {
     expect(verify(polys[1]!.secret().publicKey(), messages[1]!, out[1]!.signature!)).toBe(true);
   });
 
-  it("fewer than t valid partials: no signature, the bad ones named", () => {
-    const out = verifyAndCombine(
+  it("fewer than t valid partials: no signature, the bad ones named", async () => {
+    const out = await verifyAndCombine(
       sets((_v, i, s) => (i >= 3 ? otherSig : s)),
       t,
     );
@@ -121,10 +142,10 @@ describe("verifyAndCombine", () => {
     }
   });
 
-  it("public shares that do not match the group key throw", () => {
+  it("public shares that do not match the group key throw", async () => {
     const s = sets();
     s[0] = { ...s[0]!, publicKey: keys[0]!.publicKey() };
-    expect(() => verifyAndCombine(s, t)).toThrow(/does not verify under the group key/);
+    await expect(verifyAndCombine(s, t)).rejects.toThrow(/does not verify under the group key/);
   });
 });
 
