@@ -1,6 +1,7 @@
 /**
- * The ceremony runner: sequences the rounds of rounds.ts (pure, time-sliced) over a CeremonyTransport, one
- * all-to-all exchange per step, and turns every fault into a DkgError that names the operator.
+ * The ceremony runner: sequences the rounds of rounds.ts (pure, time-sliced) over a
+ * CeremonyTransport, one all-to-all exchange per step, and turns every fault into a DkgError that
+ * names the operator.
  * DESIGN.md § DKG protocol, steps 1–10.
  */
 import { toHex } from "../lib/bytes.js";

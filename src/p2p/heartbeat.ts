@@ -8,6 +8,7 @@
  */
 import type { Logger } from "../lib/logger.js";
 import type { Host } from "./host.js";
+import { deadline } from "./stream.js";
 
 /** Time between two heartbeats to one peer, ms. */
 export const HEARTBEAT_INTERVAL_MS = 1_000;
@@ -61,20 +62,17 @@ export function startHeartbeats(
       const c = counts.get(peer)!;
       c.sent += 1;
       inFlight.add(peer);
-      const late = new AbortController();
-      const timer = setTimeout(() => late.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      timer.unref?.();
-      const signal = AbortSignal.any([stopped.signal, late.signal]);
-      host.ping(peer, { signal }).then(
+      const dl = deadline(timeoutMs, stopped.signal);
+      host.ping(peer, { signal: dl.signal }).then(
         (rtt) => {
-          clearTimeout(timer);
+          dl.clear();
           inFlight.delete(peer);
           if (stopped.signal.aborted) return;
           c.answered += 1;
           c.maxRoundTripMs = Math.max(c.maxRoundTripMs, rtt);
         },
         (err: unknown) => {
-          clearTimeout(timer);
+          dl.clear();
           inFlight.delete(peer);
           // a peer that left (a ceremony's end, a restart) did not miss it: disconnects are the
           // protocol's to judge
