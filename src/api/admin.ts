@@ -87,7 +87,8 @@ export async function startAdminServer(
       return { status: 200, body: await done(sig, built.req, b.public_key!.toLowerCase()) };
     } catch (err) {
       const out = errorReply(err);
-      if (out.status >= 500) modules.logger.error({ err: errorMessage(err) }, "admin request failed");
+      if (out.status === 500) modules.logger.error({ err: errorMessage(err) }, "admin request failed");
+      else modules.logger.info({ status: out.status, err: errorMessage(err) }, "admin request not signed");
       return { status: out.status, body: out.body };
     }
   };
@@ -181,6 +182,13 @@ export async function startAdminServer(
       await fsp.rm(socketPath, { force: true });
     },
   };
+}
+
+/** Whether an {@link adminRequest} failure means that no node listens on the data dir's admin socket. */
+export function noNodeRunning(err: unknown): boolean {
+  const code = ((err as { cause?: NodeJS.ErrnoException } | undefined)?.cause as NodeJS.ErrnoException | undefined)
+    ?.code;
+  return err instanceof InputError && (code === "ENOENT" || code === "ECONNREFUSED");
 }
 
 /**

@@ -67,6 +67,8 @@ export interface NodeOpts {
   genesisTimeSec?: number;
   /** Wall clock, unix ms (tests inject one); default `Date.now`. */
   now?: NowMs;
+  /** What holds the data-dir lock, shown to a process it refuses; default "run". */
+  purpose?: string;
 }
 
 export interface NodeModules {
@@ -74,6 +76,8 @@ export interface NodeModules {
   metrics?: NodeMetrics;
   /** Registry for libp2p's own metrics (connections, streams, bytes). */
   metricsRegistry?: Registry;
+  /** Called each time a peer asks this node for a partial signature, answered or refused. */
+  onPartialRequested?: (peer: string) => void;
 }
 
 /** A running node's signing core; the API server and metrics are attached by the caller. */
@@ -156,7 +160,7 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
   // a flag that contradicts the definition is refused before the lock's expensive checks (and their log lines)
   const clock = slotClock(genesisTimeOf(network, opts.genesisTimeSec), opts.now);
   await verifyLockOnce(opts.dataDir, lock, log);
-  const dirLock = await acquireDataDirLock(opts.dataDir, "run");
+  const dirLock = await acquireDataDirLock(opts.dataDir, opts.purpose ?? "run");
   const cleanup: (() => Promise<void> | void)[] = [() => dirLock.release()];
   const undo = async () => {
     for (const f of cleanup.reverse()) await f();
@@ -291,9 +295,18 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
             streamReset: (peer, protocol, reason) => m.p2pStreamReset(indexOf.get(peer) ?? 0, protocol, reason),
           };
     const served = [
-      await serveChannel(host, PARSIG_PROTOCOL, async (req, ctx) => handler(req.bytes, req.peer, ctx.signal), log, {
-        metrics: channelMetrics,
-      }),
+      await serveChannel(
+        host,
+        PARSIG_PROTOCOL,
+        async (req, ctx) => {
+          modules.onPartialRequested?.(req.peer);
+          return handler(req.bytes, req.peer, ctx.signal);
+        },
+        log,
+        {
+          metrics: channelMetrics,
+        },
+      ),
       await serveOneWay(
         host,
         CONSENSUS_PROTOCOL,

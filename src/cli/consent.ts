@@ -1,17 +1,119 @@
 /**
  * `cohort exit sign` and `cohort deposit sign`: this operator's consent to a voluntary exit or a
- * deposit, given to its running node through the data dir's admin socket. The cluster signs once
- * t operators consented to the same message (DESIGN.md § Security model, Consent).
+ * deposit, given to its running node through the data dir's admin socket, or, when no node runs
+ * on the data dir, in a short signing ceremony with the other operators (src/app/consentCeremony.ts).
+ * The cluster signs once t operators consented to the same message (DESIGN.md § Security model,
+ * Consent; § Cluster lifecycle, Exits and deposits).
  */
 import path from "node:path";
 import type { Command } from "commander";
 import { FILES } from "../app/files.js";
+import { parseDuration, parseLogLevel } from "../app/options.js";
 import { InputError } from "../lib/errors.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
 import { EXIT, ExitError } from "./run.js";
 
 /** Exit code when this operator's consent is recorded but fewer than t operators consented yet. */
 export const EXIT_AWAITING_CONSENT = 4;
+
+/** Default `--timeout` of the short ceremony run when no node runs on the data dir. */
+export const DEFAULT_CEREMONY_TIMEOUT = "5m";
+
+/** The flags of the short ceremony, shared by `exit sign` and `deposit sign`. */
+interface CeremonyFlags {
+  dataDir: string;
+  timeout: string;
+  p2pAddress?: string;
+  genesisTime?: string;
+  logLevel: string;
+}
+
+function ceremonyOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--timeout <duration>",
+      "when no node runs on the data dir: how long the short ceremony waits for t operators",
+      DEFAULT_CEREMONY_TIMEOUT,
+    )
+    .option(
+      "--p2p-address <multiaddr>",
+      "when no node runs on the data dir: the ceremony's libp2p listen address (default: as cohort run's)",
+    )
+    .option("--genesis-time <unix-seconds>", "genesis time of a custom network in a cohort/v1 lock (as cohort run's)")
+    .option("--log-level <level>", "the ceremony's JSON log level (stderr)", "warn");
+}
+
+/**
+ * Gives this operator's consent: to its running node, or, when none runs on the data dir, in a
+ * short ceremony with the other operators that ends once t of them consented, or at --timeout.
+ */
+async function giveConsent(
+  flags: CeremonyFlags,
+  route: string,
+  body: Record<string, string>,
+  what: string,
+  command: string,
+): Promise<void> {
+  const timeoutMs = parseDuration(flags.timeout, "--timeout");
+  const logLevel = parseLogLevel(flags.logLevel, "--log-level");
+  let genesisTimeSec: number | undefined;
+  if (flags.genesisTime !== undefined) {
+    if (!/^\d{1,12}$/.test(flags.genesisTime))
+      throw new InputError("--genesis-time", `--genesis-time must be unix seconds, got "${flags.genesisTime}"`);
+    genesisTimeSec = Number(flags.genesisTime);
+  }
+  const { adminRequest, noNodeRunning } = await import("../api/admin.js");
+  try {
+    await report(await adminRequest(flags.dataDir, route, body), what);
+    return;
+  } catch (err) {
+    if (!noNodeRunning(err)) throw err;
+  }
+  console.error(
+    `${command}: no node runs on ${flags.dataDir}; signing in a short ceremony with the other operators (up to ${flags.timeout})`,
+  );
+  const { createLogger } = await import("../lib/logger.js");
+  const { runConsentCeremony } = await import("../app/consentCeremony.js");
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const out = await runConsentCeremony(
+      {
+        dataDir: flags.dataDir,
+        route,
+        body,
+        timeoutMs,
+        p2pAddress: flags.p2pAddress,
+        genesisTimeSec,
+        signal: stop.signal,
+      },
+      { logger: createLogger({ level: logLevel }), progress: (line) => console.error(`${command}: ${line}`) },
+    );
+    if (out.ok) {
+      console.log(JSON.stringify(out.json, null, 2));
+      return;
+    }
+    if (out.status !== 503) await report({ status: out.status, json: out.json }, what);
+    const needed = typeof out.json.consent_needed === "number" ? out.json.consent_needed : undefined;
+    const missing =
+      out.unreached.length === 0
+        ? ""
+        : `; never reached: ${out.unreached.map((o) => `operator ${o.index} (${o.peerId})`).join(", ")}`;
+    throw new ExitError(
+      EXIT_AWAITING_CONSENT,
+      `${stop.signal.aborted ? "stopped" : `timed out after ${flags.timeout}`}: consent to this ${what} is recorded, but ` +
+        (needed === undefined
+          ? "fewer than t operators answered"
+          : `at least ${needed} more operator(s) must consent`) +
+        ` (they run ${command} at the same time, or on their running nodes)${missing}`,
+    );
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+}
 
 const HEX48 = /^0x[0-9a-fA-F]{96}$/;
 
@@ -46,6 +148,13 @@ async function report(res: { status: number; json: Record<string, unknown> }, wh
       `consent to this ${what} recorded; at least ${needed} more operator(s) must run the same command before the cluster signs it`,
     );
   }
+  if (res.status === 503) {
+    // the consent is recorded before the node signs: peers were missing, not this operator
+    throw new ExitError(
+      EXIT_AWAITING_CONSENT,
+      `consent to this ${what} recorded; the cluster could not sign it yet: ${String(res.json.error)}`,
+    );
+  }
   throw new ExitError(
     res.status === 400 || res.status === 404 ? EXIT.BAD_INPUT : EXIT.FAILURE,
     `node answered ${res.status}: ${String(res.json.error)}`,
@@ -55,41 +164,44 @@ async function report(res: { status: number; json: Record<string, unknown> }, wh
 /** Registers `exit sign|export|broadcast` and `deposit sign`. */
 export function registerConsent(program: Command): void {
   const exit = program.command("exit").description("Voluntary exits of the cluster's validators").exitOverride();
-  exit
-    .command("sign")
-    .description(
-      "Consent to a voluntary exit and have the running node sign it once t operators consented to the same exit. " +
-        `Prints the SignedVoluntaryExit (beacon API JSON); exit ${EXIT_AWAITING_CONSENT} while more operators must consent`,
-    )
-    .option("--data-dir <dir>", "data directory of this operator's running node", DEFAULT_DATA_DIR)
-    .requiredOption("--validator <pubkey>", "the validator's public key (0x, 48 bytes)")
-    .requiredOption("--validator-index <n>", "the validator's index on the beacon chain")
-    .option("--epoch <n>", "exit epoch (default: the network's Capella fork epoch, valid forever under EIP-7044)")
-    .action(async (flags: { dataDir: string; validator: string; validatorIndex: string; epoch?: string }) => {
-      const lock = await lockOf(flags.dataDir);
-      const { toHex } = await import("../lib/bytes.js");
-      const pk = checkValidator(
-        flags.validator,
-        lock.distributedValidators.map((dv) => toHex(dv.publicKey)),
-      );
-      const index = decimal(flags.validatorIndex, "--validator-index");
-      let epoch = flags.epoch === undefined ? undefined : decimal(flags.epoch, "--epoch");
-      if (epoch === undefined) {
-        const { definitionNetwork } = await import("../cluster/definition.js");
-        const name = lock.definition.network.name;
-        const capella = definitionNetwork(lock.definition).capellaForkEpoch;
-        if (capella === undefined)
-          throw new InputError("--epoch", `network ${name} has no known Capella fork epoch: give --epoch`);
-        epoch = String(capella);
-      }
-      const { adminRequest } = await import("../api/admin.js");
-      const res = await adminRequest(flags.dataDir, "/cohort/v1/consent/exit", {
-        public_key: pk,
-        validator_index: index,
-        epoch,
-      });
-      await report(res, "exit");
-    });
+  ceremonyOptions(
+    exit
+      .command("sign")
+      .description(
+        "Consent to a voluntary exit and have the cluster sign it once t operators consented to the same exit: " +
+          "through this operator's running node, or, when none runs on the data dir, in a short ceremony with the " +
+          "other operators (running nodes, or operators running this command at the same time). " +
+          `Prints the SignedVoluntaryExit (beacon API JSON) and keeps it in DATA_DIR/exits/; exit ${EXIT_AWAITING_CONSENT} while more operators must consent`,
+      )
+      .option("--data-dir <dir>", "data directory of this operator's node", DEFAULT_DATA_DIR)
+      .requiredOption("--validator <pubkey>", "the validator's public key (0x, 48 bytes)")
+      .requiredOption("--validator-index <n>", "the validator's index on the beacon chain")
+      .option("--epoch <n>", "exit epoch (default: the network's Capella fork epoch, valid forever under EIP-7044)"),
+  ).action(async (flags: CeremonyFlags & { validator: string; validatorIndex: string; epoch?: string }) => {
+    const lock = await lockOf(flags.dataDir);
+    const { toHex } = await import("../lib/bytes.js");
+    const pk = checkValidator(
+      flags.validator,
+      lock.distributedValidators.map((dv) => toHex(dv.publicKey)),
+    );
+    const index = decimal(flags.validatorIndex, "--validator-index");
+    let epoch = flags.epoch === undefined ? undefined : decimal(flags.epoch, "--epoch");
+    if (epoch === undefined) {
+      const { definitionNetwork } = await import("../cluster/definition.js");
+      const name = lock.definition.network.name;
+      const capella = definitionNetwork(lock.definition).capellaForkEpoch;
+      if (capella === undefined)
+        throw new InputError("--epoch", `network ${name} has no known Capella fork epoch: give --epoch`);
+      epoch = String(capella);
+    }
+    await giveConsent(
+      flags,
+      "/cohort/v1/consent/exit",
+      { public_key: pk, validator_index: index, epoch },
+      "exit",
+      "cohort exit sign",
+    );
+  });
 
   exit
     .command("export")
@@ -155,31 +267,33 @@ export function registerConsent(program: Command): void {
     });
 
   const deposit = program.command("deposit").description("Deposits of the cluster's validators").exitOverride();
-  deposit
-    .command("sign")
-    .description(
-      "Consent to a deposit that is not in the lock (a top-up or a partial deposit, to the lock's withdrawal " +
-        "credentials) and have the running node sign it once " +
-        `t operators consented to the same deposit. Prints the deposit data entry; exit ${EXIT_AWAITING_CONSENT} while more operators must consent`,
-    )
-    .option("--data-dir <dir>", "data directory of this operator's running node", DEFAULT_DATA_DIR)
-    .requiredOption("--validator <pubkey>", "the validator's public key (0x, 48 bytes)")
-    .requiredOption("--amount <eth>", "amount in ETH, e.g. 1 or 32")
-    .action(async (flags: { dataDir: string; validator: string; amount: string }) => {
-      const lock = await lockOf(flags.dataDir);
-      const { toHex } = await import("../lib/bytes.js");
-      const keys = lock.distributedValidators.map((dv) => toHex(dv.publicKey));
-      const pk = checkValidator(flags.validator, keys);
-      const { parseEthAmount } = await import("../eth2/deposit.js");
-      const amountGwei = parseEthAmount(flags.amount, "--amount");
-      // always the lock's withdrawal credentials (the node refuses any other)
-      const wc = toHex(lock.distributedValidators[keys.indexOf(pk)]!.depositData[0]!.withdrawalCredentials);
-      const { adminRequest } = await import("../api/admin.js");
-      const res = await adminRequest(flags.dataDir, "/cohort/v1/consent/deposit", {
-        public_key: pk,
-        withdrawal_credentials: wc.toLowerCase(),
-        amount_gwei: String(amountGwei),
-      });
-      await report(res, "deposit");
-    });
+  ceremonyOptions(
+    deposit
+      .command("sign")
+      .description(
+        "Consent to a deposit that is not in the lock (a top-up or a partial deposit, to the lock's withdrawal " +
+          "credentials) and have the cluster sign it once t operators consented to the same deposit: through this " +
+          "operator's running node, or, when none runs on the data dir, in a short ceremony with the other operators. " +
+          `Prints the deposit data entry; exit ${EXIT_AWAITING_CONSENT} while more operators must consent`,
+      )
+      .option("--data-dir <dir>", "data directory of this operator's node", DEFAULT_DATA_DIR)
+      .requiredOption("--validator <pubkey>", "the validator's public key (0x, 48 bytes)")
+      .requiredOption("--amount <eth>", "amount in ETH, e.g. 1 or 32"),
+  ).action(async (flags: CeremonyFlags & { validator: string; amount: string }) => {
+    const lock = await lockOf(flags.dataDir);
+    const { toHex } = await import("../lib/bytes.js");
+    const keys = lock.distributedValidators.map((dv) => toHex(dv.publicKey));
+    const pk = checkValidator(flags.validator, keys);
+    const { parseEthAmount } = await import("../eth2/deposit.js");
+    const amountGwei = parseEthAmount(flags.amount, "--amount");
+    // always the lock's withdrawal credentials (the node refuses any other)
+    const wc = toHex(lock.distributedValidators[keys.indexOf(pk)]!.depositData[0]!.withdrawalCredentials);
+    await giveConsent(
+      flags,
+      "/cohort/v1/consent/deposit",
+      { public_key: pk, withdrawal_credentials: wc.toLowerCase(), amount_gwei: String(amountGwei) },
+      "deposit",
+      "cohort deposit sign",
+    );
+  });
 }
