@@ -112,7 +112,10 @@ export async function runLifecycle(opts: LifecycleOpts, modules: DkgModules): Pr
       // before connecting: the peers would otherwise wait for this node's deal until their timeout
       throw new InputError(
         FILES.keys,
-        `this node deals share ${oldIndex} of lock ${toHex(previous.lockHash)}, but ${path.join(opts.dataDir, FILES.keys)} holds no keystore of it`,
+        `this node deals share ${oldIndex} of lock ${toHex(previous.lockHash)}, but ${path.join(opts.dataDir, FILES.keys)} holds no keystore of it` +
+          (def.lifecycle.operation === "reshare" && def.operators.some((o) => o.peerId === identity.peerId)
+            ? ": if its shares are lost, the reshare definition must name this operator with --non-dealing"
+            : ""),
       );
     }
     const params: Partial<CeremonyParams> = { dealers: roles.dealers, receivers: roles.receivers };

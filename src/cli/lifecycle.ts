@@ -69,6 +69,10 @@ function registerLifecycleDefinitions(program: Command): void {
     )
     .option("--threshold <t>", "new threshold, 2t > n (default ⌈2n/3⌉)")
     .option("--absent <list>", "comma-separated old operators (peer IDs) that will not take part")
+    .option(
+      "--non-dealing <list>",
+      "comma-separated old operators (peer IDs) kept in the new set that lost their old shares: they receive new shares and deal nothing",
+    )
     .option("--name <name>", "cluster name (default: the lock's)")
     .requiredOption("--out <file>", "where to write the definition")
     .option("--force", "overwrite --out if it exists")
@@ -78,6 +82,7 @@ function registerLifecycleDefinitions(program: Command): void {
         operators: string;
         threshold?: string;
         absent?: string;
+        nonDealing?: string;
         name?: string;
         out: string;
         force?: boolean;
@@ -88,13 +93,14 @@ function registerLifecycleDefinitions(program: Command): void {
           operators: splitList(opts.operators),
           threshold: opts.threshold === undefined ? undefined : parseCount(opts.threshold, "threshold"),
           absent: splitList(opts.absent),
+          nonDealing: splitList(opts.nonDealing),
           name: opts.name,
         });
         await writeDefinitionOut(opts.out, def, opts.force);
         const retiring = def.lifecycle!.retiringOperators;
         console.log(`wrote ${opts.out}`);
         console.log(
-          `reshare of ${toHex(previous.lockHash)}: ${previous.definition.operators.length} operators (t=${previous.definition.threshold}) → ${def.operators.length} (t=${def.threshold}), ${retiring.length} retiring`,
+          `reshare of ${toHex(previous.lockHash)}: ${previous.definition.operators.length} operators (t=${previous.definition.threshold}) → ${def.operators.length} (t=${def.threshold}), ${retiring.length} retiring${def.lifecycle!.nonDealing.length > 0 ? `, ${def.lifecycle!.nonDealing.length} non-dealing` : ""}`,
         );
         console.log(`config_hash: ${toHex(def.configHash)}`);
         console.log(

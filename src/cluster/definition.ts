@@ -133,6 +133,12 @@ export interface Lifecycle {
    * their old shares and approve the definition like every operator; they receive no new share.
    */
   retiringOperators: Operator[];
+  /**
+   * Reshare only (empty otherwise): peer IDs of operators of both the previous lock and the new
+   * set that deal nothing, since they lost their old shares; they receive new shares. JSON
+   * `non_dealing_operators`, omitted when empty.
+   */
+  nonDealing: string[];
 }
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -168,6 +174,7 @@ function lifecycleValue(def: ClusterDefinition, withSignatures: boolean) {
       addresses: o.addresses.map(utf8),
       ...(withSignatures ? { config_signature: o.configSignature } : {}),
     })),
+    non_dealing_operators: l.nonDealing.map(utf8),
   };
 }
 
@@ -637,6 +644,7 @@ const DefinitionJson = z.strictObject({
   operation: z.enum(LIFECYCLE_OPERATIONS, { error: `must be one of ${LIFECYCLE_OPERATIONS.join(", ")}` }).optional(),
   previous_lock_hash: hexBytes(32).optional(),
   retiring_operators: z.array(OperatorJson).max(MAX_OPERATORS).optional(),
+  non_dealing_operators: z.array(z.string().max(128)).max(MAX_OPERATORS).optional(),
   config_hash: hexBytes(32),
   definition_hash: hexBytes(32),
 });
@@ -692,7 +700,16 @@ export function parseDefinition(json: unknown, prefix = ""): ClusterDefinition {
       operation: j.operation!,
       previousLockHash: fromHex(j.previous_lock_hash!) as Root,
       retiringOperators: j.retiring_operators!.map((o, i) => parseOperatorJson(o, p(`retiring_operators[${i}]`))),
+      nonDealing: j.non_dealing_operators ?? [],
     };
+    for (const [i, id] of lifecycle.nonDealing.entries()) {
+      const f = p(`non_dealing_operators[${i}]`);
+      if (lifecycle.operation !== "reshare")
+        throw new InputError(f, `"${f}": only a reshare has non-dealing operators`);
+      if (!operators.some((o) => o.peerId === id))
+        throw new InputError(f, `"${f}" ${id} is not an operator of the new set`);
+      if (lifecycle.nonDealing.indexOf(id) !== i) throw new InputError(f, `"${f}" ${id} is listed twice`);
+    }
     if (lifecycle.operation === "add-validators" && lifecycle.retiringOperators.length > 0) {
       throw new InputError(
         p("retiring_operators"),
@@ -703,7 +720,7 @@ export function parseDefinition(json: unknown, prefix = ""): ClusterDefinition {
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
     if (dup !== undefined) throw new InputError(p("retiring_operators"), `operator ${dup} is listed twice`);
   } else {
-    for (const k of lifecycleKeys) {
+    for (const k of [...lifecycleKeys, "non_dealing_operators"] as const) {
       if (j[k] !== undefined) throw new InputError(p(k), `"${p(k)}" is only allowed in a cohort/v3 definition`);
     }
   }
@@ -807,6 +824,7 @@ export function definitionToJson(def: ClusterDefinition): ClusterDefinitionJson 
           operation: def.lifecycle.operation,
           previous_lock_hash: toHex(def.lifecycle.previousLockHash),
           retiring_operators: def.lifecycle.retiringOperators.map(operatorToJson),
+          ...(def.lifecycle.nonDealing.length === 0 ? {} : { non_dealing_operators: def.lifecycle.nonDealing }),
         }),
     config_hash: toHex(def.configHash),
     definition_hash: toHex(def.definitionHash),

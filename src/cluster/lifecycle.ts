@@ -32,6 +32,11 @@ export interface ReshareDefinitionOpts {
   threshold?: number | undefined;
   /** Old operators outside the new set that will not take part (gone for good), by peer ID. */
   absent?: string[] | undefined;
+  /**
+   * Old operators kept in the new set that lost their old shares, by peer ID: they receive new
+   * shares and deal nothing (the definition's `non_dealing_operators`).
+   */
+  nonDealing?: string[] | undefined;
   name?: string | undefined;
   uuid?: string | undefined;
   timestamp?: string | undefined;
@@ -66,7 +71,16 @@ export function createReshareDefinition(previous: ClusterLock, opts: ReshareDefi
   const retiring = old.operators.filter(
     (o) => !operators.some((n) => n.peerId === o.peerId) && !absent.includes(o.peerId),
   );
-  const dealers = oldIds.filter((id) => !absent.includes(id)).length;
+  const nonDealing = (opts.nonDealing ?? []).map((a, i) => parseOperatorSpec(a, `non-dealing[${i}]`).peerId);
+  for (const [i, id] of nonDealing.entries()) {
+    if (!oldIds.includes(id) || !operators.some((o) => o.peerId === id)) {
+      throw new InputError(
+        "non-dealing",
+        `"non-dealing[${i}]" ${id} is not an operator of both the lock and the new set`,
+      );
+    }
+  }
+  const dealers = oldIds.filter((id) => !absent.includes(id) && !nonDealing.includes(id)).length;
   if (dealers < old.threshold) {
     throw new InputError(
       "absent",
@@ -94,6 +108,7 @@ export function createReshareDefinition(previous: ClusterLock, opts: ReshareDefi
       operation: "reshare",
       previousLockHash: previous.lockHash,
       retiringOperators: retiring.map(unsigned),
+      nonDealing: [...new Set(nonDealing)],
     },
   );
 }
@@ -142,7 +157,7 @@ export function createAdditionDefinition(previous: ClusterLock, opts: AdditionDe
       numValidators: old.numValidators + opts.numValidators,
       validators: [...old.validators, ...definition.validators],
     },
-    { operation: "add-validators", previousLockHash: previous.lockHash, retiringOperators: [] },
+    { operation: "add-validators", previousLockHash: previous.lockHash, retiringOperators: [], nonDealing: [] },
   );
 }
 
@@ -169,8 +184,8 @@ export interface CeremonyRoles {
 
 /**
  * The roles of a definition's ceremony. A first DKG or an addition: every operator deals and
- * receives. A reshare: the old operators taking part deal (kept operators and the retiring
- * ones), the new operators receive.
+ * receives. A reshare: the old operators taking part deal (kept operators, except the
+ * non-dealing ones, and the retiring ones), the new operators receive.
  * @throws InputError "definition" when the definition does not continue `previous` (another
  *   previous lock hash, validators, network, deposits; an addition with other operators)
  */
@@ -204,7 +219,8 @@ export function ceremonyRoles(def: ClusterDefinition, previous?: ClusterLock): C
   const oldIndex = new Map<ShareIndex, number>();
   participants.forEach((id, i) => {
     const m = old.operators.findIndex((o) => o.peerId === id);
-    if (m >= 0) oldIndex.set((i + 1) as ShareIndex, m + 1);
+    // a kept operator that lost its old shares receives only
+    if (m >= 0 && !l.nonDealing.includes(id)) oldIndex.set((i + 1) as ShareIndex, m + 1);
   });
   const dealers = [...oldIndex.keys()].sort((a, b) => a - b);
   if (dealers.length < old.threshold) {
@@ -248,6 +264,9 @@ export function checkContinues(def: ClusterDefinition, previous: ClusterLock): v
     for (const r of l.retiringOperators) {
       if (!old.operators.some((o) => o.peerId === r.peerId))
         throw bad(`lists ${r.peerId}, not an old operator, as retiring`);
+    }
+    for (const id of l.nonDealing) {
+      if (!old.operators.some((o) => o.peerId === id)) throw bad(`lists ${id}, not an old operator, as non-dealing`);
     }
     return;
   }

@@ -85,14 +85,17 @@ export const ValidatorConfigSsz = new ContainerType(
 
 /**
  * The lifecycle fields of a `cohort/v3` definition (DESIGN.md § Cluster lifecycle): the operation
- * ("reshare" or "add-validators"), the lock it starts from, and the retiring operators that take
- * part in a reshare (old operators not in the new set; they deal and sign, and receive nothing).
+ * ("reshare" or "add-validators"), the lock it starts from, the retiring operators that take
+ * part in a reshare (old operators not in the new set; they deal and sign, and receive nothing),
+ * and the non-dealing operators (old operators in the new set that lost their old shares: they
+ * receive new shares and deal nothing), by peer ID.
  */
 function lifecycleFields(operator: typeof OperatorConfigSsz | typeof OperatorSsz) {
   return {
     operation: new ByteListType(32),
     previous_lock_hash: Bytes32,
     retiring_operators: new ListCompositeType(operator, MAX_OPERATORS),
+    non_dealing_operators: new ListCompositeType(PeerIdSsz, MAX_OPERATORS),
   };
 }
 

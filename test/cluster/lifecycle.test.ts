@@ -55,6 +55,41 @@ async function reshareLock(
 }
 
 describe("reshare definitions", () => {
+  it("non-dealing operators: kept ones that lost their shares receive and deal nothing; the hashes cover them", () => {
+    const keep = four.map((i) => i.peerId);
+    const def = createReshareDefinition(first.lock, { operators: keep, threshold: 3, nonDealing: [keep[1]!] });
+    expect(def.lifecycle!.nonDealing).toEqual([keep[1]]);
+    const json = definitionToJson(def) as Record<string, unknown>;
+    expect(json.non_dealing_operators).toEqual([keep[1]]);
+    const back = parseDefinition(json);
+    expect(toHex(back.configHash)).toBe(toHex(def.configHash));
+    expect(toHex(back.definitionHash)).toBe(toHex(def.definitionHash));
+    // the list is part of what the operators approve
+    const plain = createReshareDefinition(first.lock, {
+      operators: keep,
+      threshold: 3,
+      uuid: def.uuid,
+      timestamp: def.timestamp,
+    });
+    expect(toHex(plain.configHash)).not.toBe(toHex(def.configHash));
+    expect(definitionToJson(plain)).not.toHaveProperty("non_dealing_operators");
+    const roles = ceremonyRoles(def, first.lock);
+    expect(roles.dealers).toEqual([1, 3, 4]);
+    expect(roles.receivers).toEqual([1, 2, 3, 4]);
+    expect(roles.oldIndex.has(2)).toBe(false);
+    // not kept, or too few dealers left: refused with the flag named
+    expect(() =>
+      createReshareDefinition(first.lock, { operators: keep.slice(0, 3), threshold: 2, nonDealing: [keep[3]!] }),
+    ).toThrow(/non-dealing\[0\].*not an operator of both/);
+    expect(() =>
+      createReshareDefinition(first.lock, { operators: keep, threshold: 3, nonDealing: [keep[0]!, keep[1]!] }),
+    ).toThrow(/at least the old threshold 3/);
+    // a file that names someone outside the new set, or one on an addition, does not parse
+    expect(() => parseDefinition({ ...json, non_dealing_operators: [ids[4]!.peerId] })).toThrow(
+      /non_dealing_operators\[0\].*not an operator of the new set/,
+    );
+  });
+
   it("keeps validators, network and deposits; lists the old operators outside the new set as retiring", async () => {
     const def = createReshareDefinition(first.lock, {
       operators: [ids[0]!, ids[1]!, ids[2]!, ids[4]!].map((i) => i.peerId),

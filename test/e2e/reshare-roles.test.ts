@@ -187,4 +187,65 @@ describe("reshare roles and faults", () => {
     const v = await runCli(["lock", "verify", "--lock", lockFile(5), "--chain", path.join(node(5), "locks")]);
     expect(v.code, v.stderr).toBe(0);
   }, 240_000);
+
+  it("a kept operator that lost its shares receives new ones and deals nothing (--non-dealing)", async () => {
+    // the cluster is now operators 1, 2 and 5 (t = 2); operator 2 loses its keystores, keeps its identity
+    const current = await readLock(lockFile(2));
+    const ids = current.definition.operators.map((o) => o.peerId);
+    await fsp.rm(path.join(node(2), "validator_keys"), { recursive: true });
+    const plain = await reshareDef("lost-plain.json", ["--operators", ids.join(","), "--threshold", "2"]);
+    await signAll(plain, [1, 2, 5]);
+    const refused = await reshare(2, plain);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/holds no keystore of it: .*--non-dealing/);
+    // dealing would leave fewer than the old threshold: refused when the definition is made
+    const tooFew = await runCli([
+      "definition",
+      "reshare",
+      "--lock",
+      lockFile(1),
+      "--operators",
+      ids.join(","),
+      "--non-dealing",
+      [ids[1], ids[2]].join(","),
+      "--out",
+      path.join(dir, "lost-too-few.json"),
+    ]);
+    expect(tooFew.code).toBe(2);
+    expect(tooFew.stderr).toMatch(/at least the old threshold 2/);
+    const def = await reshareDef("lost.json", [
+      "--operators",
+      ids.join(","),
+      "--threshold",
+      "2",
+      "--non-dealing",
+      ids[1]!,
+    ]);
+    const json = JSON.parse(await fsp.readFile(def, "utf8"));
+    expect(json.non_dealing_operators).toEqual([ids[1]]);
+    await signAll(def, [1, 2, 5]);
+    const runs = await Promise.all([reshare(1, def), reshare(2, def), reshare(5, def)]);
+    for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    const lock = await readLock(lockFile(2));
+    expect(lock.distributedValidators.map((dv) => toHex(dv.publicKey))).toEqual(
+      current.distributedValidators.map((dv) => toHex(dv.publicKey)),
+    );
+    // operator 2's new share, with any other, recovers each key
+    await recover(
+      [
+        [2, 2],
+        [5, 3],
+      ],
+      lock,
+    );
+    await recover(
+      [
+        [1, 1],
+        [2, 2],
+      ],
+      lock,
+    );
+    const v = await runCli(["lock", "verify", "--lock", lockFile(2), "--chain", path.join(node(2), "locks")]);
+    expect(v.code, v.stderr).toBe(0);
+  }, 240_000);
 });
