@@ -339,7 +339,20 @@ export async function runCeremonyPlan(
       written,
     };
   } catch (err) {
-    if (err instanceof DkgError && lock === undefined) await writeFailure(opts.dataDir, def, operators, err);
+    if (err instanceof DkgError && lock === undefined) {
+      const culprits = err.type.culprits.map((i) => culpritOf(plan, i));
+      await writeFailure(opts.dataDir, def, culprits, err);
+      log.info(health(), "ceremony ended");
+      // the message's "operator i" are ceremony indices: name each by its peer ID and shares too
+      const named = culprits.map(
+        (c) =>
+          `${c.peer_id ?? `ceremony index ${c.ceremony_index}`} (${c.share_index === null ? "retiring" : `share ${c.share_index}`}` +
+          `${c.previous_share_index === undefined || c.previous_share_index === null ? "" : `, old share ${c.previous_share_index}`})`,
+      );
+      throw named.length === 0
+        ? err
+        : new DkgError(err.type, `${err.message}; culprits: ${named.join(", ")}`, { cause: err });
+    }
     log.info(health(), "ceremony ended");
     throw err;
   } finally {
@@ -350,11 +363,35 @@ export async function runCeremonyPlan(
   }
 }
 
+/**
+ * One culprit of a failed ceremony in dkg-failure.json. `ceremony_index` is the index in the
+ * ceremony's messages and evidence (the operators, then a reshare's retiring operators);
+ * `share_index` the one in the definition (null for a retiring operator); `previous_share_index`,
+ * in a reshare only, the one in the previous lock (null for a new or non-dealing operator).
+ */
+interface Culprit {
+  ceremony_index: number;
+  share_index: number | null;
+  previous_share_index?: number | null;
+  peer_id: string | null;
+}
+
+function culpritOf(plan: CeremonyPlan, i: number): Culprit {
+  const n = plan.def.operators.length;
+  const reshare = plan.params.reshare;
+  return {
+    ceremony_index: i,
+    share_index: i >= 1 && i <= n ? i : null,
+    ...(reshare === undefined ? {} : { previous_share_index: reshare.oldIndex.get(i as ShareIndex) ?? null }),
+    peer_id: plan.participants[i - 1]?.peerId ?? null,
+  };
+}
+
 /** dkg-failure.json: who failed, why, and the signed messages that prove it. */
 async function writeFailure(
   dataDir: string,
   def: ClusterDefinition,
-  participants: { peerId: string }[],
+  culprits: Culprit[],
   err: DkgError,
 ): Promise<void> {
   const report = {
@@ -364,8 +401,7 @@ async function writeFailure(
     code: err.type.code,
     step: err.type.step,
     message: err.message,
-    // share_index is the ceremony index: in a reshare, the new operators then the retiring ones
-    culprits: err.type.culprits.map((i) => ({ share_index: i, peer_id: participants[i - 1]?.peerId ?? null })),
+    culprits,
     detail: err.type.detail,
     evidence: err.type.evidence,
   };

@@ -154,6 +154,17 @@ describe("reshare roles and faults", () => {
     expect(made.stdout).toMatch(/1 retiring/);
     await signAll(def, [1, 2, 5, 3]);
     const retiringBefore = await fsp.readFile(lockFile(3), "utf8");
+    // node 1 alone first: its failure report names each missing operator by its place in the new
+    // set (null for the retiring one) and in the old lock (null for the new one)
+    const lone = await startCli(["reshare", "--data-dir", node(1), "--definition", def, "--timeout", "3s"]).done;
+    expect(lone.code).toBe(1);
+    expect(lone.stderr).toContain(`${peerOf(3)} (retiring, old share 3)`);
+    const failure = JSON.parse(await fsp.readFile(path.join(node(1), "dkg-failure.json"), "utf8"));
+    expect(failure.culprits).toEqual([
+      { ceremony_index: 2, share_index: 2, previous_share_index: 2, peer_id: peerOf(2) },
+      { ceremony_index: 3, share_index: 3, previous_share_index: null, peer_id: peerId5 },
+      { ceremony_index: 4, share_index: null, previous_share_index: 3, peer_id: peerOf(3) },
+    ]);
     const runs = await Promise.all([
       reshare(1, def),
       reshare(2, def),
