@@ -47,6 +47,7 @@ import {
   writeArtifacts,
 } from "./dkg.js";
 import { FILES, readShareKeystores } from "./files.js";
+import { recordConfirmations } from "./oldKeys.js";
 
 /** The chain of locks in a data dir: `locks/<lock_hash 0x-hex>.json`. */
 export const LOCKS_DIR = FILES.locks;
@@ -193,6 +194,13 @@ export async function runLifecycle(opts: LifecycleOpts, modules: DkgModules): Pr
         });
       },
     });
+    // this node and every participant that confirmed: cohort lock delete-old-keys reads them later
+    const unconfirmedIds = new Set(outcome.unconfirmed.map((u) => u.peerId));
+    await recordConfirmations(
+      opts.dataDir,
+      outcome.lock,
+      roles.participants.filter((id) => !unconfirmedIds.has(id)),
+    );
     let oldKeys: string | undefined;
     if (found !== undefined) oldKeys = receiving ? aside : FILES.keys;
     let deletedOldKeys = false;

@@ -41,6 +41,8 @@ export interface LockExchangeModules {
   host: Host;
   /** Warns about a peer (its label) on lock `lockHash`, which names `previous` as its previous lock. */
   report(peer: string, lockHash: Uint8Array, previous: Uint8Array | undefined): void;
+  /** Called when a peer announces this node's own lock hash. */
+  onSameLock?: (peer: string) => void;
   /** "operator <share index> (<peer id>)" for a peer ID. */
   labelOf(peer: string): string;
   logger: Logger;
@@ -60,6 +62,7 @@ export async function exchangeLockHashes(lock: ClusterLock, m: LockExchangeModul
       return;
     }
     if (!bytesEqual(hello.lockHash, lock.lockHash)) m.report(m.labelOf(peer), hello.lockHash, hello.previous);
+    else m.onSameLock?.(peer);
   };
   await m.host.handleRequest(
     LOCK_PROTOCOL,

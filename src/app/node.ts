@@ -47,6 +47,7 @@ import { SlashingProtectionDb } from "../slashing/store.js";
 import { storeSignedExit } from "./exits.js";
 import { FILES, readShareKeystores } from "./files.js";
 import { exchangeLockHashes } from "./lockExchange.js";
+import { recordConfirmations } from "./oldKeys.js";
 
 /**
  * Default signing deadline, ms: a request without a signature by then gets a 503. An attestation
@@ -265,12 +266,23 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
     const chain = await readChainLocks(opts.dataDir);
     const foreign = new ForeignLockReporter(lock, chain, (fields, msg) => log.warn(fields, msg));
     const labelOf = new Map(peerList.map((p) => [p.peerId, `operator ${p.label}`]));
+    // a peer that announces this lock runs it: it confirmed it (kept for cohort lock delete-old-keys)
+    const confirmedHere = new Set<string>();
+    let confirming: Promise<unknown> = Promise.resolve();
+    const confirm = (peer: string) => {
+      if (confirmedHere.has(peer)) return;
+      confirmedHere.add(peer);
+      confirming = confirming
+        .then(() => recordConfirmations(opts.dataDir, lock, [identity.peerId, peer]))
+        .catch((err: unknown) => log.warn({ err: (err as Error).message }, "lock confirmation not recorded"));
+    };
     // lock hashes are exchanged as peers connect: an operator on another lock of the cluster's
     // chain (before or after a reshare) is named at once
     cleanup.push(
       await exchangeLockHashes(lock, {
         host,
         report: (peer, hash, previous) => foreign.report(peer, hash, previous),
+        onSameLock: confirm,
         labelOf: (peer) => labelOf.get(peer) ?? peer,
         logger: log,
       }),

@@ -218,8 +218,8 @@ async function runCeremonyCommand(operation: LifecycleOperation, flags: Ceremony
       else {
         console.error(
           `warning: any ${out.previous.definition.threshold} of the old shares still hold the validator keys; the reshare protects ` +
-            `against the old operators only once they delete their old keystores. Once every operator confirmed the new lock, ` +
-            `delete them: rm -r ${path.join(flags.dataDir, out.oldKeys)}`,
+            `against the old operators only once they delete their old keystores (${path.join(flags.dataDir, out.oldKeys)}). ` +
+            `Once every operator confirmed the new lock, run: cohort lock delete-old-keys --data-dir ${flags.dataDir}`,
         );
       }
     }

@@ -1,12 +1,16 @@
-/** `cohort lock verify`: checks every hash and signature of a cluster lock. */
+/**
+ * `cohort lock verify`: checks every hash and signature of a cluster lock. `cohort lock
+ * delete-old-keys`: deletes the keystores a reshare left behind, once the new lock is confirmed.
+ */
 import path from "node:path";
 import type { Command } from "commander";
 import { bytesEqual, toHex } from "../lib/bytes.js";
 import { InputError } from "../lib/errors.js";
 import { exists } from "../lib/fs.js";
+import { DEFAULT_DATA_DIR } from "./identity.js";
 import { EXIT, ExitError } from "./run.js";
 
-/** Registers `lock verify`. */
+/** Registers `lock verify` and `lock delete-old-keys`. */
 export function registerLock(program: Command): void {
   // exitOverride: see registerDefinition (usage errors must exit 2).
   const lock = program.command("lock").description("Inspect and verify a cluster lock").exitOverride();
@@ -67,5 +71,39 @@ export function registerLock(program: Command): void {
         `${parsed.distributedValidators.length} validator(s), ${def.operators.length} operators, threshold ${def.threshold}, network ${def.network.name}`,
       );
       for (const v of parsed.distributedValidators) console.log(toHex(v.publicKey));
+    });
+
+  lock
+    .command("delete-old-keys")
+    .description(
+      "Delete this node's keystores of a lock that a reshare replaced (validator_keys.previous-<h>/, or a retiring " +
+        "operator's validator_keys/) once every operator of the new lock has confirmed it to this node: at the end of the " +
+        "ceremony, or by announcing it to this node's cohort run when connecting. Any t old shares still hold the keys " +
+        "until their operators delete them",
+    )
+    .option("--data-dir <dir>", "data directory of this operator", DEFAULT_DATA_DIR)
+    .option("--force", "delete even when some operators of the new lock have not confirmed it")
+    .action(async (opts: { dataDir: string; force?: boolean }) => {
+      const { loadIdentity } = await import("../p2p/identity.js");
+      const { deleteOldKeys, findOldKeys } = await import("../app/oldKeys.js");
+      const identity = await loadIdentity(opts.dataDir);
+      const found = await findOldKeys(opts.dataDir, identity.peerId);
+      if (found.length === 0) {
+        console.log(`no old keystores in ${opts.dataDir}`);
+        return;
+      }
+      // every check first: nothing is deleted when one set may not be
+      if (!opts.force) {
+        const blocked = found.find((f) => f.unconfirmed.length > 0);
+        if (blocked !== undefined) await deleteOldKeys(opts.dataDir, blocked, false);
+      }
+      for (const f of found) {
+        await deleteOldKeys(opts.dataDir, f, opts.force);
+        const note =
+          f.unconfirmed.length > 0 ? ` (--force: ${f.unconfirmed.length} operator(s) had not confirmed)` : "";
+        console.log(
+          `deleted ${path.join(opts.dataDir, f.dir)}: shares of lock ${toHex(f.replaced.lockHash)}, replaced by ${toHex(f.by.lockHash)}${note}`,
+        );
+      }
     });
 }

@@ -197,6 +197,12 @@ describe("reshare roles and faults", () => {
     );
     const v = await runCli(["lock", "verify", "--lock", lockFile(5), "--chain", path.join(node(5), "locks")]);
     expect(v.code, v.stderr).toBe(0);
+    // every new operator confirmed at the end of the ceremony: the retiring one may delete its shares
+    await fsp.rm(lockFile(3));
+    const deleted = await runCli(["lock", "delete-old-keys", "--data-dir", node(3)]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toContain(`replaced by ${toHex(lock.lockHash)}`);
+    expect(existsSync(path.join(node(3), "validator_keys"))).toBe(false);
   }, 240_000);
 
   it("a kept operator that lost its shares receives new ones and deals nothing (--non-dealing)", async () => {

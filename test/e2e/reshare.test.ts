@@ -25,6 +25,7 @@ let cluster: TestCluster | undefined;
 let peer5: string;
 const node = (i: number) => path.join(net, `node-${i}`);
 const readLock = async (file: string) => parseLock(JSON.parse(await fsp.readFile(file, "utf8")));
+const confirmedFile = (i: number) => path.join(node(i), "locks", `${toHex(newLock.lockHash)}.confirmed.json`);
 
 async function shares(dataDir: string, keysDir: string, count: number): Promise<SecretKey[]> {
   const out: SecretKey[] = [];
@@ -161,6 +162,9 @@ describe("cohort reshare", () => {
     // the old operators' previous keystores were kept aside, not deleted
     const aside = `validator_keys.previous-${toHex(oldLock.lockHash).slice(2, 10)}`;
     for (let i = 1; i <= 4; i++) expect(existsSync(path.join(node(i), aside, "keystore-0.json"))).toBe(true);
+    // every operator confirmed at the end of the ceremony: each data dir records it
+    const confirmed = JSON.parse(await fsp.readFile(confirmedFile(1), "utf8"));
+    expect(confirmed.confirmed).toEqual(newLock.definition.operators.map((o) => o.peerId));
   }, 240_000);
 
   it("every 4 of the 5 new keystores recover each key; 3 do not; old and new shares do not mix", async () => {
@@ -206,7 +210,15 @@ describe("cohort reshare", () => {
     }
   });
 
-  it("a cohort run cluster on the new lock signs, with one validator client per node", async () => {
+  it("a cohort run cluster on the new lock signs, with one validator client per node; running it confirms the lock for delete-old-keys", async () => {
+    // node 2 as if the ceremony's confirmations never reached it: its old keys stay
+    await fsp.rm(confirmedFile(2));
+    const refused = await runCli(["lock", "delete-old-keys", "--data-dir", node(2)]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/not deleting validator_keys\.previous-.*have not confirmed it/);
+    expect(refused.stderr).toContain(`5 (${peer5})`);
+    const aside = `validator_keys.previous-${toHex(oldLock.lockHash).slice(2, 10)}`;
+    expect(existsSync(path.join(node(2), aside))).toBe(true);
     cluster = await clusterOf(net, 5);
     const nodes = [1, 2, 3, 4, 5];
     for (const i of nodes) await cluster.start(i);
@@ -220,7 +232,22 @@ describe("cohort reshare", () => {
     expect(verify(newLock.distributedValidators[1]!.publicKey, rootOf(body), Buffer.from(sig.slice(2), "hex"))).toBe(
       true,
     );
+    // each peer announced the new lock when it connected: node 2 recorded all of them
+    const all = newLock.definition.operators.map((o) => o.peerId);
+    const recorded = async () =>
+      existsSync(confirmedFile(2)) ? JSON.parse(await fsp.readFile(confirmedFile(2), "utf8")).confirmed : [];
+    for (let k = 0; k < 100 && (await recorded()).length < all.length; k++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(await recorded()).toEqual(all);
     await cluster.stopAll();
+    const deleted = await runCli(["lock", "delete-old-keys", "--data-dir", node(2)]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stdout).toMatch(/deleted .*validator_keys\.previous-/);
+    expect(existsSync(path.join(node(2), aside))).toBe(false);
+    expect(existsSync(path.join(node(2), "validator_keys", "keystore-0.json"))).toBe(true);
+    expect(existsSync(path.join(node(3), aside))).toBe(true);
+    const again = await runCli(["lock", "delete-old-keys", "--data-dir", node(2)]);
+    expect(again.stdout).toMatch(/no old keystores/);
   }, 120_000);
 
   it("refuses a rerun over the lock it wrote, naming the data dir", async () => {
