@@ -281,6 +281,10 @@ describe("cohort add-validators", () => {
     ]);
     expect(made.code, made.stderr).toBe(0);
     await signAll(def, [1, 2, 3, 4, 5]);
+    // node 4 already holds a validator_keys.previous-<h> of this lock (an earlier attempt's): its
+    // keystores never go onto it (ENOTEMPTY); they are kept as validator_keys.orphaned-<ms>
+    const aside = path.join(node(4), `validator_keys.previous-${toHex(newLock.lockHash).slice(2, 10)}`);
+    await fsp.cp(path.join(node(4), "validator_keys"), aside, { recursive: true });
     const runs = await ceremony([1, 2, 3, 4, 5], (i) => [
       "add-validators",
       "--data-dir",
@@ -293,6 +297,13 @@ describe("cohort add-validators", () => {
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
     const lock = await readLock(path.join(node(3), "cluster-lock.json"));
     expect(lock.distributedValidators).toHaveLength(5);
+    expect(existsSync(path.join(aside, "keystore-0.json"))).toBe(true);
+    const orphaned = (await fsp.readdir(node(4))).filter((f) => f.startsWith("validator_keys.orphaned-"));
+    expect(orphaned).toHaveLength(1);
+    expect(existsSync(path.join(node(4), orphaned[0]!, "keystore-1.json"))).toBe(true);
+    expect((await shares(node(4), "validator_keys", 5)).map((k) => toHex(k.publicKey()))).toEqual(
+      lock.distributedValidators.map((dv) => toHex(dv.publicShares[3]!)),
+    );
     lock.distributedValidators.slice(0, 2).forEach((dv, v) => {
       expect(toHex(dv.publicKey)).toBe(toHex(newLock.distributedValidators[v]!.publicKey));
     });
