@@ -7,10 +7,13 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ClusterLock, parseLock } from "../../src/cluster/lock.js";
+import { verify } from "../../src/crypto/bls.js";
 import { decryptKeystore } from "../../src/crypto/keystore.js";
 import { recoverSecret } from "../../src/crypto/tbls.js";
-import { toHex } from "../../src/lib/bytes.js";
+import { fromHex, toHex } from "../../src/lib/bytes.js";
 import { freePort } from "../../src/lib/ports.js";
+import { clusterOf, sign, waitForPeers } from "../integration/cluster.js";
+import { attestation, rootOf } from "../integration/duties.js";
 import { runCli, startCli } from "./cli.js";
 
 let dir: string;
@@ -56,7 +59,18 @@ async function recover(indexed: [number, number][], lock: ClusterLock) {
 beforeAll(async () => {
   dir = await fsp.mkdtemp(path.join(os.tmpdir(), "cohort-e2e-reshare-roles-"));
   net = path.join(dir, "net");
-  const res = await runCli(["devnet", "--nodes", "4", "--validators", "2", "--out", net, "--quiet"]);
+  const res = await runCli([
+    "devnet",
+    "--nodes",
+    "4",
+    "--validators",
+    "2",
+    "--network",
+    "mainnet",
+    "--out",
+    net,
+    "--quiet",
+  ]);
   expect(res.code, res.stderr).toBe(0);
   oldLock = await readLock(lockFile(1));
   const id = await runCli(["identity", "create", "--data-dir", node(5)]);
@@ -135,7 +149,7 @@ describe("reshare roles and faults", () => {
     expect(v.code, v.stderr).toBe(0);
   }, 240_000);
 
-  it("replaces operator 3 with a new one: the retiring operator deals, receives nothing, and can no longer run the old lock", async () => {
+  it("replaces operator 3 with a new one: the retiring operator deals, receives nothing, and can no longer run the old lock; the new cluster signs", async () => {
     const current = await readLock(lockFile(1));
     const def = path.join(dir, "replace.json");
     const made = await runCli([
@@ -197,6 +211,22 @@ describe("reshare roles and faults", () => {
     );
     const v = await runCli(["lock", "verify", "--lock", lockFile(5), "--chain", path.join(node(5), "locks")]);
     expect(v.code, v.stderr).toBe(0);
+    // the pool's case: the replaced cluster signs with the same validator keys, one client per node
+    const cluster = await clusterOf(net, 5);
+    try {
+      for (const i of [1, 2, 5]) await cluster.start(i);
+      for (const i of [1, 2, 5]) await waitForPeers(cluster, i, 2);
+      const dv = lock.distributedValidators[0]!;
+      expect(toHex(dv.publicKey)).toBe(toHex(oldLock.distributedValidators[0]!.publicKey));
+      const body = attestation();
+      const replies = await Promise.all([1, 2, 5].map((i) => sign(cluster.apiUrl(i), toHex(dv.publicKey), body)));
+      for (const r of replies) expect(r.status, JSON.stringify(r.json)).toBe(200);
+      const sig = replies[0]!.json.signature as string;
+      for (const r of replies) expect(r.json.signature).toBe(sig);
+      expect(verify(dv.publicKey, rootOf(body), fromHex(sig, "signature", 96))).toBe(true);
+    } finally {
+      await cluster.stopAll();
+    }
     // every new operator confirmed at the end of the ceremony: the retiring one may delete its shares
     await fsp.rm(lockFile(3));
     const deleted = await runCli(["lock", "delete-old-keys", "--data-dir", node(3)]);

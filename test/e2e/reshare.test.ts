@@ -265,7 +265,7 @@ describe("cohort reshare", () => {
 });
 
 describe("cohort add-validators", () => {
-  it("3 more validators among the same 5 operators: one lock of 5 that lock verify --chain accepts", async () => {
+  it("3 more validators among the same 5 operators: a lone node and a killed one fail cleanly, the rerun gives one lock of 5 that lock verify --chain accepts", async () => {
     const def = path.join(dir, "add.json");
     const made = await runCli([
       "definition",
@@ -285,16 +285,52 @@ describe("cohort add-validators", () => {
     // keystores never go onto it (ENOTEMPTY); they are kept as validator_keys.orphaned-<ms>
     const aside = path.join(node(4), `validator_keys.previous-${toHex(newLock.lockHash).slice(2, 10)}`);
     await fsp.cp(path.join(node(4), "validator_keys"), aside, { recursive: true });
-    const runs = await ceremony([1, 2, 3, 4, 5], (i) => [
+    const add = (i: number, timeout = "2m") => [
       "add-validators",
       "--data-dir",
       node(i),
       "--definition",
       def,
       "--timeout",
-      "2m",
-    ]);
+      timeout,
+    ];
+    const peerIds = newLock.definition.operators.map((o) => o.peerId);
+    const lockBefore = await Promise.all(
+      [1, 2, 3, 4, 5].map((i) => fsp.readFile(path.join(node(i), "cluster-lock.json"), "utf8")),
+    );
+    const unchanged = async () => {
+      for (const i of [1, 2, 3, 4, 5]) {
+        expect(await fsp.readFile(path.join(node(i), "cluster-lock.json"), "utf8")).toBe(lockBefore[i - 1]);
+        expect(existsSync(path.join(node(i), "validator_keys", "keystore-2.json"))).toBe(false);
+      }
+    };
+    // the DKG's faults: a lone node times out naming the others, writing only dkg-failure.json
+    const lone = await runCli(add(1, "3s"));
+    expect(lone.code).toBe(1);
+    for (const id of peerIds.slice(1)) expect(lone.stderr).toContain(id);
+    expect(JSON.parse(await fsp.readFile(path.join(node(1), "dkg-failure.json"), "utf8")).code).toBe("TIMEOUT");
+    await unchanged();
+    // a node killed mid-ceremony fails the others, with nothing written anywhere
+    let killed = false;
+    const broken = [1, 2, 3, 4, 5].map((i) =>
+      startCli(add(i, "1m"), (line, child) => {
+        if (i === 5 && !killed && line.includes("[sync] all peers connected")) {
+          killed = true;
+          child.kill("SIGKILL");
+        }
+      }),
+    );
+    const failed = await Promise.all(broken.map((r) => r.done));
+    expect(killed).toBe(true);
+    for (const r of failed.slice(0, 4)) {
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain(peerIds[4]!);
+    }
+    await unchanged();
+    // the rerun succeeds
+    const runs = await ceremony([1, 2, 3, 4, 5], (i) => add(i));
     for (const r of runs) expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(path.join(node(1), "dkg-failure.json"))).toBe(false);
     const lock = await readLock(path.join(node(3), "cluster-lock.json"));
     expect(lock.distributedValidators).toHaveLength(5);
     expect(existsSync(path.join(aside, "keystore-0.json"))).toBe(true);
