@@ -19,7 +19,7 @@ export function registerCombine(program: Command): void {
     )
     .requiredOption(
       "--data-dir <dirs...>",
-      "data directories of at least t different operators of one lock (repeat the flag or list them)",
+      "data directories of at least t different operators of one lock (repeat the flag or list them); a directory holding only an operator's cluster-lock.json and validator_keys/ will do",
     )
     .requiredOption("--out <dir>", "directory to create for the keystores, their password files and the history")
     .addOption(

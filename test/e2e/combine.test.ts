@@ -107,12 +107,17 @@ describe("cohort combine", () => {
     }
   }, 120_000);
 
-  it("another t operators give the same keys", async () => {
+  it("another t operators give the same keys, one of them as keystores plus the lock", async () => {
     const a = path.join(dir, "whole-a");
     const b = path.join(dir, "whole-b");
+    // operator 3 gives only its keystores and the lock, in a directory of their own (no identity, no history)
+    const bare = path.join(dir, "bare-3");
+    await fsp.mkdir(bare);
+    await fsp.copyFile(path.join(node(3), "cluster-lock.json"), path.join(bare, "cluster-lock.json"));
+    await fsp.cp(path.join(node(3), "validator_keys"), path.join(bare, "validator_keys"), { recursive: true });
     for (const [out, dirs] of [
       [a, [node(1), node(2), node(3)]],
-      [b, [node(2), node(3), node(4)]],
+      [b, [node(2), bare, node(4)]],
     ] as const) {
       const res = await runCli(["combine", "--data-dir", ...dirs, "--out", out, "--kdf", "pbkdf2"]);
       expect(res.code, res.stderr).toBe(0);
