@@ -12,7 +12,7 @@ import type { Registry } from "prom-client";
 import { startAdminServer } from "../api/admin.js";
 import { definitionNetwork } from "../cluster/definition.js";
 import { ForeignLockReporter, readChainLocks } from "../cluster/lifecycle.js";
-import { type ClusterLock, readLockFile, verifyLock } from "../cluster/lock.js";
+import { type ClusterLock, readLockFile, verifyLockFileInWorker } from "../cluster/lock.js";
 import { DutyAgreement } from "../consensus/engine.js";
 import { agreementKeyVerifier, createAgreementKey } from "../consensus/keys.js";
 import type { SecretKey } from "../crypto/bls.js";
@@ -112,14 +112,16 @@ async function loadShares(dataDir: string, lock: ClusterLock, self: ShareIndex):
 }
 
 /**
- * Verifies the data dir's lock in full ({@link verifyLock}) unless these very bytes were verified
- * before: the sha256 of the lock file is kept in {@link FILES.lockVerified} after a full check,
- * so a restart of a large cluster does not pay for every signature and share again. A lock that
- * changed by one byte is verified again.
- * @throws InputError "lock" when the lock does not verify
+ * Starts verifying the data dir's lock in full ({@link verifyLock}, in a worker thread) unless these
+ * very bytes were verified before: the sha256 of the lock file is kept in {@link FILES.lockVerified}
+ * after a full check, so a restart of a large cluster does not pay for every signature and share
+ * again. A lock that changed by one byte is verified again.
+ * @returns `done`, which resolves once the lock verified (and the marker is written)
+ * @throws InputError "lock" (from the promise) when the lock does not verify
  */
-async function verifyLockOnce(dataDir: string, lock: ClusterLock, log: Logger): Promise<void> {
-  const digest = toHex(sha256(await readFile(path.join(dataDir, FILES.lock))));
+async function startLockVerification(dataDir: string, log: Logger): Promise<{ done: Promise<void> }> {
+  const file = path.join(dataDir, FILES.lock);
+  const digest = toHex(sha256(await readFile(file)));
   const marker = path.join(dataDir, FILES.lockVerified);
   const seen = await readFile(marker, "utf8").then(
     (t) => t.trim(),
@@ -127,13 +129,17 @@ async function verifyLockOnce(dataDir: string, lock: ClusterLock, log: Logger): 
   );
   if (seen === digest) {
     log.info({ lock_sha256: digest }, "lock verified before (same bytes): full check skipped");
-    return;
+    return { done: Promise.resolve() };
   }
   const started = Date.now();
-  const verdict = await verifyLock(lock);
-  if (!verdict.ok) throw new InputError("lock", `${FILES.lock} does not verify: ${verdict.errors.join("; ")}`);
-  log.info({ ms: Date.now() - started }, "lock verified");
-  await writeFileAtomic(marker, `${digest}\n`);
+  const done = verifyLockFileInWorker(file).then(async (verdict) => {
+    if (!verdict.ok) throw new InputError("lock", `${FILES.lock} does not verify: ${verdict.errors.join("; ")}`);
+    log.info({ ms: Date.now() - started }, "lock verified");
+    await writeFileAtomic(marker, `${digest}\n`);
+  });
+  // awaited by the caller once its keystores are decrypted; never an unhandled rejection meanwhile
+  done.catch(() => {});
+  return { done };
 }
 
 /**
@@ -160,17 +166,30 @@ export async function startSigningNode(opts: NodeOpts, modules: NodeModules): Pr
   const network = definitionNetwork(lock.definition);
   // a flag that contradicts the definition is refused before the lock's expensive checks (and their log lines)
   const clock = slotClock(genesisTimeOf(network, opts.genesisTimeSec), opts.now);
-  await verifyLockOnce(opts.dataDir, lock, log);
-  const dirLock = await acquireDataDirLock(opts.dataDir, opts.purpose ?? "run");
+  // the lock's full check runs in a worker while this thread decrypts the keystores
+  const { done: lockVerified } = await startLockVerification(opts.dataDir, log);
+  let dirLock: Awaited<ReturnType<typeof acquireDataDirLock>>;
+  try {
+    dirLock = await acquireDataDirLock(opts.dataDir, opts.purpose ?? "run");
+  } catch (err) {
+    await lockVerified.catch(() => {});
+    throw err;
+  }
   const cleanup: (() => Promise<void> | void)[] = [() => dirLock.release()];
   const undo = async () => {
     for (const f of cleanup.reverse()) await f();
   };
   try {
     const started = Date.now();
-    const shares = await loadShares(opts.dataDir, lock, self);
-    const loaded = shares.size;
-    log.info({ validators: loaded, ms: Date.now() - started }, "keystores decrypted");
+    const decrypting = loadShares(opts.dataDir, lock, self).then((shares) => {
+      log.info({ validators: shares.size, ms: Date.now() - started }, "keystores decrypted");
+      return shares;
+    });
+    // both finish before anything starts; a lock that does not verify is reported first
+    const [verified, decrypted] = await Promise.allSettled([lockVerified, decrypting]);
+    if (verified.status === "rejected") throw verified.reason;
+    if (decrypted.status === "rejected") throw decrypted.reason;
+    const shares = decrypted.value;
     const slashing = new SlashingProtectionDb(
       { dataDir: opts.dataDir, genesisValidatorsRoot: lock.definition.network.genesisValidatorsRoot },
       { logger: log },

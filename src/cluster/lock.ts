@@ -3,6 +3,9 @@
  * is the SSZ hash_tree_root of `LockSsz` (./ssz.ts): the definition hash plus the distributed
  * validators. Verification follows Charon's `cluster.Lock.VerifySignatures` and DESIGN § Cluster lock.
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { z } from "zod";
 import {
   aggregateSignatures,
@@ -22,7 +25,7 @@ import {
   toDepositCliEntry,
 } from "../eth2/deposit.js";
 import { bytesEqual, fromHex, toHex } from "../lib/bytes.js";
-import { errorMessage } from "../lib/errors.js";
+import { errorMessage, InputError } from "../lib/errors.js";
 import type { BlsPublicKey, BlsSignature, Gwei, Root } from "../lib/types.js";
 import { verifyIdentitySignature } from "../p2p/identity.js";
 import { findInvalid } from "../signing/verifySets.js";
@@ -433,5 +436,28 @@ function verifyValidatorDeposits(
     const checked = checkDepositDatum(d, def.network.genesisForkVersion);
     for (const e of checked.errors) errors.push(`"${f}": ${e}`);
     if (checked.set !== undefined) signatures.push({ field: f, set: checked.set });
+  }
+}
+
+/**
+ * {@link verifyLock} of the lock file `file` in a worker thread, so that the caller's thread does
+ * other work meanwhile (`cohort run` decrypts its keystores). Runs in this thread when the worker's
+ * compiled entry is absent (the sources run under a TypeScript loader).
+ * @throws InputError "lock" when the file cannot be read or parsed (as {@link readLockFile})
+ */
+export async function verifyLockFileInWorker(file: string): Promise<LockVerification> {
+  const entry = new URL("./lockWorker.js", import.meta.url);
+  if (!existsSync(fileURLToPath(entry))) return verifyLock(await readLockFile(file));
+  const worker = new Worker(entry, { workerData: { file } });
+  try {
+    const answer = await new Promise<{ verdict?: LockVerification; error?: string }>((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+      worker.once("exit", (code) => reject(new Error(`lock verification worker exited (code ${code})`)));
+    });
+    if (answer.verdict === undefined) throw new InputError("lock", answer.error ?? "lock verification failed");
+    return answer.verdict;
+  } finally {
+    await worker.terminate();
   }
 }

@@ -49,6 +49,7 @@ export function scalarToBytes(x: bigint): Uint8Array {
 export class SecretKey {
   readonly #scalar: bigint;
   #blst: blst.SecretKey | undefined;
+  #publicKey: BlsPublicKey | undefined;
 
   private constructor(scalar: bigint) {
     this.#scalar = scalar;
@@ -96,9 +97,10 @@ export class SecretKey {
     return this.blstKey.sign(msg).toBytes() as BlsSignature;
   }
 
-  /** x·G1, 48-byte compressed. */
+  /** x·G1, 48-byte compressed; computed once per key (callers never mutate the bytes). */
   publicKey(): BlsPublicKey {
-    return this.blstKey.toPublicKey().toBytes() as BlsPublicKey;
+    this.#publicKey ??= this.blstKey.toPublicKey().toBytes() as BlsPublicKey;
+    return this.#publicKey;
   }
 
   /** 32-byte big-endian scalar. Only for keystores and DKG share messages. */

@@ -104,6 +104,9 @@ export interface KeystoreFile {
   field: string;
 }
 
+/** Keystores whose checksum and cipher {@link decryptKeystores} runs at once, once their key is derived. */
+export const KEYSTORES_AT_ONCE = 256;
+
 const KDF_WORKER = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { kdf } = require(workerData.kdfModule);
@@ -181,8 +184,8 @@ export async function decryptKeystores(
       // awaited in file order below; one failing before its turn must not be an unhandled rejection
       g.key.catch(() => {});
     }
-    const out: SecretKey[] = [];
-    for (const [i, ks] of parsed.entries()) {
+    const one = async (i: number): Promise<SecretKey> => {
+      const ks = parsed[i]!;
       const field = files[i]!.field;
       const key = await groups.get(groupOf[i]!)!.key!;
       const ciphertext = Buffer.from(ks.crypto.cipher.message, "hex");
@@ -193,7 +196,18 @@ export async function decryptKeystores(
       if (ks.pubkey !== "" && ks.pubkey.replace(/^0x/, "") !== Buffer.from(secret.publicKey()).toString("hex")) {
         throw new RangeError(`"${field}" pubkey does not match its secret`);
       }
-      out.push(secret);
+      return secret;
+    };
+    // the checksum and cipher are WebCrypto calls that resolve on the thread pool: many at once
+    // keep it busy (one at a time, 10,000 keystores spent most of their time waiting)
+    const out: SecretKey[] = [];
+    for (let from = 0; from < parsed.length; from += KEYSTORES_AT_ONCE) {
+      const batch = Array.from({ length: Math.min(KEYSTORES_AT_ONCE, parsed.length - from) }, (_, k) => one(from + k));
+      // the first failure in file order is the one reported
+      for (const r of await Promise.allSettled(batch)) {
+        if (r.status === "rejected") throw r.reason;
+        out.push(r.value);
+      }
     }
     return out;
   } finally {
