@@ -196,11 +196,16 @@ export async function runLifecycle(opts: LifecycleOpts, modules: DkgModules): Pr
     });
     // this node and every participant that confirmed: cohort lock delete-old-keys reads them later
     const unconfirmedIds = new Set(outcome.unconfirmed.map((u) => u.peerId));
-    await recordConfirmations(
-      opts.dataDir,
-      outcome.lock,
-      roles.participants.filter((id) => !unconfirmedIds.has(id)),
-    );
+    try {
+      await recordConfirmations(
+        opts.dataDir,
+        outcome.lock,
+        roles.participants.filter((id) => !unconfirmedIds.has(id)),
+      );
+    } catch (err) {
+      // the new lock is in place: a lost record only delays lock delete-old-keys
+      log.warn({ err: (err as Error).message }, "lock confirmations not recorded");
+    }
     let oldKeys: string | undefined;
     if (found !== undefined) oldKeys = receiving ? aside : FILES.keys;
     let deletedOldKeys = false;
