@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { InputError } from "../lib/errors.js";
-import { type ListenAddress, parseDuration, parseListenAddress, parseLogLevel } from "./options.js";
+import { type ListenAddress, parseDuration, parseGenesisTime, parseListenAddress, parseLogLevel } from "./options.js";
 
 /** The defaults of `cohort run`, as its flags spell them. */
 export const RUN_DEFAULTS = {
@@ -29,11 +29,6 @@ function flag<T>(name: string, parse: (v: string, flag: string) => T) {
   });
 }
 
-function genesisTime(v: string, name: string): number {
-  if (!/^\d{1,12}$/.test(v)) throw new InputError(name, `${name} must be unix seconds, got "${v}"`);
-  return Number(v);
-}
-
 function metricsAddress(v: string, name: string): ListenAddress | undefined {
   return v === "off" ? undefined : parseListenAddress(v, name);
 }
@@ -50,7 +45,7 @@ export const RUN_CONFIG = z.object({
   p2pAddress: z.string().optional(),
   apiTokenFile: z.string().optional(),
   signTimeout: flag("--sign-timeout", parseDuration).default(parseDuration(RUN_DEFAULTS.signTimeout, "--sign-timeout")),
-  genesisTime: flag("--genesis-time", genesisTime).optional(),
+  genesisTime: flag("--genesis-time", parseGenesisTime).optional(),
   logLevel: flag("--log-level", parseLogLevel).default(RUN_DEFAULTS.logLevel),
 });
 

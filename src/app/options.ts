@@ -28,6 +28,15 @@ export function parseDuration(value: string, flag: string): number {
   return ms;
 }
 
+/**
+ * Parses a genesis time flag: unix seconds.
+ * @throws InputError naming `flag`
+ */
+export function parseGenesisTime(value: string, flag: string): number {
+  if (!/^\d{1,12}$/.test(value)) throw new InputError(flag, `${flag} must be unix seconds, got "${value}"`);
+  return Number(value);
+}
+
 /** pino's levels, quietest last. */
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 

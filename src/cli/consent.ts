@@ -8,7 +8,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { FILES } from "../app/files.js";
-import { parseDuration, parseLogLevel } from "../app/options.js";
+import { parseDuration, parseGenesisTime, parseLogLevel } from "../app/options.js";
 import { InputError } from "../lib/errors.js";
 import { DEFAULT_DATA_DIR } from "./identity.js";
 import { EXIT, ExitError } from "./run.js";
@@ -56,12 +56,8 @@ async function giveConsent(
 ): Promise<void> {
   const timeoutMs = parseDuration(flags.timeout, "--timeout");
   const logLevel = parseLogLevel(flags.logLevel, "--log-level");
-  let genesisTimeSec: number | undefined;
-  if (flags.genesisTime !== undefined) {
-    if (!/^\d{1,12}$/.test(flags.genesisTime))
-      throw new InputError("--genesis-time", `--genesis-time must be unix seconds, got "${flags.genesisTime}"`);
-    genesisTimeSec = Number(flags.genesisTime);
-  }
+  const genesisTimeSec =
+    flags.genesisTime === undefined ? undefined : parseGenesisTime(flags.genesisTime, "--genesis-time");
   const { adminRequest, noNodeRunning } = await import("../api/admin.js");
   try {
     await report(await adminRequest(flags.dataDir, route, body), what);
